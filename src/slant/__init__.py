@@ -1,0 +1,28 @@
+"""slant: shows how a news article persuades.
+
+Genre, frames and persuasion techniques (SemEval-2023 Task 3 label sets) with
+the character spans that carry them.  The public API::
+
+    from slant import Document, read_article
+    doc = read_article("examples/article900000001.txt")
+    doc.paragraphs            # numbered as the official templates number them
+
+Label sets live in :mod:`slant.taxonomy`, file formats in :mod:`slant.formats`,
+the JSON form in :mod:`slant.schema`, the official metrics in :mod:`slant.evaluate`.
+"""
+
+import logging
+
+from .document import Document, Label, Paragraph, Span
+from .errors import FormatError, InputError, LabelError, ModelError, SlantError, SpanError
+from .evaluate import evaluate_files
+from .formats import read_article, read_articles
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Document", "FormatError", "InputError", "Label", "LabelError", "ModelError", "Paragraph",
+    "SlantError", "Span", "SpanError", "__version__", "evaluate_files", "read_article", "read_articles",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

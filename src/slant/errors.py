@@ -1,0 +1,43 @@
+"""Everything slant raises on purpose derives from :class:`SlantError`.
+
+    SlantError              catch this to catch everything slant raises
+    ├── InputError          unreadable or malformed input: file, text, URL
+    │   └── FormatError     a task-format file has a bad row (file, line, reason)
+    ├── LabelError          a label name that is not in the taxonomy
+    ├── SpanError           offsets outside the text, or end not after start
+    └── ModelError          shipped model missing, corrupt, or hash mismatch
+
+Messages are one line and name the file (and line) and what is wrong, so that
+the CLI can print them as they are.
+"""
+
+from __future__ import annotations
+
+
+class SlantError(Exception):
+    """Base: catch this to catch everything slant raises."""
+
+
+class InputError(SlantError):
+    """Unreadable or malformed input file, text or URL."""
+
+
+class FormatError(InputError):
+    """A task-format file has a bad row: ``FILE:LINE: what is wrong``."""
+
+    def __init__(self, where: str, reason: str):
+        self.where = where
+        self.reason = reason
+        super().__init__(f"{where}: {reason}")
+
+
+class LabelError(SlantError):
+    """A genre, frame or technique name that the taxonomy does not know."""
+
+
+class SpanError(SlantError):
+    """Character offsets outside the text, or end not after start."""
+
+
+class ModelError(SlantError):
+    """The shipped model is missing, corrupt, or does not match its manifest."""

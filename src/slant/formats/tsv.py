@@ -1,0 +1,120 @@
+"""Reading and writing the tab-separated label files of both shared tasks.
+
+Every reader goes through :func:`read_rows`, so every format gets the same
+checks and the same one-line errors (``FILE:LINE: what is wrong``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, TypeVar
+
+from .. import taxonomy
+from ..errors import FormatError, InputError, LabelError
+
+__all__ = ["read_text", "read_rows", "write_lines", "Fields"]
+
+Row = TypeVar("Row")
+
+
+def read_text(path: str | Path) -> str:
+    """The exact text of a UTF-8 file (no BOM removal, no newline translation)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except OSError as ex:
+        raise InputError(f"{path}: cannot read ({ex.strerror})") from None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"{path}: binary file (NUL byte at offset {nul}), expected UTF-8 text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as ex:
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{raw[ex.start]:02x} at offset {ex.start})") from None
+
+
+@dataclass
+class Fields:
+    """The tab-separated fields of one line, with helpers that raise FormatError naming it."""
+
+    where: str
+    values: list[str]
+    line: int = field(default=0)
+
+    def id(self, i: int) -> str:
+        value = self.values[i]
+        if not value or value != value.strip() or " " in value:
+            raise FormatError(self.where, f"bad article id {value!r}")
+        return value
+
+    def int(self, i: int, name: str) -> int:
+        value = self.values[i]
+        if not value.isascii() or not value.isdigit():
+            raise FormatError(self.where, f"{name} must be a non-negative integer, got {value!r}")
+        return int(value)
+
+    def label(self, i: int, kind: str) -> str:
+        value = self.values[i].strip()
+        try:
+            taxonomy.check_labels(kind, [value])
+        except LabelError as ex:
+            raise FormatError(self.where, str(ex)) from None
+        return value
+
+    def labels(self, i: int, kind: str) -> tuple[str, ...]:
+        """A comma-separated label list; empty field = no labels."""
+        value = self.values[i].strip()
+        if not value:
+            return ()
+        names = tuple(name.strip() for name in value.split(","))
+        if "" in names:
+            raise FormatError(self.where, f"empty label in list {value!r}")
+        if len(set(names)) != len(names):
+            raise FormatError(self.where, f"label repeated in list {value!r}")
+        try:
+            taxonomy.check_labels(kind, names)
+        except LabelError as ex:
+            raise FormatError(self.where, str(ex)) from None
+        return names
+
+    def span(self, i: int) -> tuple[int, int]:
+        start, end = self.int(i, "start"), self.int(i + 1, "end")
+        if end <= start:
+            raise FormatError(self.where, f"end {end} is not after start {start}")
+        return start, end
+
+
+def read_rows(path: str | Path, columns: tuple[int, ...], parse: Callable[[Fields], Row],
+              what: str, text_last: bool = False) -> list[Row]:
+    """Parse every non-blank line of ``path`` with ``parse``.
+
+    ``columns`` lists the accepted numbers of tab-separated fields; with
+    ``text_last`` the last column is free text and keeps any tabs in it.
+    ``what`` names the format in error messages.  A trailing ``\\r`` is tolerated.
+    """
+    text = read_text(path)
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line.strip():
+            continue
+        values = line.split("\t", max(columns) - 1) if text_last else line.split("\t")
+        where = f"{path}:{number}"
+        if len(values) not in columns:
+            expected = " or ".join(str(c) for c in columns)
+            raise FormatError(where, f"expected {expected} tab-separated columns for {what}, got {len(values)}")
+        rows.append(parse(Fields(where, values, number)))
+    return rows
+
+
+def write_lines(path: str | Path, lines: Iterable[str]) -> None:
+    """Write lines, each ending in ``\\n``, as UTF-8 without newline translation."""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for line in lines:
+            out.write(line + "\n")
