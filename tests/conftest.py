@@ -55,3 +55,17 @@ def run_slant(*args: str, stdin: str | None = None, cwd: Path | None = None) -> 
 def write(path: Path, text: str) -> Path:
     path.write_bytes(text.encode("utf-8"))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random-encoder model trained by `slant train --tiny` on a corpus written in the tests."""
+    pytest.importorskip("torch", reason="needs the train extra")
+    from tiny_corpus import write_tiny_corpus
+
+    root = tmp_path_factory.mktemp("tiny")
+    write_tiny_corpus(root / "data")
+    r = run_slant("train", "--data", root / "data", "--out", root / "model", "--tiny")
+    assert r.returncode == 0, r.stderr
+    assert "step" in r.stderr and "exported" in r.stderr        # progress is shown
+    return root

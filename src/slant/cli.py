@@ -86,6 +86,118 @@ def evaluate_cmd(subtask: str | None, ptc: str | None, gold: Path, pred: Path, a
     click.echo(json.dumps(scores.to_dict(), indent=2) if as_json else scores.format())
 
 
+def _detector(model: Path | None):
+    from .runtime import load_detector
+    return load_detector(model)
+
+
+_MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
+                      help="A model folder to use instead of the shipped one.")
+
+
+@cli.command("analyze")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True,
+              help="text for people; json: one Document (a list for several); jsonl: one Document per line.")
+@_MODEL
+def analyze_cmd(paths: tuple[str, ...], fmt: str, model: Path | None) -> None:
+    """Find persuasion techniques in articles: per paragraph with scores, and the
+    exact spans. PATHS are text files, folders of .txt files, or - for stdin.
+    Unreadable inputs are reported one line each; the rest are still analyzed."""
+    from .inputs import read_inputs
+    from .render import text_report
+
+    detector = _detector(model)
+    failed, docs = 0, []
+    for item in read_inputs(list(paths)):
+        if isinstance(item, SlantError):
+            failed += 1
+            click.echo(f"Error: {item}", err=True)
+            continue
+        doc = detector.analyze(item)
+        if fmt == "text":
+            click.echo(text_report(doc) + "\n")
+        elif fmt == "jsonl":
+            click.echo(schema.dumps(doc, indent=None))
+        else:
+            docs.append(schema.to_dict(doc))
+    if fmt == "json" and docs:
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.group("semeval")
+def semeval_group() -> None:
+    """SemEval-2023 Task 3 predictions in the official formats."""
+
+
+@semeval_group.command("predict")
+@click.option("--subtask", type=click.Choice(["3"]), required=True,
+              help="Subtask (3: techniques per paragraph; 1 and 2 come with the genre/frame heads).")
+@click.option("--articles", required=True, type=click.Path(path_type=Path), help="Folder of article*.txt files.")
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
+@_MODEL
+def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path | None) -> None:
+    """Write predictions for every article*.txt in the official subtask format
+    (paragraphs numbered as in the official templates)."""
+    from .predict import semeval_subtask3
+
+    n = semeval_subtask3(_detector(model), articles, output)
+    click.echo(f"wrote {output}: subtask {subtask} predictions for {n} articles", err=True)
+
+
+@cli.group("ptc")
+def ptc_group() -> None:
+    """SemEval-2020 Task 11 (PTC) predictions in the official formats."""
+
+
+@ptc_group.command("predict")
+@click.option("--task", type=click.Choice(["si", "tc"]), required=True,
+              help="si: propaganda spans; tc: one of the 14 PTC classes for each template span.")
+@click.option("--articles", required=True, type=click.Path(path_type=Path), help="Folder of article*.txt files.")
+@click.option("--template", type=click.Path(path_type=Path), help="TC template (ID, ?, start, end); needed for tc.")
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
+@_MODEL
+def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Path, model: Path | None) -> None:
+    """Write PTC-2020 predictions: spans (si) or classes of given spans (tc)."""
+    from .predict import ptc_si, ptc_tc
+
+    if task == "tc" and template is None:
+        raise click.UsageError("--task tc needs --template")
+    if task == "si" and template is not None:
+        raise click.UsageError("--template goes with --task tc only")
+    detector = _detector(model)
+    n = ptc_si(detector, articles, output) if task == "si" else ptc_tc(detector, articles, template, output)
+    click.echo(f"wrote {output}: PTC {task} predictions for {n} articles", err=True)
+
+
+@cli.command("train")
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="The shared data folder (holds semeval2023/en/...).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the model artifact to.")
+@click.option("--layers", default=4, show_default=True, help="Encoder layers kept from MiniLM-L6.")
+@click.option("--epochs", default=6, show_default=True)
+@click.option("--seed", default=13, show_default=True)
+@click.option("--threads", default=2, show_default=True, help="CPU threads for torch.")
+@click.option("--max-articles", type=int, default=None, help="Use only the first N articles (quick checks).")
+@click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
+def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, threads: int,
+              max_articles: int | None, tiny: bool) -> None:
+    """Train the technique detector on the English SemEval-2023 train set and write
+    an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
+    Needs the train extra: pip install "slant[train]"."""
+    try:
+        from .training.fit import TrainConfig, train
+    except ImportError as ex:
+        raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}")
+    command = "slant " + " ".join(sys.argv[1:])
+    cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
+                      threads=threads, tiny=tiny, command=command, max_articles=max_articles)
+    metrics = train(cfg)
+    click.echo(json.dumps({k: v for k, v in metrics.items() if k != "per_label_in_sample"}, indent=2))
+
+
 def main() -> None:
     cli(prog_name="slant")
 

@@ -1,0 +1,169 @@
+"""Throughput of the technique detector on 2 threads, printed (never asserted).
+
+    python benchmarks/throughput.py [--articles DIR] [--model DIR] [--teacher runs/.../teacher-fp32.pt]
+
+In one run, over the English dev articles of ../shared/data:
+  * the shipped runtime (int8 ONNX + numpy heads, full analysis incl. span decoding):
+    articles/s, word pieces/s, achieved FLOP/s as a fraction of a fp32 GEMM measured
+    in the same run, peak RSS of a process that only runs the runtime;
+  * the fine-tuned fp32 torch teacher it was exported from (if --teacher is given or
+    found beside the model run): articles/s and the speed-up of the runtime over it;
+  * cold start of `slant analyze` on the shipped example article (median of 3).
+Each measurement runs in its own subprocess so that RSS and imports do not mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+THREADS = 2
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
+               MKL_NUM_THREADS=str(THREADS), SLANT_THREADS=str(THREADS), HF_HUB_OFFLINE="1")
+    return env
+
+
+def _child(mode: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, "--articles", str(args.articles)]
+    if args.model:
+        cmd += ["--model", str(args.model)]
+    if args.teacher:
+        cmd += ["--teacher", str(args.teacher)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _flops_per_piece(layers: int, hidden: int, window: int) -> float:
+    """Multiply-adds x2 per word piece in one encoder pass: projections, FFN, attention over the window."""
+    per_layer = 2 * (4 * hidden * hidden + 2 * hidden * 4 * hidden) + 4 * window * hidden
+    return layers * per_layer
+
+
+def _docs(articles):
+    sys.path.insert(0, str(REPO / "src"))
+    from slant.formats import read_articles
+    return read_articles(articles)
+
+
+def child_runtime(args) -> dict:
+    import resource
+
+    from slant.runtime import load_detector
+    docs = _docs(args.articles)
+    detector = load_detector(args.model, threads=THREADS)
+    detector.analyze(docs[0])  # warm-up
+    pieces = processed = 0
+    start = time.perf_counter()
+    for doc in docs:
+        tokens, _, _ = detector.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+        pieces += len(tokens)
+        from slant.windows import window_bounds
+        processed += sum(b - a + 2 for a, b in window_bounds(len(tokens), detector.window, detector.stride))
+    probs_time = time.perf_counter() - start
+    start = time.perf_counter()
+    for doc in docs:
+        detector.analyze(doc)
+    analyze_time = time.perf_counter() - start
+    m = detector.artifact.manifest
+    return {"articles": len(docs), "pieces": pieces, "processed": processed, "seconds": analyze_time,
+            "encoder_seconds": probs_time, "layers": m["encoder"]["layers"], "hidden": m["encoder"]["hidden"],
+            "window": m["window"], "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child_teacher(args) -> dict:
+    import torch
+
+    from slant.training.fit import prepare, predict
+    from slant.training.model import TechniqueModel, build_encoder
+    from slant.windows import load_tokenizer
+    from slant.models import load_artifact
+    torch.set_num_threads(THREADS)
+    art = load_artifact(args.model)
+    ckpt = torch.load(args.teacher, map_location="cpu")
+    model = TechniqueModel(build_encoder(ckpt["layers"], ckpt["tiny"]), len(art.labels))
+    model.load_state_dict(ckpt["state_dict"])
+    tok = load_tokenizer(art.path / "tokenizer.json")
+    m = art.manifest
+    docs = _docs(args.articles)
+    special = (m["cls_id"], m["sep_id"], m["pad_id"])
+    predict(model, [prepare(docs[0], tok, m["window"], m["stride"], special)], 1)  # warm-up
+    start = time.perf_counter()
+    for doc in docs:  # one article at a time, as the runtime does
+        predict(model, [prepare(doc, tok, m["window"], m["stride"], special)], 10_000)
+    return {"articles": len(docs), "seconds": time.perf_counter() - start}
+
+
+def child_gemm(args) -> dict:
+    import numpy as np
+    a = np.random.rand(1024, 1024).astype(np.float32)
+    b = np.random.rand(1024, 1024).astype(np.float32)
+    a @ b
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        runs.append(time.perf_counter() - start)
+    return {"gflops": 2 * 1024 ** 3 / min(runs) / 1e9}
+
+
+def cold_start(model: Path | None) -> float:
+    cmd = [sys.executable, "-m", "slant", "analyze", str(REPO / "examples" / "article900000001.txt")]
+    cmd += ["--model", str(model)] if model else []
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True, env=_env())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=Path, default=REPO.parent / "shared/data/semeval2023/en/dev-articles")
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped one)")
+    parser.add_argument("--teacher", type=Path, default=None, help="teacher-fp32.pt from the training run")
+    parser.add_argument("--child", choices=["runtime", "teacher", "gemm"], default=None)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps({"runtime": child_runtime, "teacher": child_teacher, "gemm": child_gemm}[args.child](args)))
+        return
+
+    gemm = _child("gemm", args)
+    rt = _child("runtime", args)
+    flops = _flops_per_piece(rt["layers"], rt["hidden"], rt["window"]) * rt["processed"]
+    achieved = flops / rt["encoder_seconds"] / 1e9
+    print(f"machine: {os.cpu_count()} CPUs visible, {THREADS} threads used")
+    print(f"fp32 GEMM 1024^3 (numpy):        {gemm['gflops']:.1f} GFLOP/s")
+    print(f"runtime (int8 ONNX), full analysis: {rt['articles'] / rt['seconds']:.2f} articles/s, "
+          f"{rt['pieces'] / rt['seconds']:.0f} word pieces/s ({rt['pieces'] / rt['articles']:.0f} pieces/article)")
+    print(f"runtime encoder only:             {achieved:.1f} GFLOP/s achieved = {achieved / gemm['gflops']:.2f} of the GEMM")
+    print(f"runtime peak RSS:                 {rt['peak_rss_mb']:.0f} MB")
+    result = {"gemm_gflops": gemm["gflops"], "runtime_articles_per_s": rt["articles"] / rt["seconds"],
+              "runtime_pieces_per_s": rt["pieces"] / rt["seconds"], "achieved_gflops": achieved,
+              "fraction_of_gemm": achieved / gemm["gflops"], "peak_rss_mb": rt["peak_rss_mb"]}
+    if args.teacher and args.teacher.exists():
+        teacher = _child("teacher", args)
+        t_rate = teacher["articles"] / teacher["seconds"]
+        print(f"fp32 torch teacher:               {t_rate:.2f} articles/s; runtime speed-up "
+              f"{result['runtime_articles_per_s'] / t_rate:.2f}x")
+        result |= {"teacher_articles_per_s": t_rate, "speedup": result["runtime_articles_per_s"] / t_rate}
+    else:
+        print("fp32 torch teacher:               not measured (give --teacher runs/<run>/teacher-fp32.pt)")
+    cold = cold_start(args.model)
+    print(f"cold start `slant analyze` example: {cold:.2f} s (median of 3)")
+    result["cold_start_s"] = cold
+    print(json.dumps({k: round(v, 3) for k, v in result.items()}))
+
+
+if __name__ == "__main__":
+    main()

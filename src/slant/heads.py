@@ -1,0 +1,96 @@
+"""From encoder states to labels: the math after the encoder, in numpy.
+
+The runtime and the training evaluation both go through these functions, so
+the figures measured in training are those of the shipped decode path.
+
+* ``merge_windows``: one state per word piece, averaged where windows overlap.
+* ``paragraph_ranges`` / ``pool``: a paragraph is represented by the mean and
+  the max of its pieces' states (pieces are contiguous in text order).
+* ``decode_spans``: runs of pieces whose probability for a technique passes its
+  threshold become character spans, widened to whole words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .windows import Tokens
+
+__all__ = ["sigmoid", "merge_windows", "paragraph_ranges", "pool", "decode_spans"]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def merge_windows(hidden: np.ndarray, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:
+    """[n_tokens, H] states from per-window states [W, L, H] (piece i of window (a, b) at 1 + i - a)."""
+    states = np.zeros((n_tokens, hidden.shape[-1]), dtype=np.float32)
+    counts = np.zeros((n_tokens, 1), dtype=np.float32)
+    for w, (a, b) in enumerate(bounds):
+        states[a:b] += hidden[w, 1:1 + b - a]
+        counts[a:b] += 1
+    return states / np.maximum(counts, 1)
+
+
+def paragraph_ranges(tokens: Tokens, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """For each character range, the pieces ``[ts, te)`` that start inside it.
+
+    >>> t = Tokens(np.array([1, 2, 3]), np.array([[0, 3], [5, 8], [10, 12]]))
+    >>> paragraph_ranges(t, [(0, 4), (5, 14)])
+    [(0, 1), (1, 3)]
+    """
+    starts = tokens.offsets[:, 0] if len(tokens) else np.zeros(0, dtype=np.int64)
+    return [(int(np.searchsorted(starts, s, "left")), int(np.searchsorted(starts, e, "left"))) for s, e in spans]
+
+
+def pool(states: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """[P, 2H]: mean and max of the states of each range (zeros for an empty range)."""
+    out = np.zeros((len(ranges), 2 * states.shape[1]), dtype=np.float32)
+    for i, (a, b) in enumerate(ranges):
+        if b > a:
+            out[i, :states.shape[1]] = states[a:b].mean(0)
+            out[i, states.shape[1]:] = states[a:b].max(0)
+    return out
+
+
+def _widen(text: str, start: int, end: int) -> tuple[int, int]:
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.ndarray,
+                 labels: list[str] | tuple[str, ...], max_gap: int = 1) -> list[tuple[int, int, str, float]]:
+    """Character spans ``(start, end, label, score)`` from per-piece probabilities [n, K].
+
+    Pieces at or above the label's threshold form runs; runs closer than
+    ``max_gap`` pieces merge; a run becomes the characters from its first
+    piece's start to its last piece's end, widened to whole words.  The score
+    is the run's mean probability.
+
+    >>> t = Tokens(np.arange(4), np.array([[0, 3], [4, 7], [8, 9], [10, 13]]))
+    >>> p = np.array([[0.9], [0.8], [0.1], [0.7]])
+    >>> decode_spans("The big a cat", t, p, np.array([0.5]), ["X"], max_gap=0)
+    [(0, 7, 'X', 0.85), (10, 13, 'X', 0.7)]
+    """
+    found = []
+    for k, label in enumerate(labels):
+        hot = np.flatnonzero(probs[:, k] >= thresholds[k])
+        if not len(hot):
+            continue
+        runs, first, last = [], hot[0], hot[0]
+        for i in hot[1:]:
+            if i - last <= max_gap + 1:
+                last = i
+            else:
+                runs.append((first, last))
+                first = last = i
+        runs.append((first, last))
+        for a, b in runs:
+            start, end = _widen(text, int(tokens.offsets[a, 0]), int(tokens.offsets[b, 1]))
+            if end > start:
+                found.append((start, end, label, round(float(probs[a:b + 1, k].mean()), 4)))
+    return sorted(found, key=lambda s: (s[0], s[1], s[2]))

@@ -1,0 +1,70 @@
+"""The shipped model artifact: manifest, hash check, loading.
+
+An artifact is a folder holding ``manifest.json`` (labels, window settings,
+thresholds, training data hash, command, seed, validation metrics, and the
+SHA-256 of every file), ``encoder.onnx`` (int8), ``heads.npz`` and
+``tokenizer.json``.  Loading checks every file against the manifest and raises
+ModelError naming the file on any mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+
+__all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "sha256_file"]
+
+DEFAULT_MODEL = "techniques-en"
+FILES = ("encoder.onnx", "heads.npz", "tokenizer.json")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Artifact:
+    path: Path
+    manifest: dict
+    heads: dict[str, np.ndarray]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.manifest["labels"])
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("slant").joinpath("artifacts", DEFAULT_MODEL)))
+
+
+def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifact:
+    """Read and check an artifact folder (default: the model shipped in the package)."""
+    path = Path(path) if path is not None else default_path()
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise ModelError(f"{path}: no model here (manifest.json missing)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as ex:
+        raise ModelError(f"{manifest_path}: unreadable manifest ({ex})") from None
+    for name in FILES:
+        f = path / name
+        if not f.is_file():
+            raise ModelError(f"{f}: missing from the model folder")
+        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        if verify and sha256_file(f) != expected:
+            raise ModelError(f"{f}: SHA-256 does not match the manifest (corrupt or replaced file)")
+    with np.load(path / "heads.npz") as z:
+        heads = {k: z[k] for k in z.files}
+    return Artifact(path, manifest, heads)

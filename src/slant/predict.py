@@ -1,0 +1,75 @@
+"""Predictions in the official task formats, for evaluation and for shared-task submissions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import taxonomy
+from .formats import iter_articles, ptc, semeval
+from .formats.semeval import SpanRow
+from .errors import InputError
+from .runtime import Detector
+
+__all__ = ["semeval_subtask3", "ptc_si", "ptc_tc"]
+
+
+def semeval_subtask3(detector: Detector, articles: str | Path, output: str | Path) -> int:
+    """Write subtask-3 paragraph rows (official template numbering) for every article*.txt; returns the count."""
+    docs = [detector.analyze(doc) for doc in iter_articles(articles)]
+    semeval.write_subtask3(output, semeval.subtask3_rows(docs))
+    return len(docs)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> int:
+    """PTC span identification: technique spans of any class, overlapping ones merged."""
+    rows = []
+    n = 0
+    for doc in iter_articles(articles):
+        n += 1
+        detector.analyze(doc)
+        rows += [ptc.SIRow(doc.id, s, e) for s, e in _merged([(sp.start, sp.end) for sp in doc.spans])]
+    ptc.write_si(output, rows)
+    return n
+
+
+def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, output: str | Path) -> int:
+    """PTC technique classification of the template's spans into the 14 PTC classes.
+
+    A span's score for a class is the highest, over the techniques the class
+    covers, of the mean probability of the span's word pieces; the best class
+    wins.  Classes cover different techniques, so no technique is left out.
+    """
+    rows = ptc.read_tc_template(template)
+    needed = {r.article_id for r in rows}
+    docs = {doc.id: doc for doc in iter_articles(articles) if doc.id in needed}
+    missing = sorted(needed - set(docs))
+    if missing:
+        raise InputError(f"{template}: names articles not in {articles} (first: {missing[0]})")
+    classes = taxonomy.PTC_CLASSES
+    columns = [[detector.labels.index(t) for t in c.techniques] for c in classes]
+    cache: dict[str, tuple] = {}
+    answers = []
+    for r in rows:
+        if r.article_id not in cache:
+            doc = docs[r.article_id]
+            tokens, probs, _ = detector.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+            cache = {r.article_id: (tokens, probs)}  # template rows come grouped by article
+        tokens, probs = cache[r.article_id]
+        inside = (tokens.offsets[:, 0] < r.end) & (tokens.offsets[:, 1] > r.start)
+        mean = probs[inside].mean(0) if inside.any() else np.zeros(probs.shape[1])
+        best = int(np.argmax([max(mean[k] for k in cols) for cols in columns]))
+        answers.append(SpanRow(r.article_id, classes[best].name, r.start, r.end))
+    ptc.write_tc(output, answers)
+    return len(docs)

@@ -1,0 +1,74 @@
+"""Inference: text -> encoder windows -> heads -> labelled paragraphs and spans.
+
+Needs onnxruntime, tokenizers and numpy only; never torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .document import Document, Label
+from .heads import decode_spans, merge_windows, paragraph_ranges, pool, sigmoid
+from .models import Artifact, load_artifact
+from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
+
+__all__ = ["Detector", "load_detector"]
+
+
+class Detector:
+    """A loaded technique detector.  ``analyze(doc)`` fills ``doc.techniques`` and ``doc.spans``."""
+
+    def __init__(self, artifact: Artifact, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.artifact = artifact
+        m = artifact.manifest
+        self.labels = artifact.labels
+        self.window, self.stride = int(m["window"]), int(m["stride"])
+        self.special = (int(m["cls_id"]), int(m["sep_id"]), int(m["pad_id"]))
+        self.paragraph_thresholds = np.asarray(m["thresholds"]["paragraph"], dtype=np.float32)
+        self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
+        self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(artifact.path / "encoder.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+        h = artifact.heads
+        self.token_w, self.token_b = h["token_w"], h["token_b"]
+        self.par_w, self.par_b = h["paragraph_w"], h["paragraph_b"]
+
+    def probabilities(self, text: str, paragraph_spans: list[tuple[int, int]]):
+        """(tokens, per-piece probabilities [n, K], per-paragraph probabilities [P, K])."""
+        tokens = tokenize(self.tokenizer, text)
+        bounds = window_bounds(len(tokens), self.window, self.stride)
+        ids, mask = encoder_inputs(tokens, bounds, *self.special)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        states = merge_windows(hidden, bounds, len(tokens))
+        token_probs = sigmoid(states @ self.token_w + self.token_b)
+        pooled = pool(states, paragraph_ranges(tokens, paragraph_spans))
+        par_probs = sigmoid(pooled @ self.par_w + self.par_b)
+        return tokens, token_probs, par_probs
+
+    def analyze(self, doc: Document) -> Document:
+        """Label ``doc`` in place (paragraph techniques with scores, technique spans) and return it."""
+        tokens, token_probs, par_probs = self.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+        doc.techniques = {}
+        for i, p in enumerate(doc.paragraphs):
+            hot = np.flatnonzero(par_probs[i] >= self.paragraph_thresholds)
+            labels = sorted((Label(self.labels[k], round(float(par_probs[i, k]), 4)) for k in hot),
+                            key=lambda lab: -lab.score)
+            doc.set_paragraph_techniques(p.number, labels)
+        doc.spans = []
+        for start, end, label, score in decode_spans(doc.text, tokens, token_probs, self.span_thresholds, self.labels):
+            doc.add_span(start, end, label, score)
+        return doc
+
+
+def load_detector(path: str | Path | None = None, threads: int | None = None) -> Detector:
+    """The shipped detector (or the artifact at ``path``), checked against its manifest."""
+    return Detector(load_artifact(path), threads)

