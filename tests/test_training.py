@@ -13,10 +13,14 @@ pytest.importorskip("torch", reason="needs the train extra")
 def test_manifest_records_how_the_model_was_made(tiny_model):
     manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
     assert manifest["labels"][0] == "Appeal_to_Authority" and len(manifest["labels"]) == 23
-    assert manifest["training"]["command"].startswith("slant train --data")
+    assert manifest["training"]["commands"][-1].startswith("slant train --data")
     assert len(manifest["training"]["data_sha256"]) == 64 and manifest["training"]["seed"] == 13
-    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "tokenizer.json"}
-    assert "subtask3_micro_f1_tuned_in_sample" in manifest["metrics"]["int8_onnx"]
+    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json"}
+    assert manifest["paragraph_ensemble"] == ["paragraph_head", "token_max", "lexical"]
+    for part in ("int8_onnx", "fp32_torch"):
+        assert 0 <= manifest["metrics"][part]["subtask3_micro_f1_crossfit"] <= 1
+    assert manifest["untrained_labels"] and manifest["thresholds"]["paragraph"][
+        manifest["labels"].index(manifest["untrained_labels"][0])] > 1
     assert len(manifest["thresholds"]["paragraph"]) == 23
 
 

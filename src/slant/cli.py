@@ -180,10 +180,15 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--epochs", default=6, show_default=True)
 @click.option("--seed", default=13, show_default=True)
 @click.option("--threads", default=2, show_default=True, help="CPU threads for torch.")
+@click.option("--holdout-fold", default=0, show_default=True,
+              help="Which of the 5 article folds (near-duplicates kept together) is held out for thresholds and figures.")
 @click.option("--max-articles", type=int, default=None, help="Use only the first N articles (quick checks).")
+@click.option("--from-checkpoint", "checkpoint", type=click.Path(path_type=Path), default=None,
+              help="Skip fine-tuning: load encoder and heads from a run's teacher-fp32.pt, then refit the lexical "
+                   "head, re-export and re-tune.")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
-def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, threads: int,
-              max_articles: int | None, tiny: bool) -> None:
+def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, threads: int, holdout_fold: int,
+              max_articles: int | None, checkpoint: Path | None, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -193,9 +198,12 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, thread
         raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}")
     command = "slant " + " ".join(sys.argv[1:])
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
-                      threads=threads, tiny=tiny, command=command, max_articles=max_articles)
+                      threads=threads, tiny=tiny, command=command, max_articles=max_articles,
+                      holdout_fold=holdout_fold, checkpoint=checkpoint)
     metrics = train(cfg)
-    click.echo(json.dumps({k: v for k, v in metrics.items() if k != "per_label_in_sample"}, indent=2))
+    brief = {k: ({n: x for n, x in v.items() if n != "per_label_in_sample"} if isinstance(v, dict) else v)
+             for k, v in metrics.items()}
+    click.echo(json.dumps(brief, indent=2))
 
 
 def main() -> None:

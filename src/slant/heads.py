@@ -16,7 +16,7 @@ import numpy as np
 
 from .windows import Tokens
 
-__all__ = ["sigmoid", "merge_windows", "paragraph_ranges", "pool", "decode_spans"]
+__all__ = ["sigmoid", "merge_windows", "paragraph_ranges", "pool", "range_max", "decode_spans", "evidence_spans"]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -51,6 +51,15 @@ def pool(states: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
         if b > a:
             out[i, :states.shape[1]] = states[a:b].mean(0)
             out[i, states.shape[1]:] = states[a:b].max(0)
+    return out
+
+
+def range_max(probs: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """[P, K]: the highest piece probability inside each range (the token head's evidence for a paragraph)."""
+    out = np.zeros((len(ranges), probs.shape[1]), dtype=np.float32)
+    for i, (a, b) in enumerate(ranges):
+        if b > a:
+            out[i] = probs[a:b].max(0)
     return out
 
 
@@ -93,4 +102,39 @@ def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.nd
             start, end = _widen(text, int(tokens.offsets[a, 0]), int(tokens.offsets[b, 1]))
             if end > start:
                 found.append((start, end, label, round(float(probs[a:b + 1, k].mean()), 4)))
+    return sorted(found, key=lambda s: (s[0], s[1], s[2]))
+
+
+def evidence_spans(text: str, tokens: Tokens, token_probs: np.ndarray, thresholds: np.ndarray,
+                   labels, ranges: list[tuple[int, int]], paragraph_labels: list[list[int]]):
+    """Spans that back the paragraph labels: ``(start, end, label, score)``.
+
+    A technique's spans are kept only inside paragraphs labelled with it; a
+    labelled paragraph with no span of its technique gets the run around its
+    strongest piece (pieces within half of the peak probability), so every
+    paragraph label comes with the words that carry it.
+
+    >>> t = Tokens(np.arange(4), np.array([[0, 3], [4, 7], [9, 12], [13, 16]]))
+    >>> p = np.array([[0.9], [0.2], [0.3], [0.1]])
+    >>> evidence_spans("The big\\n\\nred cat", t, p, np.array([0.5]), ["X"], [(0, 2), (2, 4)], [[0], [0]])
+    [(0, 3, 'X', 0.9), (9, 12, 'X', 0.3)]
+    """
+    found = []
+    for (a, b), hot in zip(ranges, paragraph_labels):
+        if b <= a or not hot:
+            continue
+        local = Tokens(tokens.ids[a:b], tokens.offsets[a:b])
+        for k in hot:
+            spans = decode_spans(text, local, token_probs[a:b, k:k + 1], thresholds[k:k + 1], [labels[k]])
+            if not spans:
+                peak = int(np.argmax(token_probs[a:b, k]))
+                floor = token_probs[a + peak, k] / 2
+                lo = hi = peak
+                while lo > 0 and token_probs[a + lo - 1, k] >= floor:
+                    lo -= 1
+                while hi < b - a - 1 and token_probs[a + hi + 1, k] >= floor:
+                    hi += 1
+                spans = decode_spans(text, Tokens(local.ids[lo:hi + 1], local.offsets[lo:hi + 1]),
+                                     token_probs[a + lo:a + hi + 1, k:k + 1], np.array([0.0]), [labels[k]])
+            found.extend(spans)
     return sorted(found, key=lambda s: (s[0], s[1], s[2]))

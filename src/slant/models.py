@@ -2,7 +2,8 @@
 
 An artifact is a folder holding ``manifest.json`` (labels, window settings,
 thresholds, training data hash, command, seed, validation metrics, and the
-SHA-256 of every file), ``encoder.onnx`` (int8), ``heads.npz`` and
+SHA-256 of every file), ``encoder.onnx`` (int8), ``heads.npz`` (token and
+paragraph heads), ``lexical.npz`` (TF-IDF + logistic regression) and
 ``tokenizer.json``.  Loading checks every file against the manifest and raises
 ModelError naming the file on any mismatch.
 """
@@ -22,7 +23,7 @@ from .errors import ModelError
 __all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "sha256_file"]
 
 DEFAULT_MODEL = "techniques-en"
-FILES = ("encoder.onnx", "heads.npz", "tokenizer.json")
+FILES = ("encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json")
 
 
 def sha256_file(path: Path) -> str:
@@ -38,6 +39,7 @@ class Artifact:
     path: Path
     manifest: dict
     heads: dict[str, np.ndarray]
+    lexical: dict[str, np.ndarray]
 
     @property
     def labels(self) -> list[str]:
@@ -65,6 +67,11 @@ def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifa
         expected = manifest.get("files", {}).get(name, {}).get("sha256")
         if verify and sha256_file(f) != expected:
             raise ModelError(f"{f}: SHA-256 does not match the manifest (corrupt or replaced file)")
-    with np.load(path / "heads.npz") as z:
-        heads = {k: z[k] for k in z.files}
-    return Artifact(path, manifest, heads)
+    arrays = []
+    for name in ("heads.npz", "lexical.npz"):
+        try:
+            with np.load(path / name, allow_pickle=False) as z:
+                arrays.append({k: z[k] for k in z.files})
+        except (OSError, ValueError) as ex:
+            raise ModelError(f"{path / name}: unreadable ({ex})") from None
+    return Artifact(path, manifest, *arrays)

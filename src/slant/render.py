@@ -42,5 +42,5 @@ def text_report(doc: Document) -> str:
             lines.append(f"    {label.name:<34} {label.score:.2f}  [{taxonomy.group_of(label.name)}]")
         for s in doc.spans:
             if p.start <= s.start < p.end:
-                lines.append(f"      » {s.technique:<32} {s.score:.2f}  \"{_quote(s.text, 70)}\"  ({s.start}-{s.end})")
+                lines.append(f"      » {s.technique:<32} {s.score:.2f}  «{_quote(s.text, 70)}»  ({s.start}-{s.end})")
     return "\n".join(lines)

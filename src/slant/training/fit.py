@@ -1,9 +1,12 @@
 """``slant train``: fine-tune the technique detector, tune thresholds, measure, export.
 
-Recipe (see models/README.md for the measured figures): articles are cut into
+Recipe (see src/slant/artifacts/techniques-en/RESULTS.md for the measured figures): articles are cut into
 overlapping windows of word pieces; one encoder pass per window; the paragraph
 head is trained on the official paragraph labels and the token head on the
-character spans, both with per-label positive weights for the rare techniques.
+character spans, both with per-label positive weights for the rare techniques; a lexical head
+(TF-IDF + logistic regression) is fitted on the same training articles.  A
+paragraph's probability is the mean of the paragraph head, the token head's
+strongest piece in the paragraph and the lexical head.
 Thresholds are tuned per label on a held-out fold of articles (near-duplicates
 kept together); the reported figures use thresholds cross-fitted inside that
 fold (tuned on one half, scored on the other), so they are not tuned on
@@ -26,7 +29,7 @@ import torch
 from .. import taxonomy
 from ..document import Document
 from ..evaluate import multilabel_scores, span_overlap_scores
-from ..heads import decode_spans, paragraph_ranges, sigmoid
+from ..heads import evidence_spans, paragraph_ranges, sigmoid
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
 from .model import DocBatch, TechniqueModel, build_encoder, minilm_dir
@@ -51,6 +54,7 @@ class TrainConfig:
     threads: int = 2
     tiny: bool = False
     max_articles: int | None = None
+    checkpoint: Path | None = None
     command: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -158,14 +162,16 @@ def paragraph_scores(examples, par_probs, thresholds):
     return multilabel_scores(gold, pred, LABELS, "subtask 3 (held-out)")
 
 
-def span_scores(examples, token_probs, thresholds):
-    """Span-overlap P/R/F1: label-blind (PTC SI) and label-aware (spans match only their technique)."""
+def span_scores(examples, token_probs, thresholds, par_probs, par_thresholds):
+    """Span-overlap P/R/F1 of the spans the runtime shows (evidence for the paragraph labels):
+    label-blind (PTC SI) and label-aware (spans match only their own technique)."""
     gold_si, pred_si, gold_lab, pred_lab = {}, {}, {}, {}
-    for e, probs in zip(examples, token_probs):
+    for e, probs, pp in zip(examples, token_probs, par_probs):
         for s in e.doc.spans:
             gold_si.setdefault(e.doc.id, []).append((s.start, s.end))
             gold_lab.setdefault(f"{e.doc.id}|{s.technique}", []).append((s.start, s.end))
-        for start, end, label, _ in decode_spans(e.doc.text, e.tokens, probs, thresholds, LABELS):
+        hot = [np.flatnonzero(row >= par_thresholds).tolist() for row in pp]
+        for start, end, label, _ in evidence_spans(e.doc.text, e.tokens, probs, thresholds, LABELS, e.ranges, hot):
             pred_si.setdefault(e.doc.id, []).append((start, end))
             pred_lab.setdefault(f"{e.doc.id}|{label}", []).append((start, end))
     return span_overlap_scores(gold_si, pred_si), span_overlap_scores(gold_lab, pred_lab)
@@ -193,25 +199,15 @@ def log_progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def train(cfg: TrainConfig, log=log_progress) -> dict:
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    rng = random.Random(cfg.seed)
-    started = time.time()
-    corpus = load_english(cfg.data)
-    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
-    tokenizer_path = cfg.extra.get("tokenizer") or (minilm_dir() / "tokenizer.json")
-    tokenizer = load_tokenizer(tokenizer_path)
-    special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
-    examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
-    folds = assign_folds(docs, cfg.folds, cfg.seed)
-    train_ex = [e for e, f in zip(examples, folds) if f != cfg.holdout_fold]
-    held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
-    log(f"data: {len(docs)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
-        f"{sum(len(e.tokens) for e in examples)} word pieces, sha256 {corpus.data_hash[:12]}")
-
+def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel:
+    """Fine-tune encoder and heads (or load them from ``cfg.checkpoint``)."""
     model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS))
+    if cfg.checkpoint:
+        state = torch.load(cfg.checkpoint, map_location="cpu")
+        model.load_state_dict(state["state_dict"])
+        log(f"encoder and heads loaded from {cfg.checkpoint}")
+        return model
+    rng = random.Random(cfg.seed)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": cfg.lr},
                                    {"params": heads, "lr": cfg.head_lr}], weight_decay=0.01)
@@ -221,8 +217,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup)))
     token_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_ex, "token_y"))
     par_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_ex, "par_y"))
-
-    step = 0
+    started, step = time.time(), 0
     for epoch in range(cfg.epochs):
         model.train()
         total = 0.0
@@ -240,35 +235,91 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
             total += loss.item()
             if step % 20 == 0 or step == steps:
                 elapsed = time.time() - started
-                eta = elapsed / step * (steps - step)
                 log(f"epoch {epoch + 1}/{cfg.epochs} step {step}/{steps} loss {total / 20:.4f} "
-                    f"elapsed {elapsed / 60:.1f} min eta {eta / 60:.1f} min")
+                    f"elapsed {elapsed / 60:.1f} min eta {elapsed / step * (steps - step) / 60:.1f} min")
                 total = 0.0
+    return model
 
-    log("predicting the held-out fold")
-    predictions = predict(model, held_ex, cfg.windows_per_batch)
-    tok_probs = [t for t, _ in predictions]
-    par_probs = [p for _, p in predictions]
+
+def paragraph_texts(examples: list[Example]) -> tuple[list[str], np.ndarray]:
+    texts = [e.doc.text[p.start:p.end] for e in examples for p in e.doc.paragraphs]
+    return texts, np.concatenate([e.par_y for e in examples])
+
+
+def _figures(examples, par_probs, tok_probs, par_thr, tok_thr) -> dict:
+    cross = crossfit(examples, par_probs, lambda e: e.par_y, paragraph_scores)
+    in_sample = paragraph_scores(examples, par_probs, par_thr)
+    si, labelled = span_scores(examples, tok_probs, tok_thr, par_probs, par_thr)
+    r = lambda x: round(float(x or 0), 4)  # noqa: E731
+    return {
+        "subtask3_micro_f1_crossfit": r(_pooled_micro(cross)["f1"]),
+        "subtask3_crossfit": {k: r(v) for k, v in _pooled_micro(cross).items()},
+        "subtask3_micro_f1_tuned_in_sample": r(in_sample.micro.f1),
+        "subtask3_macro_f1_tuned_in_sample": r(in_sample.macro_f1),
+        "subtask3_macro_f1_gold_labels_in_sample": r(in_sample.macro_f1_gold_labels),
+        "per_label_in_sample": {n: {"f1": r(s.f1), "gold": s.gold} for n, s in in_sample.per_label.items() if s.gold},
+        "spans_si_in_sample": {"precision": r(si.micro.precision), "recall": r(si.micro.recall), "f1": r(si.micro.f1)},
+        "spans_labelled_in_sample": {"precision": r(labelled.micro.precision), "recall": r(labelled.micro.recall),
+                                     "f1": r(labelled.micro.f1)},
+    }
+
+
+def train(cfg: TrainConfig, log=log_progress) -> dict:
+    from ..heads import range_max
+    from ..lexical import LexicalHead
+    from ..runtime import load_detector
+    from .export import finalize, write_artifact
+    from .lexical_fit import fit_lexical
+
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    started = time.time()
+    corpus = load_english(cfg.data)
+    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
+    tokenizer_path = minilm_dir() / "tokenizer.json"
+    tokenizer = load_tokenizer(tokenizer_path)
+    special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
+    examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
+    folds = assign_folds(docs, cfg.folds, cfg.seed)
+    train_ex = [e for e, f in zip(examples, folds) if f != cfg.holdout_fold]
+    held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
+    log(f"data: {len(docs)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
+        f"{sum(len(e.tokens) for e in examples)} word pieces, sha256 {corpus.data_hash[:12]}")
+
+    model = fit_neural(cfg, train_ex, log)
+    log("fitting the lexical head")
+    lexical = fit_lexical(*paragraph_texts(train_ex))
+    out = write_artifact(model, lexical, tokenizer_path, cfg, corpus)
+
+    log("scoring the held-out fold with the exported (int8) artifact")
+    detector = load_detector(out)
+    shipped = [detector.parts(e.doc.text, [(p.start, p.end) for p in e.doc.paragraphs]) for e in held_ex]
+    tok_probs = [t for _, t, _ in shipped]
+    par_probs = [np.mean([parts[n] for n in detector.ensemble], axis=0) for _, _, parts in shipped]
+    ablation = {}
+    for names in (["paragraph_head"], ["token_max"], ["lexical"], ["paragraph_head", "token_max"],
+                  ["paragraph_head", "token_max", "lexical"]):
+        probs = [np.mean([parts[n] for n in names], axis=0) for _, _, parts in shipped]
+        ablation["+".join(names)] = round(_pooled_micro(crossfit(held_ex, probs, lambda e: e.par_y,
+                                                                  paragraph_scores))["f1"], 4)
     par_thr = tune_thresholds(np.concatenate(par_probs), np.concatenate([e.par_y for e in held_ex]))
     tok_thr = tune_thresholds(np.concatenate(tok_probs), np.concatenate([e.token_y for e in held_ex]))
-    cross_par = crossfit(held_ex, par_probs, lambda e: e.par_y, paragraph_scores)
-    in_sample = paragraph_scores(held_ex, par_probs, par_thr)
-    si, labelled = span_scores(held_ex, tok_probs, tok_thr)
-    metrics = {
-        "held_out_articles": len(held_ex),
-        "subtask3_micro_f1_crossfit": round(_pooled_micro(cross_par)["f1"], 4),
-        "subtask3_crossfit": {k: round(v, 4) for k, v in _pooled_micro(cross_par).items()},
-        "subtask3_micro_f1_tuned_in_sample": round(in_sample.micro.f1, 4),
-        "subtask3_macro_f1_tuned_in_sample": round(in_sample.macro_f1, 4),
-        "subtask3_macro_f1_gold_labels_in_sample": round(in_sample.macro_f1_gold_labels or 0, 4),
-        "per_label_in_sample": {n: round(s.f1, 4) for n, s in in_sample.per_label.items() if s.gold},
-        "spans_si_in_sample": {"precision": round(si.micro.precision, 4), "recall": round(si.micro.recall, 4),
-                               "f1": round(si.micro.f1, 4)},
-        "spans_labelled_in_sample": {"precision": round(labelled.micro.precision, 4),
-                                     "recall": round(labelled.micro.recall, 4), "f1": round(labelled.micro.f1, 4)},
-        "train_minutes": round((time.time() - started) / 60, 1),
-    }
-    log(json.dumps({k: v for k, v in metrics.items() if k != "per_label_in_sample"}))
-    from .export import export
-    export(model, tokenizer_path, cfg, corpus, metrics, par_thr, tok_thr, held_ex, predictions, log)
+
+    # The fp32 torch model it came from, combined the same way, for the int8 comparison.
+    lex = LexicalHead.from_arrays(lexical)
+    fp32 = predict(model, held_ex, cfg.windows_per_batch)
+    fp32_par = [np.mean([par, range_max(tok, e.ranges), lex.probabilities(paragraph_texts([e])[0])], axis=0)
+                for e, (tok, par) in zip(held_ex, fp32)]
+    metrics = {"held_out_articles": len(held_ex),
+               "int8_onnx": _figures(held_ex, par_probs, tok_probs, par_thr, tok_thr),
+               "fp32_torch": _figures(held_ex, fp32_par, [t for t, _ in fp32], par_thr, tok_thr),
+               "train_minutes": round((time.time() - started) / 60, 1)}
+    flips = sum(int(((a >= par_thr) != (b >= par_thr)).sum()) for a, b in zip(par_probs, fp32_par))
+    metrics["int8_paragraph_label_flips_vs_fp32"] = flips
+    metrics["int8_ablation_subtask3_micro_f1_crossfit"] = ablation
+    finalize(out, par_thr, tok_thr, metrics, corpus)
+    i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
+    log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
+        f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ")
     return metrics
