@@ -1,0 +1,78 @@
+"""The shipped model, through the runtime a user gets from `pip install`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from slant import Document, taxonomy
+from slant.models import default_path, load_artifact
+from slant.runtime import load_detector
+from conftest import ARTICLE, EXAMPLES, run_slant
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return load_detector()
+
+
+def test_artifact_is_small_and_described():
+    art = load_artifact()
+    m = art.manifest
+    assert sum(f["bytes"] for f in m["files"].values()) < 40_000_000
+    assert m["labels"] == list(taxonomy.TECHNIQUES)
+    assert len(m["training"]["data_sha256"]) == 64 and m["training"]["commands"]
+    assert m["metrics"]["int8_onnx"]["subtask3_micro_f1_crossfit"] > 0.3
+    assert (default_path() / "RESULTS.md").is_file()
+
+
+@pytest.mark.parametrize("text", [
+    ARTICLE,
+    "One line only, no title break",
+    "   \n\n  ",                                   # no paragraph at all
+    "Title\n\n" + "The corrupt regime lies and lies. " * 400,   # far longer than one window
+    "😀🛑\n\nçà ñ ü — 北京 “quotes”",
+])
+def test_detector_contract(detector, text):
+    doc = detector.analyze(Document("t", text))
+    again = detector.analyze(Document("t", text))
+    assert [(s.start, s.end, s.technique, s.score) for s in doc.spans] == \
+           [(s.start, s.end, s.technique, s.score) for s in again.spans]
+    assert doc.techniques == again.techniques
+    numbers = {p.number for p in doc.paragraphs}
+    for number, labels in doc.techniques.items():
+        assert number in numbers
+        for label in labels:
+            assert label.name in taxonomy.TECHNIQUES and 0.0 <= label.score <= 1.0
+    for span in doc.spans:
+        assert 0 <= span.start < span.end <= len(text) and text[span.start:span.end] == span.text
+        assert 0.0 <= span.score <= 1.0
+        paragraph = doc.paragraph_at(span.start)
+        assert paragraph is not None and span.technique in {l.name for l in doc.techniques[paragraph.number]}
+
+
+def test_every_paragraph_label_has_evidence(detector):
+    doc = detector.analyze(Document("t", ARTICLE + "\n\nThese traitors and their corrupt media allies lie."))
+    for number, labels in doc.techniques.items():
+        p = doc.paragraph(number)
+        for label in labels:
+            assert any(s.technique == label.name and p.start <= s.start < p.end for s in doc.spans), label
+
+
+def test_analyze_the_example_as_a_user_without_torch():
+    code = ("import sys, json; from slant.runtime import load_detector; from slant import read_article; "
+            "d = load_detector().analyze(read_article(sys.argv[1])); "
+            "print(json.dumps([d.techniques is not None, 'torch' in sys.modules, 'transformers' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "article900000001.txt")],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [True, False, False]
+
+
+def test_cli_json_on_the_example():
+    r = run_slant("analyze", EXAMPLES / "article900000001.txt", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["techniques"], "the example is written to be full of techniques"
+    for span in doc["spans"]:
+        assert doc["text"][span["start"]:span["end"]] == span["text"]
