@@ -1,6 +1,5 @@
 """Readers and writers of every task format, on tiny files written here."""
 
-from pathlib import Path
 
 import pytest
 

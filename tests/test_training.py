@@ -1,7 +1,6 @@
 """train -> export -> load -> predict -> evaluate, end to end, on a tiny model and tiny data."""
 
 import json
-import sys
 
 import pytest
 
@@ -84,3 +83,13 @@ def test_corrupt_model_is_refused(tiny_model, tmp_path, article_file):
     r = run_slant("analyze", article_file, "--model", broken)
     assert r.returncode == 1
     assert r.stderr.strip() == f"Error: {broken / 'heads.npz'}: SHA-256 does not match the manifest (corrupt or replaced file)"
+
+
+def test_baselines_run_on_the_same_folds(tiny_model):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "slant.training.baselines", "--data", str(tiny_model / "data")],
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    assert result["predict_nothing"]["micro_f1"] == 0.0
+    assert 0.0 <= result["tfidf_lr"]["micro_f1_crossfit"] <= 1.0 and result["held_out_articles"] >= 1

@@ -195,7 +195,7 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, thread
     try:
         from .training.fit import TrainConfig, train
     except ImportError as ex:
-        raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}")
+        raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}") from None
     command = "slant " + " ".join(sys.argv[1:])
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       threads=threads, tiny=tiny, command=command, max_articles=max_articles,

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from . import taxonomy
-from .document import Document, Label, Span
+from .document import Document, Label
 from .errors import InputError
 
 __all__ = ["SCHEMA_ID", "JSON_SCHEMA", "to_dict", "from_dict", "dumps", "loads"]

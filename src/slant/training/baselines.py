@@ -1,4 +1,5 @@
-"""Baselines on the same folds and threshold protocol as the model: predict-nothing, TF-IDF + LR.
+"""Baselines on the same folds and threshold protocol as the model: predict-nothing, TF-IDF + LR
+(the model's own lexical head, alone).
 
     python -m slant.training.baselines --data ../shared/data [--holdout-fold 0]
 
@@ -36,25 +37,17 @@ def _scores(rows, probs, thresholds):
 
 
 def run(data, holdout_fold: int = 0, folds: int = 5, seed: int = 13) -> dict:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from ..lexical import LexicalHead
+    from .lexical_fit import fit_lexical
 
     corpus = load_english(data)
     fold_of = dict(zip((d.id for d in corpus.documents), assign_folds(corpus.documents, folds, seed)))
     train = _paragraphs([d for d in corpus.documents if fold_of[d.id] != holdout_fold])
     held = _paragraphs([d for d in corpus.documents if fold_of[d.id] == holdout_fold])
     nothing = _scores(held, np.zeros((len(held), len(LABELS))), np.full(len(LABELS), 0.5))
-
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
-    x_train = vec.fit_transform([t for _, _, t, _ in train])
-    x_held = vec.transform([t for _, _, t, _ in held])
-    y_train = np.stack([y for *_, y in train])
-    probs = np.zeros((len(held), len(LABELS)))
-    for k in range(len(LABELS)):
-        if y_train[:, k].sum() >= 2:
-            clf = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
-            clf.fit(x_train, y_train[:, k])
-            probs[:, k] = clf.predict_proba(x_held)[:, 1]
+    # TF-IDF + logistic regression: the lexical head of the shipped model, alone.
+    lexical = fit_lexical([t for _, _, t, _ in train], np.stack([y for *_, y in train]))
+    probs = LexicalHead.from_arrays(lexical).probabilities([t for _, _, t, _ in held])
     y_held = np.stack([y for *_, y in held])
     articles = sorted({a for a, *_ in held}, key=int)
     halves = [set(articles[0::2]), set(articles[1::2])]

@@ -15,12 +15,10 @@ what they score.
 
 from __future__ import annotations
 
-import json
-import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +54,6 @@ class TrainConfig:
     max_articles: int | None = None
     checkpoint: Path | None = None
     command: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
