@@ -76,3 +76,12 @@ def test_cli_json_on_the_example():
     assert doc["techniques"], "the example is written to be full of techniques"
     for span in doc["spans"]:
         assert doc["text"][span["start"]:span["end"]] == span["text"]
+
+
+def test_library_analyze_text_and_document():
+    import slant
+    doc = slant.analyze("Title\n\nThe regime's thugs unleashed a savage crackdown.")
+    assert doc.id == "text" and 3 in doc.techniques
+    assert "Loaded_Language" in {label.name for label in doc.techniques[3]}
+    mine = Document("42", ARTICLE)
+    assert slant.analyze(mine) is mine and mine.techniques is not None

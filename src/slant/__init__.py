@@ -3,9 +3,10 @@
 Genre, frames and persuasion techniques (SemEval-2023 Task 3 label sets) with
 the character spans that carry them.  The public API::
 
-    from slant import Document, read_article
-    doc = read_article("examples/article900000001.txt")
-    doc.paragraphs            # numbered as the official templates number them
+    import slant
+    doc = slant.analyze(slant.read_article("examples/article900000001.txt"))
+    doc.techniques            # {paragraph number: [Label(name, score), ...]}
+    doc.spans                 # [Span(start, end, technique, score, text), ...]
 
 Label sets live in :mod:`slant.taxonomy`, file formats in :mod:`slant.formats`,
 the JSON form in :mod:`slant.schema`, the official metrics in :mod:`slant.evaluate`.
@@ -29,7 +30,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Document", "FormatError", "InputError", "Label", "LabelError", "ModelError", "Paragraph",
-    "SlantError", "Span", "SpanError", "__version__", "evaluate_files", "read_article", "read_articles",
+    "SlantError", "Span", "SpanError", "__version__", "analyze", "evaluate_files", "read_article", "read_articles",
 ]
+
+
+def analyze(item, detector=None):
+    """Analyse a text or a Document with the shipped model; see :func:`slant.runtime.analyze`.
+
+    Imports the runtime (onnxruntime) on first call only, so ``import slant`` stays light.
+    """
+    from .runtime import analyze as _analyze
+
+    return _analyze(item, detector)
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -6,6 +6,7 @@ Needs onnxruntime, tokenizers and numpy only; never torch.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
-__all__ = ["Detector", "load_detector"]
+__all__ = ["Detector", "load_detector", "analyze"]
 
 
 class Detector:
@@ -94,3 +95,17 @@ class Detector:
 def load_detector(path: str | Path | None = None, threads: int | None = None) -> Detector:
     """The shipped detector (or the artifact at ``path``), checked against its manifest."""
     return Detector(load_artifact(path), threads)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Detector:
+    return load_detector()
+
+
+def analyze(item: str | Document, detector: Detector | None = None) -> Document:
+    """Analyse a text (or a Document, labelled in place) with ``detector`` or the shipped one.
+
+    The shipped detector is loaded once per process on first use.
+    """
+    doc = item if isinstance(item, Document) else Document("text", item)
+    return (detector or _shipped()).analyze(doc)
