@@ -74,7 +74,8 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
     if cfg.checkpoint:  # the run that fine-tuned the encoder comes first
         earlier = Path(cfg.checkpoint).parent / "manifest.json"
         if earlier.is_file():
-            commands = json.loads(earlier.read_text(encoding="utf-8"))["training"]["commands"] + commands
+            training = json.loads(earlier.read_text(encoding="utf-8"))["training"]
+            commands = training.get("commands", [training.get("command")]) + commands
     manifest = {
         "schema": SCHEMA,
         "name": "techniques-en",
