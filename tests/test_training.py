@@ -93,3 +93,21 @@ def test_baselines_run_on_the_same_folds(tiny_model):
     result = json.loads(out)
     assert result["predict_nothing"]["micro_f1"] == 0.0
     assert 0.0 <= result["tfidf_lr"]["micro_f1_crossfit"] <= 1.0 and result["held_out_articles"] >= 1
+
+
+@pytest.mark.parametrize("change,error", [
+    (lambda m: m.pop("labels"), "missing 'labels'"),
+    (lambda m: m["thresholds"].update(span=[0.5]), "thresholds.span must list one number per label"),
+    (lambda m: m.update(stride=0), "0 < stride <= window"),
+    (lambda m: m.update(paragraph_ensemble=["magic"]), "paragraph_ensemble must name some of"),
+])
+def test_bad_manifest_is_one_line(tiny_model, tmp_path, article_file, change, error):
+    import shutil
+    broken = tmp_path / "m"
+    shutil.copytree(tiny_model / "model", broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    change(manifest)
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    r = run_slant("analyze", article_file, "--model", broken)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"Error: {broken / 'manifest.json'}: ") and error in r.stderr

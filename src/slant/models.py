@@ -50,6 +50,32 @@ def default_path() -> Path:
     return Path(str(resources.files("slant").joinpath("artifacts", DEFAULT_MODEL)))
 
 
+PARTS = ("paragraph_head", "token_max", "lexical")
+
+
+def _check_manifest(m: dict, where: Path) -> None:
+    """The keys the runtime reads, with the right shapes; ModelError naming the first problem."""
+    def fail(what: str):
+        raise ModelError(f"{where}: {what}")
+
+    if not isinstance(m, dict):
+        fail("not a JSON object")
+    for key in ("labels", "window", "stride", "cls_id", "sep_id", "pad_id", "thresholds", "paragraph_ensemble", "files"):
+        if key not in m:
+            fail(f"missing {key!r}")
+    labels = m["labels"]
+    if not isinstance(labels, list) or not labels:
+        fail("'labels' must be a non-empty list")
+    for kind in ("paragraph", "span"):
+        values = m["thresholds"].get(kind) if isinstance(m["thresholds"], dict) else None
+        if not isinstance(values, list) or len(values) != len(labels):
+            fail(f"thresholds.{kind} must list one number per label ({len(labels)})")
+    if not isinstance(m["window"], int) or not isinstance(m["stride"], int) or not 0 < m["stride"] <= m["window"]:
+        fail("window and stride must be integers with 0 < stride <= window")
+    if not m["paragraph_ensemble"] or not set(m["paragraph_ensemble"]) <= set(PARTS):
+        fail(f"paragraph_ensemble must name some of {', '.join(PARTS)}")
+
+
 def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifact:
     """Read and check an artifact folder (default: the model shipped in the package)."""
     path = Path(path) if path is not None else default_path()
@@ -60,6 +86,7 @@ def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifa
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as ex:
         raise ModelError(f"{manifest_path}: unreadable manifest ({ex})") from None
+    _check_manifest(manifest, manifest_path)
     for name in FILES:
         f = path / name
         if not f.is_file():
