@@ -156,7 +156,8 @@ def multilabel_scores(gold: Mapping[Hashable, Collection[str]], pred: Mapping[Ha
 Interval = tuple[int, int]
 
 
-def _merge(spans: Iterable[Interval]) -> list[Interval]:
+def merge_spans(spans: Iterable[Interval]) -> list[Interval]:
+    """Overlapping ``(start, end)`` spans joined into one; sorted."""
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         if merged and start < merged[-1][1]:
@@ -179,8 +180,8 @@ def span_overlap_scores(gold: Mapping[str, Iterable[Interval]], pred: Mapping[st
     (0.25, 0.25, 0.25)
     """
     ids = set(gold) | set(pred)
-    gold_m = {a: _merge(gold.get(a, ())) for a in ids}
-    pred_m = {a: _merge(pred.get(a, ())) for a in ids}
+    gold_m = {a: merge_spans(gold.get(a, ())) for a in ids}
+    pred_m = {a: merge_spans(pred.get(a, ())) for a in ids}
     p_sum = r_sum = 0.0
     for a in ids:
         for s in pred_m[a]:

@@ -10,6 +10,7 @@ from . import taxonomy
 from .formats import iter_articles, ptc, semeval
 from .formats.semeval import SpanRow
 from .errors import InputError
+from .evaluate import merge_spans
 from .runtime import Detector
 
 __all__ = ["semeval_subtask3", "ptc_si", "ptc_tc"]
@@ -22,16 +23,6 @@ def semeval_subtask3(detector: Detector, articles: str | Path, output: str | Pat
     return len(docs)
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
 def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> int:
     """PTC span identification: technique spans of any class, overlapping ones merged."""
     rows = []
@@ -39,7 +30,7 @@ def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> int:
     for doc in iter_articles(articles):
         n += 1
         detector.analyze(doc)
-        rows += [ptc.SIRow(doc.id, s, e) for s, e in _merged([(sp.start, sp.end) for sp in doc.spans])]
+        rows += [ptc.SIRow(doc.id, s, e) for s, e in merge_spans([(sp.start, sp.end) for sp in doc.spans])]
     ptc.write_si(output, rows)
     return n
 
