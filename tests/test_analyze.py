@@ -62,3 +62,24 @@ def test_missing_model_folder(tmp_path, article_file):
     r = run_slant("analyze", article_file, "--model", tmp_path)
     assert r.returncode == 1
     assert r.stderr.strip() == f"Error: {tmp_path}: no model here (manifest.json missing)"
+
+
+@pytest.mark.parametrize("raw,error", [
+    (b"PK\x00\x01", "<stdin>: binary file (NUL byte at offset 2), expected UTF-8 text"),
+    (b"caf\xe9", "<stdin>: not UTF-8 text (byte 0xe9 at offset 3)"),
+    (b"  \n", "<stdin>: empty input, no text to read"),
+])
+def test_read_stdin_errors(raw, error):
+    import io
+    from slant import InputError
+    from slant.inputs import read_stdin
+    with pytest.raises(InputError) as ex:
+        read_stdin(io.BytesIO(raw))
+    assert str(ex.value) == error
+
+
+def test_file_names_with_spaces_make_valid_ids(tiny_model, tmp_path):
+    f = write(tmp_path / "my notes.txt", "Title\n\nBody text.")
+    r = run_slant("analyze", f, "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"] == "my_notes"

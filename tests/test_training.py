@@ -54,18 +54,19 @@ def test_ptc_predict_si_and_tc(tiny_model, tmp_path):
     for line in si.read_text().splitlines():
         doc_id, start, end = line.split("\t")
         assert int(start) < int(end)
-    template = write(tmp_path / "template.txt", "1000\t?\t0\t4\n1001\t?\t5\t9\n")
+    # rows of two articles interleaved: the output keeps the template's order
+    template = write(tmp_path / "template.txt", "1000\t?\t0\t4\n1001\t?\t5\t9\n1000\t?\t5\t9\n")
     tc = tmp_path / "tc.txt"
     r = run_slant("ptc", "predict", "--task", "tc", "--articles", articles, "--template", template,
                   "--output", tc, "--model", model)
     assert r.returncode == 0, r.stderr
     rows = [line.split("\t") for line in tc.read_text().splitlines()]
-    assert [(r[0], r[2], r[3]) for r in rows] == [("1000", "0", "4"), ("1001", "5", "9")]
+    assert [(r[0], r[2], r[3]) for r in rows] == [("1000", "0", "4"), ("1001", "5", "9"), ("1000", "5", "9")]
     from slant import taxonomy
     assert all(r[1] in taxonomy.LABELS["ptc"] for r in rows)
-    gold = write(tmp_path / "gold-tc.txt", f"1000\tDoubt\t0\t4\n1001\t{rows[1][1]}\t5\t9\n")
+    gold = write(tmp_path / "gold-tc.txt", f"1000\tDoubt\t0\t4\n1001\t{rows[1][1]}\t5\t9\n1000\tDoubt\t5\t9\n")
     scores = json.loads(run_slant("evaluate", "--ptc", "tc", "--gold", gold, "--pred", tc, "--json").stdout)
-    assert scores["micro"]["f1"] >= 0.5
+    assert scores["micro"]["f1"] >= 1 / 3
 
 
 def test_ptc_tc_needs_a_template(tiny_model):

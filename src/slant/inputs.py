@@ -13,7 +13,8 @@ from typing import BinaryIO, Iterator
 
 from .document import Document
 from .errors import InputError, SlantError
-from .formats.articles import article_id, read_article
+from .formats.articles import read_article
+from .formats.tsv import decode_utf8
 
 __all__ = ["read_inputs", "read_stdin"]
 
@@ -21,13 +22,7 @@ STDIN = "-"
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
-    raw = (stream or sys.stdin.buffer).read()
-    if b"\x00" in raw:
-        raise InputError("<stdin>: binary data, expected UTF-8 text")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as ex:
-        raise InputError(f"<stdin>: not UTF-8 text (byte 0x{raw[ex.start]:02x} at offset {ex.start})") from None
+    text = decode_utf8((stream or sys.stdin.buffer).read(), "<stdin>")
     if not text.strip():
         raise InputError("<stdin>: empty input, no text to read")
     return Document(doc_id, text, source="<stdin>")
@@ -66,6 +61,6 @@ def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
             continue
         for f in files:
             try:
-                yield unique(read_article(f, doc_id=article_id(f).replace(" ", "_") or None))
+                yield unique(read_article(f))
             except SlantError as ex:
                 yield ex

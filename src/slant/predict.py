@@ -50,14 +50,14 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
         raise InputError(f"{template}: names articles not in {articles} (first: {missing[0]})")
     classes = taxonomy.PTC_CLASSES
     columns = [[detector.labels.index(t) for t in c.techniques] for c in classes]
-    cache: dict[str, tuple] = {}
+    encoded = {}  # each article encoded once, whatever the order of the template's rows
+    for doc_id in dict.fromkeys(r.article_id for r in rows):
+        doc = docs[doc_id]
+        tokens, probs, _ = detector.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+        encoded[doc_id] = (tokens, probs)
     answers = []
     for r in rows:
-        if r.article_id not in cache:
-            doc = docs[r.article_id]
-            tokens, probs, _ = detector.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
-            cache = {r.article_id: (tokens, probs)}  # template rows come grouped by article
-        tokens, probs = cache[r.article_id]
+        tokens, probs = encoded[r.article_id]
         inside = (tokens.offsets[:, 0] < r.end) & (tokens.offsets[:, 1] > r.start)
         mean = probs[inside].mean(0) if inside.any() else np.zeros(probs.shape[1])
         best = int(np.argmax([max(mean[k] for k in cols) for cols in columns]))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Tokens", "load_tokenizer", "tokenize", "window_bounds", "encoder_inputs", "token_paragraphs"]
+__all__ = ["Tokens", "load_tokenizer", "tokenize", "window_bounds", "encoder_inputs"]
 
 
 @dataclass(frozen=True)
@@ -79,21 +79,3 @@ def encoder_inputs(tokens: Tokens, bounds: list[tuple[int, int]], cls_id: int, s
         ids[w, n + 1] = sep_id
         mask[w, :n + 2] = 1
     return ids, mask
-
-
-def token_paragraphs(tokens: Tokens, paragraph_ranges: list[tuple[int, int]]) -> np.ndarray:
-    """For each piece, the index of the paragraph (char range) that holds its start, or -1.
-
-    >>> t = Tokens(np.array([1, 2, 3]), np.array([[0, 3], [5, 8], [10, 12]]))
-    >>> token_paragraphs(t, [(0, 4), (9, 14)]).tolist()
-    [0, -1, 1]
-    """
-    out = np.full(len(tokens), -1, dtype=np.int64)
-    if not len(tokens) or not paragraph_ranges:
-        return out
-    starts = np.asarray([s for s, _ in paragraph_ranges])
-    ends = np.asarray([e for _, e in paragraph_ranges])
-    idx = np.searchsorted(starts, tokens.offsets[:, 0], side="right") - 1
-    ok = (idx >= 0) & (tokens.offsets[:, 0] < ends[np.clip(idx, 0, None)])
-    out[ok] = idx[ok]
-    return out

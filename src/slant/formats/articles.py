@@ -16,10 +16,15 @@ _NAME = re.compile(r"^article(\S+)\.txt$")
 
 
 def article_id(path: str | Path) -> str:
-    """The id in ``article<ID>.txt``; for any other name, the file name without its suffix."""
+    """The id in ``article<ID>.txt``; for any other name, the file name without its suffix,
+    white space turned into ``_`` (ids never hold spaces).
+
+    >>> article_id("a/article7.txt"), article_id("my notes.txt")
+    ('7', 'my_notes')
+    """
     path = Path(path)
     match = _NAME.match(path.name)
-    return match.group(1) if match else path.stem
+    return match.group(1) if match else re.sub(r"\s+", "_", path.stem)
 
 
 def read_article(path: str | Path, language: str | None = None, doc_id: str | None = None) -> Document:

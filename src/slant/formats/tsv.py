@@ -13,7 +13,7 @@ from typing import Callable, Iterable, TypeVar
 from .. import taxonomy
 from ..errors import FormatError, InputError, LabelError
 
-__all__ = ["read_text", "read_rows", "write_lines", "Fields"]
+__all__ = ["read_text", "decode_utf8", "read_rows", "write_lines", "Fields"]
 
 Row = TypeVar("Row")
 
@@ -29,13 +29,18 @@ def read_text(path: str | Path) -> str:
         raise InputError(f"{path}: is a directory, expected a file") from None
     except OSError as ex:
         raise InputError(f"{path}: cannot read ({ex.strerror})") from None
+    return decode_utf8(raw, str(path))
+
+
+def decode_utf8(raw: bytes, where: str) -> str:
+    """Bytes as UTF-8 text, exactly; InputError naming ``where`` for binary or non-UTF-8 data."""
     nul = raw.find(b"\x00")
     if nul >= 0:
-        raise InputError(f"{path}: binary file (NUL byte at offset {nul}), expected UTF-8 text")
+        raise InputError(f"{where}: binary file (NUL byte at offset {nul}), expected UTF-8 text")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as ex:
-        raise InputError(f"{path}: not UTF-8 text (byte 0x{raw[ex.start]:02x} at offset {ex.start})") from None
+        raise InputError(f"{where}: not UTF-8 text (byte 0x{raw[ex.start]:02x} at offset {ex.start})") from None
 
 
 @dataclass
