@@ -11,7 +11,8 @@ def test_text_report(tiny_model, article_file):
     r = run_slant("analyze", article_file, "--model", tiny_model / "model")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"War on Common Sense  [{article_file}]")
-    assert "techniques" in r.stdout.splitlines()[1]
+    lines = r.stdout.splitlines()
+    assert lines[1].startswith("genre: ") and lines[2].startswith("frames: ") and "techniques" in lines[3]
 
 
 def test_stdin_and_jsonl(tiny_model):

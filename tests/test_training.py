@@ -14,13 +14,62 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     assert manifest["labels"][0] == "Appeal_to_Authority" and len(manifest["labels"]) == 23
     assert manifest["training"]["commands"][-1].startswith("slant train --data")
     assert len(manifest["training"]["data_sha256"]) == 64 and manifest["training"]["seed"] == 13
-    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json"}
+    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json", "article.npz"}
     assert manifest["paragraph_ensemble"] == ["paragraph_head", "token_max", "lexical"]
     for part in ("int8_onnx", "fp32_torch"):
         assert 0 <= manifest["metrics"][part]["subtask3_micro_f1_crossfit"] <= 1
     assert manifest["untrained_labels"] and manifest["thresholds"]["paragraph"][
         manifest["labels"].index(manifest["untrained_labels"][0])] > 1
     assert len(manifest["thresholds"]["paragraph"]) == 23
+    article = manifest["article"]
+    assert article["genres"] == ["opinion", "reporting", "satire"] and len(article["frame_thresholds"]) == 14
+    figures = manifest["metrics"]["article"]
+    assert 0 <= figures["genre"]["macro_f1"] <= 1 and 0 <= figures["frames_micro_f1_crossfit"] <= 1
+    assert {"majority", "tfidf_lr"} <= set(figures["baselines"])
+    assert {"pooling mean", "pooling max", "pooling mean+max"} <= set(figures["ablation"])
+
+
+def test_genre_and_frames_come_from_the_same_pass(tiny_model, article_file):
+    r = run_slant("analyze", article_file, "--model", tiny_model / "model", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert doc["genre"]["label"] in ("opinion", "reporting", "satire") and 0 < doc["genre"]["score"] <= 1
+    assert isinstance(doc["frames"], list)
+    scores = [f["score"] for f in doc["frames"]]
+    assert scores == sorted(scores, reverse=True)
+    text = run_slant("analyze", article_file, "--model", tiny_model / "model").stdout.splitlines()
+    assert text[1].startswith("genre: ") and text[2].startswith("frames: ")
+
+
+@pytest.mark.parametrize("subtask,read", [("1", "read_subtask1"), ("2", "read_subtask2")])
+def test_semeval_predict_genre_and_frames(tiny_model, subtask, read):
+    from slant.formats import semeval
+    data = tiny_model / "data" / "semeval2023" / "en"
+    out = tiny_model / f"pred-{subtask}.txt"
+    r = run_slant("semeval", "predict", "--subtask", subtask, "--articles", data / "train-articles",
+                  "--output", out, "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    gold = data / f"train-labels-subtask-{subtask}.txt"
+    assert sorted(row.article_id for row in getattr(semeval, read)(out)) == \
+           sorted(row.article_id for row in getattr(semeval, read)(gold))
+    scores = json.loads(run_slant("evaluate", "--subtask", subtask, "--gold", gold, "--pred", out, "--json").stdout)
+    assert 0.0 <= scores["micro"]["f1"] <= 1.0
+
+
+def test_a_model_without_article_heads(tiny_model, article_file, tmp_path):
+    """A techniques-only model still analyses (genre and frames stay null); subtasks 1 and 2 say why they cannot."""
+    import shutil
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model / "model", model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    del manifest["article"], manifest["files"]["article.npz"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    (model / "article.npz").unlink()
+    doc = json.loads(run_slant("analyze", article_file, "--model", model, "--format", "json").stdout)
+    assert doc["genre"] is None and doc["frames"] is None and doc["techniques"] is not None
+    r = run_slant("semeval", "predict", "--subtask", "1", "--articles", article_file.parent, "--output",
+                  tmp_path / "x.txt", "--model", model)
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"Error: {model}: this model has no genre and frame heads (subtask 1)"
 
 
 def test_analyze_with_the_tiny_model(tiny_model, article_file):

@@ -90,3 +90,21 @@ def test_spans_widen_to_whole_words(tokenizer):
     probs[inside, 0] = 0.9
     spans = decode_spans(text, t, probs, np.array([0.5]), ["Loaded_Language"])
     assert [(text[s:e], label) for s, e, label, _ in spans] == [("shameful", "Loaded_Language")]
+
+
+def test_article_pooling_over_a_long_document():
+    """An article longer than three windows: article features pool the merged piece states of every
+    window, so each piece counts once, whatever window it came from."""
+    from slant.article_heads import article_features
+    n, size, stride = 700, 254, 200
+    bounds = window_bounds(n, size, stride)
+    assert len(bounds) >= 3
+    hidden = np.zeros((len(bounds), size + 2, 2), dtype=np.float32)
+    for w, (a, b) in enumerate(bounds):       # a fake encoder: piece i's state is (i, -i) in every window
+        hidden[w, 1:1 + b - a, 0] = np.arange(a, b)
+        hidden[w, 1:1 + b - a, 1] = -np.arange(a, b)
+    states = merge_windows(hidden, bounds, n)
+    probs = np.array([[0.1, 0.9], [0.3, 0.2]], dtype=np.float32)
+    x = article_features(states, probs, ["states_mean", "states_max", "techniques_mean", "techniques_max"])
+    assert x.tolist() == pytest.approx([(n - 1) / 2, -(n - 1) / 2, n - 1, 0.0, 0.2, 0.55, 0.3, 0.9])
+    assert article_features(np.zeros((0, 2)), np.zeros((0, 2)), ["states_max", "techniques_mean"]).tolist() == [0] * 4

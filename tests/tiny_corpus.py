@@ -16,12 +16,18 @@ LINES = [
 ]
 
 
-def write_tiny_corpus(root: Path, articles: int = 6) -> Path:
+GENRES = ["opinion", "reporting", "satire"]
+FRAMES = [("Political", "Security_and_defense"), ("Economic",), ("Political", "Morality")]
+
+
+def write_tiny_corpus(root: Path, articles: int = 10) -> Path:
     base = root / "semeval2023" / "en"
     (base / "train-articles").mkdir(parents=True)
-    paragraph_rows, span_rows = [], []
+    paragraph_rows, span_rows, genre_rows, frame_rows = [], [], [], []
     for a in range(articles):
         doc_id = str(1000 + a)
+        genre_rows.append(f"{doc_id}\t{GENRES[a % 3]}\n")
+        frame_rows.append(f"{doc_id}\t{','.join(FRAMES[a % 3])}\n")
         lines = [f"Tiny article number {a}"] + [LINES[(a + i) % len(LINES)][0] for i in range(4)]
         text = "\n\n".join(lines) + "\n"
         (base / "train-articles" / f"article{doc_id}.txt").write_text(text, encoding="utf-8")
@@ -34,6 +40,8 @@ def write_tiny_corpus(root: Path, articles: int = 6) -> Path:
                 start = text.index(sentence) + sentence.index(fragment)
                 span_rows.append((doc_id, technique, start, start + len(fragment)))
     (base / "train-labels-subtask-3.txt").write_text("\n".join(paragraph_rows) + "\n", encoding="utf-8")
+    (base / "train-labels-subtask-1.txt").write_text("".join(genre_rows), encoding="utf-8")
+    (base / "train-labels-subtask-2.txt").write_text("".join(frame_rows), encoding="utf-8")
     span_rows.sort(key=lambda r: (r[0], r[2], r[3], r[1]))
     (base / "train-labels-subtask-3-spans.txt").write_text(
         "".join(f"{i}\t{t}\t{s}\t{e}\n" for i, t, s, e in span_rows), encoding="utf-8")

@@ -101,8 +101,9 @@ _MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
               help="text for people; json: one Document (a list for several); jsonl: one Document per line.")
 @_MODEL
 def analyze_cmd(paths: tuple[str, ...], fmt: str, model: Path | None) -> None:
-    """Find persuasion techniques in articles: per paragraph with scores, and the
-    exact spans. PATHS are text files, folders of .txt files, or - for stdin.
+    """Analyse articles: genre (with its probability) and frames (with scores), then the
+    persuasion techniques per paragraph with scores and the exact spans that carry them.
+    PATHS are text files, folders of .txt files, or - for stdin.
     Unreadable inputs are reported one line each; the rest are still analyzed."""
     from .inputs import read_inputs
     from .render import text_report
@@ -133,17 +134,17 @@ def semeval_group() -> None:
 
 
 @semeval_group.command("predict")
-@click.option("--subtask", type=click.Choice(["3"]), required=True,
-              help="Subtask (3: techniques per paragraph; 1 and 2 come with the genre/frame heads).")
+@click.option("--subtask", type=click.Choice(["1", "2", "3"]), required=True,
+              help="1: genre per article; 2: frames per article; 3: techniques per paragraph.")
 @click.option("--articles", required=True, type=click.Path(path_type=Path), help="Folder of article*.txt files.")
 @click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
 @_MODEL
 def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path | None) -> None:
     """Write predictions for every article*.txt in the official subtask format
     (paragraphs numbered as in the official templates)."""
-    from .predict import semeval_subtask3
+    from .predict import semeval_predict
 
-    n = semeval_subtask3(_detector(model), articles, output)
+    n = semeval_predict(_detector(model), subtask, articles, output)
     click.echo(f"wrote {output}: subtask {subtask} predictions for {n} articles", err=True)
 
 

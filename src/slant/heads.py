@@ -20,7 +20,7 @@ __all__ = ["sigmoid", "merge_windows", "paragraph_ranges", "pool", "range_max", 
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 
 
 def merge_windows(hidden: np.ndarray, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:

@@ -41,7 +41,11 @@ class LexicalHead:
         return cls(arrays["vocabulary"].tolist(), arrays["idf"], arrays["coef"], arrays["intercept"])
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        """[len(texts), K] probabilities."""
+        """[len(texts), K] probabilities, one sigmoid per label."""
+        return 1.0 / (1.0 + np.exp(-self.logits(texts)))
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """[len(texts), K] logits."""
         logits = np.tile(self.intercept, (len(texts), 1))
         for row, text in enumerate(texts):
             counts = Counter(i for i in (self.index.get(t) for t in terms(text)) if i is not None)
@@ -52,4 +56,4 @@ class LexicalHead:
             values = tf * self.idf[idx]
             values /= np.linalg.norm(values)
             logits[row] += values @ self.coef[idx]
-        return 1.0 / (1.0 + np.exp(-logits))
+        return logits

@@ -4,7 +4,8 @@ An artifact is a folder holding ``manifest.json`` (labels, window settings,
 thresholds, training data hash, command, seed, validation metrics, and the
 SHA-256 of every file), ``encoder.onnx`` (int8), ``heads.npz`` (token and
 paragraph heads), ``lexical.npz`` (TF-IDF + logistic regression) and
-``tokenizer.json``.  Loading checks every file against the manifest and raises
+``tokenizer.json``; a model with genre and frame heads also holds ``article.npz``
+(described by the manifest's ``article`` section).  Loading checks every file against the manifest and raises
 ModelError naming the file on any mismatch.
 """
 
@@ -22,8 +23,9 @@ from .errors import ModelError
 
 __all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "sha256_file"]
 
-DEFAULT_MODEL = "techniques-en"
+DEFAULT_MODEL = "slant-en"
 FILES = ("encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json")
+ARTICLE_FILE = "article.npz"
 
 
 def sha256_file(path: Path) -> str:
@@ -40,6 +42,7 @@ class Artifact:
     manifest: dict
     heads: dict[str, np.ndarray]
     lexical: dict[str, np.ndarray]
+    article: dict[str, np.ndarray] | None = None  # genre and frame heads, when the model has them
 
     @property
     def labels(self) -> list[str]:
@@ -74,6 +77,27 @@ def _check_manifest(m: dict, where: Path) -> None:
         fail("window and stride must be integers with 0 < stride <= window")
     if not m["paragraph_ensemble"] or not set(m["paragraph_ensemble"]) <= set(PARTS):
         fail(f"paragraph_ensemble must name some of {', '.join(PARTS)}")
+    if "article" in m:
+        _check_article(m["article"], fail)
+
+
+def _check_article(a, fail) -> None:
+    from . import taxonomy
+    from .article_heads import FEATURES, PARTS as ARTICLE_PARTS
+
+    if not isinstance(a, dict):
+        fail("'article' must be an object")
+    for key in ("genres", "frames", "features", "ensemble", "frame_thresholds"):
+        if key not in a:
+            fail(f"article: missing {key!r}")
+    if list(a["genres"]) != list(taxonomy.GENRES) or list(a["frames"]) != list(taxonomy.FRAMES):
+        fail("article: genres and frames must be the taxonomy's, in its order")
+    if not a["features"] or not set(a["features"]) <= set(FEATURES):
+        fail(f"article.features must name some of {', '.join(FEATURES)}")
+    if not a["ensemble"] or not set(a["ensemble"]) <= set(ARTICLE_PARTS):
+        fail(f"article.ensemble must name some of {', '.join(ARTICLE_PARTS)}")
+    if not isinstance(a["frame_thresholds"], list) or len(a["frame_thresholds"]) != len(a["frames"]):
+        fail(f"article.frame_thresholds must list one number per frame ({len(a['frames'])})")
 
 
 def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifact:
@@ -87,7 +111,8 @@ def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifa
     except (json.JSONDecodeError, UnicodeDecodeError) as ex:
         raise ModelError(f"{manifest_path}: unreadable manifest ({ex})") from None
     _check_manifest(manifest, manifest_path)
-    for name in FILES:
+    names = FILES + ((ARTICLE_FILE,) if "article" in manifest else ())
+    for name in names:
         f = path / name
         if not f.is_file():
             raise ModelError(f"{f}: missing from the model folder")
@@ -95,7 +120,7 @@ def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifa
         if verify and sha256_file(f) != expected:
             raise ModelError(f"{f}: SHA-256 does not match the manifest (corrupt or replaced file)")
     arrays = []
-    for name in ("heads.npz", "lexical.npz"):
+    for name in ("heads.npz", "lexical.npz") + ((ARTICLE_FILE,) if "article" in manifest else ()):
         try:
             with np.load(path / name, allow_pickle=False) as z:
                 arrays.append({k: z[k] for k in z.files})

@@ -9,17 +9,27 @@ import numpy as np
 from . import taxonomy
 from .formats import iter_articles, ptc, semeval
 from .formats.semeval import SpanRow
-from .errors import InputError
+from .errors import InputError, ModelError
 from .evaluate import merge_spans
 from .runtime import Detector
 
-__all__ = ["semeval_subtask3", "ptc_si", "ptc_tc"]
+__all__ = ["semeval_predict", "ptc_si", "ptc_tc"]
+
+_SUBTASKS = {
+    "1": (semeval.subtask1_rows, semeval.write_subtask1),
+    "2": (semeval.subtask2_rows, semeval.write_subtask2),
+    "3": (semeval.subtask3_rows, semeval.write_subtask3),
+}
 
 
-def semeval_subtask3(detector: Detector, articles: str | Path, output: str | Path) -> int:
-    """Write subtask-3 paragraph rows (official template numbering) for every article*.txt; returns the count."""
+def semeval_predict(detector: Detector, subtask: str, articles: str | Path, output: str | Path) -> int:
+    """Write the official rows of ``subtask`` ("1" genre, "2" frames, "3" techniques per paragraph,
+    numbered as in the official templates) for every article*.txt; returns the count."""
+    rows, write = _SUBTASKS[subtask]
+    if subtask in ("1", "2") and detector.article is None:
+        raise ModelError(f"{detector.artifact.path}: this model has no genre and frame heads (subtask {subtask})")
     docs = [detector.analyze(doc) for doc in iter_articles(articles)]
-    semeval.write_subtask3(output, semeval.subtask3_rows(docs))
+    write(output, rows(docs))
     return len(docs)
 
 

@@ -18,8 +18,8 @@ def text_report(doc: Document) -> str:
     lines = [f"{doc.title or doc.id}  [{doc.source or doc.id}]"]
     if doc.genre is not None:
         lines.append(f"genre: {doc.genre.name} ({doc.genre.score:.2f})")
-    if doc.frames:
-        lines.append("frames: " + ", ".join(f"{f.name} ({f.score:.2f})" for f in doc.frames))
+    if doc.frames is not None:
+        lines.append("frames: " + (", ".join(f"{f.name} ({f.score:.2f})" for f in doc.frames) or "none found"))
     if doc.techniques is None:
         lines.append("techniques: not analysed")
         return "\n".join(lines)

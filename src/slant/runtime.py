@@ -1,4 +1,4 @@
-"""Inference: text -> encoder windows -> heads -> labelled paragraphs and spans.
+"""Inference: text -> encoder windows -> heads -> genre, frames, labelled paragraphs and spans.
 
 Needs onnxruntime, tokenizers and numpy only; never torch.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .article_heads import ArticleHeads
 from .document import Document, Label
 from .heads import evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
 from .lexical import LexicalHead
@@ -21,7 +22,9 @@ __all__ = ["Detector", "load_detector", "analyze"]
 
 
 class Detector:
-    """A loaded technique detector.  ``analyze(doc)`` fills ``doc.techniques`` and ``doc.spans``."""
+    """A loaded model.  ``analyze(doc)`` fills ``doc.techniques`` and ``doc.spans``, and
+    ``doc.genre`` and ``doc.frames`` when the model has article heads — all from one
+    encoder pass per window."""
 
     def __init__(self, artifact: Artifact, threads: int | None = None):
         import onnxruntime as ort
@@ -45,6 +48,7 @@ class Detector:
         self.par_w, self.par_b = h["paragraph_w"], h["paragraph_b"]
         self.lexical = LexicalHead.from_arrays(artifact.lexical)
         self.ensemble = list(m["paragraph_ensemble"])
+        self.article = ArticleHeads(artifact.article, m["article"]) if artifact.article is not None else None
 
     def encode(self, text: str):
         """(word pieces, their merged encoder states [n, H])."""
@@ -55,11 +59,12 @@ class Detector:
         return tokens, merge_windows(hidden, bounds, len(tokens))
 
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
-        """(tokens, per-piece probabilities [n, K], {part name: per-paragraph probabilities [P, K]})."""
+        """(tokens, piece states [n, H], per-piece probabilities [n, K],
+        {part name: per-paragraph probabilities [P, K]})."""
         tokens, states = self.encode(text)
         token_probs = sigmoid(states @ self.token_w + self.token_b)
         ranges = paragraph_ranges(tokens, paragraph_spans)
-        return tokens, token_probs, {
+        return tokens, states, token_probs, {
             "paragraph_head": sigmoid(pool(states, ranges) @ self.par_w + self.par_b),
             "token_max": range_max(token_probs, ranges),
             "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
@@ -72,13 +77,20 @@ class Detector:
         manifest's ``paragraph_ensemble``: the paragraph head, the token head's
         strongest piece in the paragraph, and the lexical head.
         """
-        tokens, token_probs, parts = self.parts(text, paragraph_spans)
-        return tokens, token_probs, np.mean([parts[name] for name in self.ensemble], axis=0)
+        tokens, _, token_probs, parts = self.parts(text, paragraph_spans)
+        return tokens, token_probs, self.combine(parts)
+
+    def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        return np.mean([parts[name] for name in self.ensemble], axis=0)
 
     def analyze(self, doc: Document) -> Document:
-        """Label ``doc`` in place (paragraph techniques with scores, the spans backing them) and return it."""
+        """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
+        with scores, the spans backing them) and return it."""
         spans = [(p.start, p.end) for p in doc.paragraphs]
-        tokens, token_probs, par_probs = self.probabilities(doc.text, spans)
+        tokens, states, token_probs, parts = self.parts(doc.text, spans)
+        par_probs = self.combine(parts)
+        if self.article is not None:
+            self._label_article(doc, *self.article.probabilities(doc.text, states, par_probs))
         hot = [np.flatnonzero(row >= self.paragraph_thresholds).tolist() for row in par_probs]
         doc.techniques = {}
         for p, row, ks in zip(doc.paragraphs, par_probs, hot):
@@ -90,6 +102,13 @@ class Detector:
                                                        self.labels, ranges, hot):
             doc.add_span(start, end, label, score)
         return doc
+
+    def _label_article(self, doc: Document, genre: np.ndarray, frames: np.ndarray) -> None:
+        best = int(np.argmax(genre))
+        doc.set_genre(self.article.genres[best], round(float(genre[best]), 4))
+        hot = np.flatnonzero(frames >= self.article.frame_thresholds)
+        doc.set_frames(sorted((Label(self.article.frames[k], round(float(frames[k]), 4)) for k in hot),
+                              key=lambda lab: -lab.score))
 
 
 def load_detector(path: str | Path | None = None, threads: int | None = None) -> Detector:

@@ -1,4 +1,7 @@
-"""The English SemEval-2023 subtask-3 training articles, labelled, with folds by article.
+"""The English SemEval-2023 training articles, labelled, with folds by article.
+
+Every article of the subtask-3 files comes with its paragraph labels and spans,
+and with its genre (subtask 1) and frames (subtask 2) where those files list it.
 
 Folds keep near-duplicate articles together (word 5-gram Jaccard >= 0.5), so a
 copy of an article never sits on both sides of a split.
@@ -9,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..document import Document
@@ -21,9 +24,10 @@ __all__ = ["Corpus", "load_english", "near_duplicate_groups", "assign_folds"]
 
 @dataclass
 class Corpus:
-    documents: list[Document]
+    documents: list[Document]   # the subtask-3 articles (techniques and spans; genre and frames where known)
     data_hash: str
     sources: list[str]
+    article_only: list[Document] = field(default_factory=list)  # genre and frames only, not in subtask 3
 
 
 def _hash_files(paths: list[Path]) -> str:
@@ -35,23 +39,30 @@ def _hash_files(paths: list[Path]) -> str:
 
 
 def load_english(data_root: str | Path) -> Corpus:
-    """Subtask-3 English train articles with paragraph labels and spans attached."""
+    """Subtask-3 English train articles with paragraph labels, spans, genre and frames attached."""
     base = Path(data_root) / "semeval2023" / "en"
     labels, spans = base / "train-labels-subtask-3.txt", base / "train-labels-subtask-3-spans.txt"
-    for p in (labels, spans, base / "train-articles"):
+    genres, frames = base / "train-labels-subtask-1.txt", base / "train-labels-subtask-2.txt"
+    for p in (labels, spans, genres, frames, base / "train-articles"):
         if not p.exists():
             raise InputError(f"{p}: not found; --data must point at the shared data folder")
     rows = semeval.read_subtask3(labels)
     ids = {r.article_id for r in rows}
-    docs = {d.id: d for d in read_articles(base / "train-articles", "en") if d.id in ids}
+    genre_rows, frame_rows = semeval.read_subtask1(genres), semeval.read_subtask2(frames)
+    wanted = ids | {r.article_id for r in genre_rows}
+    docs = {d.id: d for d in read_articles(base / "train-articles", "en") if d.id in wanted}
     semeval.attach(docs, rows, labels)
     semeval.attach(docs, semeval.read_spans(spans), spans)
-    for d in docs.values():
-        if d.techniques is None:
-            d.techniques = {}
-    files = [labels, spans] + [base / "train-articles" / f"article{i}.txt" for i in docs]
-    ordered = [docs[i] for i in sorted(docs, key=int)]
-    return Corpus(ordered, _hash_files(files), [str(labels), str(spans)])
+    semeval.attach(docs, genre_rows, genres)
+    semeval.attach(docs, [r for r in frame_rows if r.article_id in docs], frames)
+    for i in ids:
+        if docs[i].techniques is None:
+            docs[i].techniques = {}
+    files = [labels, spans, genres, frames] + [base / "train-articles" / f"article{i}.txt" for i in docs]
+    ordered = sorted(docs, key=int)
+    return Corpus([docs[i] for i in ordered if i in ids], _hash_files(files),
+                  [str(p) for p in (labels, spans, genres, frames)],
+                  [docs[i] for i in ordered if i not in ids and docs[i].frames is not None])
 
 
 def _shingles(text: str, n: int = 5) -> set:

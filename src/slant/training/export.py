@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..models import FILES, sha256_file
+from ..models import ARTICLE_FILE, FILES, sha256_file
 
 SCHEMA = "slant.model/1"
 DISABLED = 1.01  # a threshold no probability reaches
@@ -78,7 +78,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
             commands = training.get("commands", [training.get("command")]) + commands
     manifest = {
         "schema": SCHEMA,
-        "name": "techniques-en",
+        "name": "slant-en",
         "task": "SemEval-2023 Task 3 subtask 3: techniques per paragraph, and technique spans",
         "slant_version": __version__,
         "encoder": {"base": "random tiny BERT (--tiny)" if cfg.tiny else
@@ -102,6 +102,16 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
     return out
 
 
+def add_article_heads(out: Path, arrays: dict, section: dict) -> None:
+    """Write the genre and frame heads (article.npz) and describe them in the manifest."""
+    np.savez_compressed(out / ARTICLE_FILE, **arrays)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["article"] = section
+    manifest["task"] = ("SemEval-2023 Task 3: genre (subtask 1), frames (subtask 2), techniques per paragraph "
+                        "(subtask 3) and technique spans")
+    _write_manifest(out, manifest)
+
+
 def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus) -> None:
     """Record tuned thresholds (labels never seen in training switched off) and the figures."""
     from .fit import LABELS
@@ -119,6 +129,7 @@ def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus) -> None:
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
+    names = FILES + ((ARTICLE_FILE,) if "article" in manifest else ())
     manifest["files"] = {name: {"sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
-                         for name in FILES}
+                         for name in names}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

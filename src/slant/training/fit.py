@@ -1,6 +1,6 @@
 """``slant train``: fine-tune the technique detector, tune thresholds, measure, export.
 
-Recipe (see src/slant/artifacts/techniques-en/RESULTS.md for the measured figures): articles are cut into
+Recipe (see src/slant/artifacts/slant-en/RESULTS.md for the measured figures): articles are cut into
 overlapping windows of word pieces; one encoder pass per window; the paragraph
 head is trained on the official paragraph labels and the token head on the
 character spans, both with per-label positive weights for the rare techniques; a lexical head
@@ -265,7 +265,8 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     from ..heads import range_max
     from ..lexical import LexicalHead
     from ..runtime import load_detector
-    from .export import finalize, write_artifact
+    from . import article_fit
+    from .export import add_article_heads, finalize, write_artifact
     from .lexical_fit import fit_lexical
 
     torch.manual_seed(cfg.seed)
@@ -289,11 +290,35 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     lexical = fit_lexical(*paragraph_texts(train_ex))
     out = write_artifact(model, lexical, tokenizer_path, cfg, corpus)
 
-    log("scoring the held-out fold with the exported (int8) artifact")
+    # Articles with genre and frames but no subtask-3 labels join the article heads only, in folds of their own.
+    extra = corpus.article_only[: cfg.max_articles] if cfg.max_articles else corpus.article_only
+    article_docs = [e.doc for e in examples] + extra
+    article_folds = folds + assign_folds(extra, cfg.folds, cfg.seed)
+    log(f"running {len(article_docs)} articles once through the exported (int8) model")
     detector = load_detector(out)
-    shipped = [detector.parts(e.doc.text, [(p.start, p.end) for p in e.doc.paragraphs]) for e in held_ex]
+    held_ids = {e.doc.id for e in held_ex}
+    outputs = {}
+
+    def run_all():
+        for i, doc in enumerate(article_docs, 1):
+            tokens, states, token_probs, parts = detector.parts(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+            if doc.id in held_ids:
+                outputs[doc.id] = (tokens, token_probs, parts)
+            if i % 50 == 0 or i == len(article_docs):
+                log(f"  {i}/{len(article_docs)} articles")
+            yield states, detector.combine(parts)
+
+    articles = article_fit.articles(article_docs, run_all())
+    log("fitting the genre and frame heads on the training folds")
+    article_arrays, article = article_fit.measure(
+        articles.take(i for i, f in enumerate(article_folds) if f != cfg.holdout_fold),
+        articles.take(i for i, f in enumerate(article_folds) if f == cfg.holdout_fold))
+    add_article_heads(out, article_arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"]))
+
+    log("scoring techniques on the held-out fold")
+    shipped = [outputs[e.doc.id] for e in held_ex]
     tok_probs = [t for _, t, _ in shipped]
-    par_probs = [np.mean([parts[n] for n in detector.ensemble], axis=0) for _, _, parts in shipped]
+    par_probs = [detector.combine(parts) for _, _, parts in shipped]
     ablation = {}
     for names in (["paragraph_head"], ["token_max"], ["lexical"], ["paragraph_head", "token_max"],
                   ["paragraph_head", "token_max", "lexical"]):
@@ -315,8 +340,11 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     flips = sum(int(((a >= par_thr) != (b >= par_thr)).sum()) for a, b in zip(par_probs, fp32_par))
     metrics["int8_paragraph_label_flips_vs_fp32"] = flips
     metrics["int8_ablation_subtask3_micro_f1_crossfit"] = ablation
+    metrics["article"] = article["figures"]
     finalize(out, par_thr, tok_thr, metrics, corpus)
     i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
     log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
-        f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ")
+        f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ; "
+        f"genre macro-F1 {article['figures']['genre']['macro_f1']:.4f}, "
+        f"frames micro-F1 (cross-fitted) {article['figures']['frames_micro_f1_crossfit']:.4f}")
     return metrics

@@ -1,0 +1,82 @@
+"""Article-level heads: genre (one of 3, probabilities summing to 1) and frames (14, multi-label).
+
+They read what the technique detector already computed for the article — the
+encoder states of every word piece (windows merged) and the paragraph technique
+probabilities — so one encoder pass serves every head.  Two parts are averaged:
+
+* ``encoder``: logistic regressions over pooled article features, named in the
+  manifest (``states_mean``/``states_max``: mean and max of the piece states;
+  ``techniques_mean``/``techniques_max``: mean and max over paragraphs of the
+  technique probabilities);
+* ``lexical``: TF-IDF of the article's word uni- and bigrams with logistic
+  regressions (slant.lexical).
+
+Genre columns are softmax-normalised (multinomial regressions); frame columns are
+sigmoids compared with per-frame thresholds.  Numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .heads import sigmoid
+from .lexical import LexicalHead
+
+__all__ = ["FEATURES", "ArticleHeads", "article_features", "softmax"]
+
+FEATURES = ("states_mean", "states_max", "techniques_mean", "techniques_max")
+PARTS = ("encoder", "lexical")
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def article_features(states: np.ndarray, paragraph_probs: np.ndarray, names) -> np.ndarray:
+    """One vector per article: the named poolings concatenated (zeros where there is nothing to pool).
+
+    >>> article_features(np.array([[1., 0.], [3., 2.]]), np.array([[0.5], [0.1]]), ["states_mean", "techniques_max"])
+    array([2. , 1. , 0.5], dtype=float32)
+    """
+    def pooled(x: np.ndarray, how: str) -> np.ndarray:
+        if not len(x):
+            return np.zeros(x.shape[1], dtype=np.float32)
+        return x.mean(0) if how == "mean" else x.max(0)
+
+    parts = []
+    for name in names:
+        source, how = name.rsplit("_", 1)
+        parts.append(pooled(states if source == "states" else paragraph_probs, how))
+    return np.concatenate(parts).astype(np.float32)
+
+
+class ArticleHeads:
+    """Genre and frame heads read from ``article.npz`` and the manifest's ``article`` section."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], section: dict):
+        self.genres = list(section["genres"])
+        self.frames = list(section["frames"])
+        self.features = list(section["features"])
+        self.ensemble = list(section["ensemble"])
+        self.frame_thresholds = np.asarray(section["frame_thresholds"], dtype=np.float32)
+        self.w, self.b = arrays["encoder_w"].astype(np.float32), arrays["encoder_b"].astype(np.float32)
+        self.lexical = LexicalHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
+                                                if k.startswith("lexical_")})
+
+    def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray) -> dict[str, tuple]:
+        """{part: (genre probabilities [3], frame probabilities [14])} for one article."""
+        return self.score(article_features(states, paragraph_probs, self.features), text)
+
+    def score(self, features: np.ndarray, text: str) -> dict[str, tuple]:
+        """``parts`` from the article's pooled features (training measures through this too)."""
+        g = len(self.genres)
+        enc = features @ self.w + self.b
+        lex = self.lexical.logits([text])[0]
+        return {"encoder": (softmax(enc[:g]), sigmoid(enc[g:])), "lexical": (softmax(lex[:g]), sigmoid(lex[g:]))}
+
+    def probabilities(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray):
+        """(genre probabilities [3], frame probabilities [14]): the mean of the ensemble's parts."""
+        parts = self.parts(text, states, paragraph_probs)
+        return (np.mean([parts[n][0] for n in self.ensemble], axis=0),
+                np.mean([parts[n][1] for n in self.ensemble], axis=0))

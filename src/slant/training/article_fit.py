@@ -1,0 +1,210 @@
+"""Genre and frame heads on top of an exported technique model: fit, tune, measure.
+
+The encoder is frozen: each article runs once through the exported (int8)
+model, and its pooled states and technique probabilities become the features of
+logistic regressions (class-balanced, standardisation folded into the weights);
+a TF-IDF + logistic regression head on the article text is fitted beside them,
+and the runtime averages the two.  Frame thresholds are tuned per frame on the
+held-out fold; the reported figures use thresholds cross-fitted inside it
+(tuned on one half of its articles, scored on the other), as for techniques.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import taxonomy
+from ..article_heads import FEATURES, ArticleHeads, article_features
+from ..document import Document
+from ..evaluate import multilabel_scores, single_label_scores
+
+GENRES, FRAMES = list(taxonomy.GENRES), list(taxonomy.FRAMES)
+DEFAULT_FEATURES = ["states_mean", "states_max"]
+POOLINGS = {"mean": ["states_mean"], "max": ["states_max"], "mean+max": ["states_mean", "states_max"],
+            "mean+max+techniques": ["states_mean", "states_max", "techniques_mean", "techniques_max"],
+            "techniques": ["techniques_mean", "techniques_max"]}
+ENSEMBLE = ["encoder", "lexical"]
+C_ENCODER = 0.01
+
+
+@dataclass
+class Articles:
+    """Articles with labels and, per feature name, one pooled vector per article."""
+
+    docs: list[Document]
+    pooled: dict[str, np.ndarray]
+    genre: np.ndarray    # [n] index into GENRES, -1 when the article has no genre label
+    frames: np.ndarray   # [n, 14]
+    labelled: np.ndarray  # [n] bool: genre and frames known
+
+    def take(self, rows) -> "Articles":
+        rows = list(rows)
+        return Articles([self.docs[i] for i in rows], {k: v[rows] for k, v in self.pooled.items()},
+                        self.genre[rows], self.frames[rows], self.labelled[rows])
+
+    def x(self, names) -> np.ndarray:
+        return np.hstack([self.pooled[n] for n in names])
+
+    @property
+    def texts(self) -> list[str]:
+        return [d.text for d in self.docs]
+
+
+def articles(docs: list[Document], states_and_probs) -> Articles:
+    """``states_and_probs``: per document, (piece states [n, H], paragraph technique probabilities [P, K])."""
+    pooled = {name: [] for name in FEATURES}
+    for states, probs in states_and_probs:
+        for name in FEATURES:
+            pooled[name].append(article_features(states, probs, [name]))
+    genre = np.array([GENRES.index(d.genre.name) if d.genre else -1 for d in docs])
+    frames = np.zeros((len(docs), len(FRAMES)), dtype=np.float32)
+    for i, d in enumerate(docs):
+        for f in d.frames or []:
+            frames[i, FRAMES.index(f.name)] = 1
+    labelled = np.array([d.genre is not None and d.frames is not None for d in docs])
+    return Articles(docs, {k: np.array(v, dtype=np.float32) for k, v in pooled.items()}, genre, frames, labelled)
+
+
+def _genre_columns(x, genre: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """A class-balanced multinomial regression over the genres present: coef [F, 3], intercept [3];
+    a genre absent from training gets a logit far below the others."""
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((x.shape[1], len(GENRES)), dtype=np.float32)
+    intercept = np.full(len(GENRES), -30.0, dtype=np.float32)
+    present = sorted(set(genre.tolist()))
+    if len(present) == 1:
+        intercept[present[0]] = 0.0
+        return coef, intercept
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, genre)
+    if len(present) == 2:  # sklearn fits one binary column for the second class
+        coef[:, present[1]], intercept[present[1]] = clf.coef_[0], clf.intercept_[0]
+        intercept[present[0]] = 0.0
+    else:
+        coef[:, present] = clf.coef_.T
+        intercept[present] = clf.intercept_
+    return coef, intercept
+
+
+def fit_encoder_part(x: np.ndarray, genre: np.ndarray, frames: np.ndarray, c: float):
+    """(w [F, 17], b [17]) over raw features, standardisation folded in."""
+    from .lexical_fit import binary_columns
+
+    mean, std = x.mean(0), x.std(0)
+    scale = np.where(std > 1e-4, std, 1.0)  # a constant feature stays as it is
+    z = (x - mean) / scale
+    gw, gb = _genre_columns(z, genre, c)
+    fw, fb = binary_columns(z, frames, c)
+    w = np.hstack([gw, fw]) / scale[:, None]
+    b = np.concatenate([gb, fb]) - mean @ w
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+def fit_lexical_part(texts: list[str], genre: np.ndarray, frames: np.ndarray, c: float, min_df: int):
+    from .lexical_fit import binary_columns, lexical_arrays, tfidf
+
+    vec, x = tfidf(texts, min_df)
+    gw, gb = _genre_columns(x, genre, c)
+    fw, fb = binary_columns(x, frames, c)
+    arrays = lexical_arrays(vec, np.hstack([gw, fw]), np.concatenate([gb, fb]))
+    return {f"lexical_{k}": v for k, v in arrays.items()}
+
+
+def fit(train: Articles, features=DEFAULT_FEATURES, c_encoder: float = C_ENCODER, c_lexical: float = 4.0,
+        min_df: int = 2) -> dict[str, np.ndarray]:
+    """Arrays of article.npz, fitted on the labelled articles of ``train``."""
+    t = train.take(np.flatnonzero(train.labelled))
+    w, b = fit_encoder_part(t.x(features), t.genre, t.frames, c_encoder)
+    return {"encoder_w": w, "encoder_b": b,
+            **fit_lexical_part(t.texts, t.genre, t.frames, c_lexical, min_df if len(t.docs) > 20 else 1)}
+
+
+def section(features, thresholds) -> dict:
+    return {"genres": GENRES, "frames": FRAMES, "features": list(features), "ensemble": ENSEMBLE,
+            "frame_thresholds": [round(float(x), 4) for x in thresholds]}
+
+
+def predict_parts(arrays: dict, features, data: Articles) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{part: (genre probabilities [n, 3], frame probabilities [n, 14])}, through the runtime's ArticleHeads."""
+    heads = ArticleHeads(arrays, section(features, [0.5] * len(FRAMES)))
+    rows = [heads.score(data.x(features)[i], d.text) for i, d in enumerate(data.docs)]
+    return {p: (np.array([r[p][0] for r in rows]), np.array([r[p][1] for r in rows])) for p in ENSEMBLE}
+
+
+def combine(parts: dict, names) -> tuple[np.ndarray, np.ndarray]:
+    return np.mean([parts[n][0] for n in names], axis=0), np.mean([parts[n][1] for n in names], axis=0)
+
+
+def genre_scores(data: Articles, probs: np.ndarray) -> dict:
+    """Official subtask-1 figures (macro-F1 over the genres in gold or prediction), accuracy,
+    log loss, per genre."""
+    m = np.flatnonzero(data.labelled)
+    gold = {data.docs[i].id: GENRES[data.genre[i]] for i in m}
+    pred = {data.docs[i].id: GENRES[int(np.argmax(probs[i]))] for i in m}
+    s = single_label_scores(gold, pred, "subtask 1")
+    p_true = np.clip(probs[m, data.genre[m]], 1e-9, 1.0)
+    r = lambda x: None if x is None else round(float(x), 4)  # noqa: E731
+    return {"macro_f1": r(s.macro_f1), "accuracy": r(s.micro.f1), "log_loss": r(-np.log(p_true).mean()),
+            "per_genre": {n: {"precision": r(v.precision), "recall": r(v.recall), "f1": r(v.f1), "gold": v.gold}
+                          for n, v in s.per_label.items()}}
+
+
+def frame_scores(data: Articles, probs: np.ndarray, thresholds: np.ndarray):
+    m = np.flatnonzero(data.labelled)
+    gold = {data.docs[i].id: {FRAMES[k] for k in np.flatnonzero(data.frames[i])} for i in m}
+    pred = {data.docs[i].id: {FRAMES[k] for k in np.flatnonzero(probs[i] >= thresholds)} for i in m}
+    return multilabel_scores(gold, pred, FRAMES, "subtask 2")
+
+
+def tune_frames(data: Articles, probs: np.ndarray) -> np.ndarray:
+    from .fit import tune_thresholds
+
+    m = np.flatnonzero(data.labelled)
+    return tune_thresholds(probs[m], data.frames[m])
+
+
+def frames_crossfit(data: Articles, probs: np.ndarray) -> float:
+    """Frames micro-F1 with thresholds tuned on one half of the held-out articles and scored on the other."""
+    m = np.flatnonzero(data.labelled)
+    halves = [m[0::2], m[1::2]]
+    c = p = g = 0
+    for tune, test in (halves, halves[::-1]):
+        s = frame_scores(data.take(test), probs[test], tune_frames(data.take(tune), probs[tune]))
+        c, p, g = c + s.micro.correct, p + s.micro.predicted, g + s.micro.gold
+    return round(2 * c / (p + g), 4) if p + g else 0.0
+
+
+def measure(train: Articles, held: Articles, features=DEFAULT_FEATURES) -> tuple[dict, dict]:
+    """Fit on ``train``, tune frame thresholds on ``held``; return (arrays, figures) with the
+    baselines and ablations measured on ``held`` the same way."""
+    arrays = fit(train, features)
+    parts = predict_parts(arrays, features, held)
+    genre_p, frame_p = combine(parts, ENSEMBLE)
+    thresholds = tune_frames(held, frame_p)
+    majority = np.zeros_like(genre_p)
+    majority[:, np.bincount(train.genre[train.labelled], minlength=len(GENRES)).argmax()] = 1
+    in_sample = frame_scores(held, frame_p, thresholds)
+    figures = {
+        "held_out_articles": int(held.labelled.sum()),
+        "genre": genre_scores(held, genre_p),
+        "frames_micro_f1_crossfit": frames_crossfit(held, frame_p),
+        "frames_micro_f1_tuned_in_sample": round(in_sample.micro.f1, 4),
+        "frames_macro_f1_tuned_in_sample": round(in_sample.macro_f1, 4),
+        "per_frame_in_sample": {n: {"f1": round(s.f1, 4), "gold": s.gold} for n, s in in_sample.per_label.items()},
+        "baselines": {
+            "majority": {"genre_macro_f1": genre_scores(held, majority)["macro_f1"], "frames_micro_f1": 0.0},
+            "tfidf_lr": {"genre_macro_f1": genre_scores(held, parts["lexical"][0])["macro_f1"],
+                         "frames_micro_f1_crossfit": frames_crossfit(held, parts["lexical"][1])},
+        },
+        "ablation": {"encoder_alone": {"genre_macro_f1": genre_scores(held, parts["encoder"][0])["macro_f1"],
+                                       "frames_micro_f1_crossfit": frames_crossfit(held, parts["encoder"][1])}},
+    }
+    t = train.take(np.flatnonzero(train.labelled))
+    for name, pooling in POOLINGS.items():  # pooling over windows, measured with the encoder part alone
+        w, b = fit_encoder_part(t.x(pooling), t.genre, t.frames, C_ENCODER)
+        enc = predict_parts({**arrays, "encoder_w": w, "encoder_b": b}, pooling, held)["encoder"]
+        figures["ablation"][f"pooling {name}"] = {"genre_macro_f1": genre_scores(held, enc[0])["macro_f1"],
+                                                  "frames_micro_f1_crossfit": frames_crossfit(held, enc[1])}
+    return arrays, {"figures": figures, "thresholds": thresholds}
