@@ -69,3 +69,79 @@ def tiny_model(tmp_path_factory) -> Path:
     assert r.returncode == 0, r.stderr
     assert "step" in r.stderr and "exported" in r.stderr        # progress is shown
     return root
+
+
+# -- the browser (Debian's chromium, driven by Playwright; never a downloaded browser) ---------------
+
+XSS_ARTICLE = (
+    "<script>window.__pwned = 1</script> Title </style><b>bold</b>\n\n"
+    "The regime's <img src=x onerror=\"window.__pwned = 2\"> corrupt elite betrayed us all.\n\n"
+    "\"</script><svg onload=window.__pwned=3>\" they shouted — a disgrace & a betrayal of every family.\n"
+)
+
+
+def chromium_path() -> str:
+    import shutil
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("Debian's chromium is needed for the browser tests: apt-get install -y chromium")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors and uncaught exceptions in ``page.errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+# -- servers on 127.0.0.1 only ---------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`slant serve` started as a user starts it, on 127.0.0.1; yields its base URL."""
+    import time
+    import urllib.request
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "slant", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"slant serve exited: {log.read_text()}")
+                time.sleep(0.1)
+        else:
+            pytest.fail("slant serve did not answer /healthz")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)

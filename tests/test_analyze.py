@@ -48,7 +48,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {empty}: empty file, no text to read",
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
-        f"Error: {no_articles}: no .txt files to analyze",
+        f"Error: {no_articles}: no .txt or .html files to analyze",
         f"Error: {missing}: no such file",
     ]
 

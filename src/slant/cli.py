@@ -97,13 +97,20 @@ _MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
 
 @cli.command("analyze")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True,
-              help="text for people; json: one Document (a list for several); jsonl: one Document per line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "html"]), default="text",
+              show_default=True,
+              help="text: a report for the terminal (coloured on a terminal); json: one Document (a list for "
+                   "several); jsonl: one Document per line; html: a self-contained report to open in a browser.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write here instead of standard output; with --format html and several inputs, a folder "
+                   "that gets one <id>.html per article.")
 @_MODEL
-def analyze_cmd(paths: tuple[str, ...], fmt: str, model: Path | None) -> None:
+def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, model: Path | None) -> None:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
-    PATHS are text files, folders of .txt files, or - for stdin.
+
+    PATHS are text files, .html/.htm pages (title and paragraphs are extracted), folders
+    of those, http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for stdin.
     Unreadable inputs are reported one line each; the rest are still analyzed."""
     from .inputs import read_inputs
     from .render import text_report
@@ -115,17 +122,54 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, model: Path | None) -> None:
             failed += 1
             click.echo(f"Error: {item}", err=True)
             continue
-        doc = detector.analyze(item)
-        if fmt == "text":
-            click.echo(text_report(doc) + "\n")
-        elif fmt == "jsonl":
-            click.echo(schema.dumps(doc, indent=None))
-        else:
-            docs.append(schema.to_dict(doc))
-    if fmt == "json" and docs:
-        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
+        docs.append(detector.analyze(item))
+    if fmt == "html" and output is None and len(docs) > 1:
+        raise click.UsageError("--format html with several articles needs -o FOLDER (one report per article)")
+    if docs:
+        _write_reports(docs, fmt, output, text_report)
     if failed:
         raise SystemExit(1)
+
+
+def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
+    from .report_html import html_report
+
+    if fmt == "html" and output is not None and len(docs) > 1:
+        output.mkdir(parents=True, exist_ok=True)
+        for doc in docs:
+            (output / f"{doc.id}.html").write_text(html_report(doc), encoding="utf-8")
+        click.echo(f"wrote {len(docs)} reports to {output}", err=True)
+        return
+    if fmt == "text":
+        out = "\n\n".join(text_report(doc, color=output is None and sys.stdout.isatty()) for doc in docs) + "\n"
+    elif fmt == "jsonl":
+        out = "".join(schema.dumps(doc, indent=None) + "\n" for doc in docs)
+    elif fmt == "json":
+        data = [schema.to_dict(doc) for doc in docs]
+        out = json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        out = "".join(html_report(doc) for doc in docs)
+    if output is None:
+        click.echo(out, nl=False, color=True)
+    else:
+        try:
+            output.write_text(out, encoding="utf-8")
+        except OSError as ex:
+            raise SlantError(f"{output}: cannot write ({ex.strerror or ex})") from None
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@_MODEL
+def serve_cmd(host: str, port: int, model: Path | None) -> None:
+    """Serve the web page (/) and the HTTP API (/api/analyze, /api/taxonomy, /healthz, /docs)."""
+    from .server import serve
+
+    click.echo(f"slant {__version__} serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    serve(host, port, model)
 
 
 @cli.group("semeval")

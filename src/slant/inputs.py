@@ -1,4 +1,4 @@
-"""Where articles come from: files, folders of files, and standard input.
+"""Where articles come from: text and HTML files, folders of them, http(s) URLs, and standard input.
 
 ``read_inputs`` yields one result per article: a Document, or the InputError
 that says why that input could not be read, so that a batch reports its bad
@@ -7,18 +7,59 @@ files and still analyzes the rest.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from .document import Document
 from .errors import InputError, SlantError
-from .formats.articles import read_article
-from .formats.tsv import decode_utf8
+from .formats.articles import article_id, read_article
+from .formats.tsv import decode_utf8, read_text
 
-__all__ = ["read_inputs", "read_stdin"]
+__all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url"]
 
 STDIN = "-"
+HTML_SUFFIXES = (".html", ".htm")
+SUFFIXES = (".txt",) + HTML_SUFFIXES
+
+
+def is_url(raw: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", raw))
+
+
+def _url_id(url: str) -> str:
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    tail = [p for p in parts.path.split("/") if p]
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", tail[-1]) if tail else (parts.hostname or "url")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "url"
+
+
+def read_url(url: str, **fetch_options) -> Document:
+    """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
+    from .fetch import fetch
+    from .formats.html import document_from_html
+
+    page = fetch(url, **fetch_options)
+    try:
+        text = page.body.decode(page.charset or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        text = page.body.decode("utf-8", errors="replace")
+    if page.content_type == "text/plain":
+        if not text.strip():
+            raise InputError(f"{url}: empty page, no text to read")
+        return Document(_url_id(page.url), text, source=url, url=page.url)
+    return document_from_html(text, _url_id(page.url), url, page.url)
+
+
+def read_html_file(path: str | Path) -> Document:
+    from .formats.html import document_from_html
+
+    text = read_text(path)
+    if not text.strip():
+        raise InputError(f"{path}: empty file, no text to read")
+    return document_from_html(text, article_id(path), str(path))
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
@@ -29,14 +70,15 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".txt")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not files:
-        raise InputError(f"{folder}: no .txt files to analyze")
+        raise InputError(f"{folder}: no .txt or .html files to analyze")
     return files
 
 
 def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
-    """Documents for every input path ('-' is standard input; a folder means its .txt files)."""
+    """Documents for every input: a file (.html/.htm pages are extracted, anything else is text),
+    a folder (its .txt and .html files), an http(s) URL, or '-' for standard input."""
     seen_ids: dict[str, int] = {}
 
     def unique(doc: Document) -> Document:
@@ -53,6 +95,12 @@ def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
             except SlantError as ex:
                 yield ex
             continue
+        if is_url(raw):
+            try:
+                yield unique(read_url(raw))
+            except SlantError as ex:
+                yield ex
+            continue
         path = Path(raw)
         try:
             files = _folder_files(path) if path.is_dir() else [path]
@@ -61,6 +109,6 @@ def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
             continue
         for f in files:
             try:
-                yield unique(read_article(f))
+                yield unique(read_html_file(f) if f.suffix.lower() in HTML_SUFFIXES else read_article(f))
             except SlantError as ex:
                 yield ex

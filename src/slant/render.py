@@ -1,11 +1,19 @@
-"""Plain-text report of an analysed Document, for the terminal."""
+"""Plain-text report of an analysed Document, for the terminal (coloured when asked)."""
 
 from __future__ import annotations
+
+import click
 
 from . import taxonomy
 from .document import Document
 
-__all__ = ["text_report"]
+__all__ = ["text_report", "GROUP_COLOURS"]
+
+# One terminal colour per technique group (the HTML report uses the same grouping).
+GROUP_COLOURS = {
+    "Attack_on_Reputation": "red", "Justification": "yellow", "Simplification": "blue",
+    "Distraction": "magenta", "Call": "cyan", "Manipulative_Wording": "green",
+}
 
 
 def _quote(text: str, width: int = 100) -> str:
@@ -13,11 +21,29 @@ def _quote(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def text_report(doc: Document) -> str:
-    """Techniques per paragraph with scores, then the spans that carry them."""
-    lines = [f"{doc.title or doc.id}  [{doc.source or doc.id}]"]
+def _highlighted(doc: Document, start: int, end: int) -> str:
+    """The paragraph with each span coloured by its group (the strongest span wins where they overlap)."""
+    spans = sorted((s for s in doc.spans if s.start < end and s.end > start), key=lambda s: -s.score)
+    cuts = sorted({start, end} | {min(max(x, start), end) for s in spans for x in (s.start, s.end)})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = doc.text[a:b]
+        top = next((s for s in spans if s.start <= a and s.end >= b), None)
+        out.append(click.style(piece, fg=GROUP_COLOURS.get(taxonomy.group_of(top.technique)), bold=True,
+                               underline=True) if top else piece)
+    return "".join(out)
+
+
+def text_report(doc: Document, color: bool = False) -> str:
+    """Genre and frames first, then techniques per paragraph with scores and the spans that carry them.
+
+    With ``color``, each paragraph is printed whole with its spans coloured by technique group,
+    and a legend closes the report.
+    """
+    style = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
+    lines = [style(f"{doc.title or doc.id}", bold=True) + f"  [{doc.source or doc.id}]"]
     if doc.genre is not None:
-        lines.append(f"genre: {doc.genre.name} ({doc.genre.score:.2f})")
+        lines.append(f"genre: {style(doc.genre.name, bold=True)} ({doc.genre.score:.2f})")
     if doc.frames is not None:
         lines.append("frames: " + (", ".join(f"{f.name} ({f.score:.2f})" for f in doc.frames) or "none found"))
     if doc.techniques is None:
@@ -37,10 +63,17 @@ def text_report(doc: Document) -> str:
         if not labels:
             continue
         lines.append("")
-        lines.append(f"¶{p.number}  {_quote(doc.text[p.start:p.end], 90)}")
+        body = _highlighted(doc, p.start, p.end) if color else _quote(doc.text[p.start:p.end], 90)
+        lines.append(f"¶{p.number}  {body}")
         for label in labels:
-            lines.append(f"    {label.name:<34} {label.score:.2f}  [{taxonomy.group_of(label.name)}]")
+            group = taxonomy.group_of(label.name)
+            name = style(f"{label.name:<34}", fg=GROUP_COLOURS.get(group))
+            lines.append(f"    {name} {label.score:.2f}  [{group}]")
         for s in doc.spans:
             if p.start <= s.start < p.end:
                 lines.append(f"      » {s.technique:<32} {s.score:.2f}  «{_quote(s.text, 70)}»  ({s.start}-{s.end})")
+    if color:
+        lines.append("")
+        lines.append("legend: " + "  ".join(style(g.name, fg=GROUP_COLOURS[g.name], bold=True, underline=True)
+                                            for g in taxonomy.GROUPS))
     return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""Fetching an article from an http(s) URL, safely by construction.
+
+* only ``http`` and ``https``; no credentials in the URL;
+* the host name is resolved here, every address it resolves to is checked, and
+  the connection goes to a checked address (no second lookup an attacker could
+  answer differently); loopback, private, link-local, multicast, reserved,
+  unspecified and other non-global ranges are refused, IPv4 and IPv6, including
+  IPv4-mapped and 6to4/Teredo forms;
+* redirects are followed by hand (at most 5), each new URL checked again;
+* a size cap (5 MB by default), a time cap, and an HTML or plain-text
+  content type.
+
+Every refusal is a FetchError with a one-line message naming the URL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urljoin, urlsplit
+
+from .errors import InputError
+
+__all__ = ["FetchError", "Fetched", "fetch", "check_address", "MAX_BYTES"]
+
+MAX_BYTES = 5 * 1024 * 1024
+TIMEOUT = 15.0
+MAX_REDIRECTS = 5
+TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+USER_AGENT = "slant (+https://github.com/slant-developers/slant) article fetcher"
+
+
+class FetchError(InputError):
+    """A URL that slant will not or could not fetch."""
+
+
+@dataclass
+class Fetched:
+    url: str            # the final URL, after redirects
+    content_type: str   # e.g. "text/html"
+    charset: str | None
+    body: bytes
+
+
+def check_address(ip: str) -> None:
+    """Raise ValueError unless ``ip`` is a global unicast address.
+
+    >>> check_address("93.184.216.34")
+    >>> check_address("::ffff:127.0.0.1")
+    Traceback (most recent call last):
+    ValueError: 127.0.0.1 is a loopback address
+    """
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address):
+        for inner in (addr.ipv4_mapped, addr.sixtofour, (addr.teredo or (None, None))[1]):
+            if inner is not None:
+                check_address(str(inner))
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
+        if getattr(addr, f"is_{kind}"):
+            raise ValueError(f"{addr} is a {kind.replace('_', '-')} address")
+    if not addr.is_global:
+        raise ValueError(f"{addr} is not a public address")
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as ex:
+        raise OSError(f"cannot resolve {host} ({ex})") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an address checked beforehand, whatever the Host header says."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
+def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
+          allow: Callable[[str, int], bool] | None = None) -> Fetched:
+    """GET ``url`` under the rules above.  ``allow(address, port)`` may let through an address
+    the rules refuse (tests use it for their own 127.0.0.1 server); it is asked for every hop."""
+    deadline = time.monotonic() + timeout
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(current)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError(f"{url}: only http and https URLs are fetched, not {scheme or 'a bare path'}")
+        if parts.username or parts.password:
+            raise FetchError(f"{url}: URLs with credentials are refused")
+        host = parts.hostname
+        if not host:
+            raise FetchError(f"{url}: no host in the URL")
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError:
+            raise FetchError(f"{url}: bad port") from None
+        try:
+            addresses = _resolve(host, port)
+        except OSError as ex:
+            raise FetchError(f"{url}: {ex}") from None
+        for address in addresses:
+            if allow is not None and allow(address, port):
+                continue
+            try:
+                check_address(address)
+            except ValueError as ex:
+                where = "" if current == url else f" (redirected to {current})"
+                raise FetchError(f"{url}: refused{where}: {host} resolves to {ex}") from None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"{url}: timed out after {timeout:g} s")
+        cls = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+        conn = cls(host, port, addresses[0], remaining)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.8"})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise FetchError(f"{url}: redirect without a Location")
+                current = urljoin(current, location)
+                continue
+            if response.status != 200:
+                raise FetchError(f"{url}: HTTP {response.status} {response.reason}")
+            content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type not in TYPES:
+                raise FetchError(f"{url}: content type {content_type or 'missing'}; expected HTML or plain text")
+            length = response.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise FetchError(f"{url}: {int(length)} bytes is over the {max_bytes}-byte limit")
+            body = bytearray()
+            while chunk := response.read(65536):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError(f"{url}: over the {max_bytes}-byte limit")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url}: timed out after {timeout:g} s")
+            return Fetched(current, content_type, response.msg.get_content_charset(), bytes(body))
+        except (OSError, http.client.HTTPException) as ex:
+            if isinstance(ex, TimeoutError) or "timed out" in str(ex):
+                raise FetchError(f"{url}: timed out after {timeout:g} s") from None
+            raise FetchError(f"{url}: {ex.__class__.__name__}: {ex}") from None
+        finally:
+            conn.close()
+    raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")

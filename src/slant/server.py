@@ -1,0 +1,117 @@
+"""``slant serve``: the HTTP API and the web page, on FastAPI.
+
+* ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ...}`` or ``{"url": ...}``; answers the
+  Document (schema slant.document/1).
+* ``GET /api/taxonomy`` — every label set with definitions and examples.
+* ``GET /healthz`` — liveness, with the model's name.
+* ``GET /`` — the web page: paste text or a URL, see the highlighted report.
+* ``/docs`` and ``/openapi.json`` — the OpenAPI description.
+
+The model is loaded once per process.  Bodies over ``max_body`` bytes get 413;
+bad input gets a 4xx with a one-line ``detail``; an unexpected failure gets a
+500 that says only that — never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import __version__, schema
+from .document import Document
+from .errors import InputError, SlantError
+from .report_html import app_page, taxonomy_dict
+
+__all__ = ["create_app", "MAX_BODY"]
+
+MAX_BODY = 1_000_000  # bytes of request body
+MAX_TEXT = 200_000    # characters of article text
+
+log = logging.getLogger("slant.server")
+
+
+class AnalyzeRequest(BaseModel):
+    """Give either ``text`` (the article: title on the first line, then paragraphs) or ``url``."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, description="Article text; paragraphs are its non-blank lines.")
+    url: str | None = Field(None, description="An http(s) URL to fetch and extract (public addresses only).")
+    title: str | None = Field(None, description="Title, when it is not the first line of text.")
+    id: str | None = Field(None, description="Id to give the document (no spaces).")
+
+
+def create_app(model: str | Path | None = None, fetch_options: dict | None = None,
+               max_body: int = MAX_BODY) -> FastAPI:
+    """The application; the model at ``model`` (default: the shipped one) loads at startup."""
+    from .runtime import load_detector
+
+    detector = load_detector(model)
+    app = FastAPI(title="slant", version=__version__,
+                  description="How a news article persuades: genre, frames, persuasion techniques with spans.")
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return JSONResponse({"detail": f"request body over {max_body} bytes"}, status_code=413)
+        if request.method == "POST" and length is None:
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    return JSONResponse({"detail": f"request body over {max_body} bytes"}, status_code=413)
+            request._body = body  # starlette reads the cached body from here
+        return await call_next(request)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, ex: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(SlantError)
+    async def refused(request: Request, ex: SlantError):
+        return JSONResponse({"detail": str(ex)}, status_code=422 if isinstance(ex, InputError) else 400)
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok", "model": detector.artifact.manifest.get("name"), "version": __version__}
+
+    @app.get("/api/taxonomy")
+    def get_taxonomy() -> dict:
+        return taxonomy_dict()
+
+    @app.post("/api/analyze")
+    async def analyze(body: AnalyzeRequest) -> JSONResponse:
+        if (body.text is None) == (body.url is None):
+            return JSONResponse({"detail": "give exactly one of text and url"}, status_code=422)
+        if body.url is not None:
+            from .inputs import read_url
+            doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
+        else:
+            if not body.text.strip():
+                return JSONResponse({"detail": "text is empty"}, status_code=422)
+            if len(body.text) > MAX_TEXT:
+                return JSONResponse({"detail": f"text over {MAX_TEXT} characters"}, status_code=413)
+            doc_id = body.id or "text"
+            if any(c.isspace() for c in doc_id):
+                return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
+            doc = Document(doc_id, body.text, title=body.title, source="api")
+        await run_in_threadpool(detector.analyze, doc)
+        return JSONResponse(schema.to_dict(doc))
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> HTMLResponse:
+        return HTMLResponse(app_page())
+
+    return app
+
+
+def serve(host: str, port: int, model: str | Path | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(model), host=host, port=port, log_level="warning")

@@ -1,0 +1,168 @@
+// The slant report: renders a Document (schema slant.document/1) with its taxonomy into a container.
+// Every piece of article text reaches the page through textContent, never as markup.
+"use strict";
+
+const SLANT_COLOURS = {
+  Attack_on_Reputation: "#e4572e", Justification: "#f3a712", Simplification: "#29335c",
+  Distraction: "#7d5ba6", Call: "#17a398", Manipulative_Wording: "#2a7de1",
+};
+
+function slantEl(tag, attrs, text) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+  if (text !== undefined && text !== null) el.textContent = String(text);
+  return el;
+}
+
+function slantTint(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+function slantRender(container, doc, taxonomy) {
+  const techniques = {};
+  for (const t of taxonomy.techniques) techniques[t.name] = t;
+  const colourOf = (name) => SLANT_COLOURS[(techniques[name] || {}).group] || "#888888";
+  const state = { threshold: 0, hidden: new Set(), selected: null };
+  container.textContent = "";
+
+  const layout = slantEl("main", { class: "layout" });
+  const left = slantEl("section", { class: "report" });
+  const panel = slantEl("aside", { class: "panel" });
+  layout.append(left, panel);
+  container.append(layout);
+
+  // Header: title, source, genre and frames first.
+  left.append(slantEl("h1", { class: "title" }, doc.title || doc.id));
+  const meta = [doc.url || doc.source || doc.id, doc.date].filter(Boolean).join(" · ");
+  left.append(slantEl("div", { class: "meta" }, meta));
+  const summary = slantEl("div", { class: "summary", id: "summary" });
+  if (doc.genre) {
+    summary.append(slantEl("span", { class: "chip genre", id: "genre" },
+      `${doc.genre.label} ${Math.round(doc.genre.score * 100)}%`));
+  }
+  for (const f of doc.frames || []) {
+    summary.append(slantEl("span", { class: "chip frame" }, `${f.label.replace(/_/g, " ")} ${f.score.toFixed(2)}`));
+  }
+  if (doc.frames && !doc.frames.length) summary.append(slantEl("span", { class: "chip" }, "no frame above threshold"));
+  left.append(summary);
+  const article = slantEl("div", { class: "article", id: "article" });
+  left.append(article);
+
+  // Side panel: filters, techniques by frequency, legend, details of the clicked span.
+  panel.append(slantEl("h2", {}, "Show spans scoring at least"));
+  const controls = slantEl("div", { class: "controls" });
+  const slider = slantEl("input", { type: "range", min: "0", max: "1", step: "0.05", value: "0", id: "threshold" });
+  const shown = slantEl("span", { id: "threshold-value" }, "0.00");
+  controls.append(slider, shown);
+  panel.append(controls);
+
+  const counts = {};
+  for (const s of doc.spans) counts[s.technique] = (counts[s.technique] || 0) + 1;
+  for (const p of doc.techniques || []) for (const l of p.labels) counts[l.label] = counts[l.label] || 0;
+  const paragraphsWith = {};
+  for (const p of doc.techniques || []) for (const l of p.labels) paragraphsWith[l.label] = (paragraphsWith[l.label] || 0) + 1;
+  const order = Object.keys(paragraphsWith).sort((a, b) =>
+    (paragraphsWith[b] - paragraphsWith[a]) || (counts[b] - counts[a]) || a.localeCompare(b));
+  panel.append(slantEl("h2", {}, "Techniques (paragraphs · spans)"));
+  const list = slantEl("div", { class: "tech-list", id: "techniques" });
+  if (!order.length) list.append(slantEl("div", { class: "empty" }, doc.techniques ? "none found" : "not analysed"));
+  for (const name of order) {
+    const label = slantEl("label", { title: (techniques[name] || {}).definition || "" });
+    const box = slantEl("input", { type: "checkbox", "data-technique": name });
+    box.checked = true;
+    box.addEventListener("change", () => {
+      if (box.checked) state.hidden.delete(name); else state.hidden.add(name);
+      paint();
+    });
+    const sw = slantEl("span", { class: "swatch" });
+    sw.style.background = colourOf(name);
+    label.append(box, sw, slantEl("span", {}, name.replace(/_/g, " ")),
+      slantEl("span", { class: "count" }, `${paragraphsWith[name]} · ${counts[name] || 0}`));
+    list.append(label);
+  }
+  panel.append(list);
+
+  panel.append(slantEl("h2", {}, "Selected span"));
+  const detail = slantEl("div", { class: "detail", id: "detail" });
+  detail.append(slantEl("span", { class: "empty" }, "Click a highlighted passage."));
+  panel.append(detail);
+
+  panel.append(slantEl("h2", {}, "Legend"));
+  const legend = slantEl("div", { class: "legend" });
+  for (const g of taxonomy.groups) {
+    const row = slantEl("div", { title: g.definition });
+    const sw = slantEl("span", { class: "swatch" });
+    sw.style.background = SLANT_COLOURS[g.name] || "#888888";
+    row.append(sw, slantEl("span", {}, g.name.replace(/_/g, " ")));
+    legend.append(row);
+  }
+  legend.append(slantEl("div", { class: "empty" }, "Underlined: several techniques overlap."));
+  panel.append(legend);
+
+  slider.addEventListener("input", () => {
+    state.threshold = parseFloat(slider.value);
+    shown.textContent = state.threshold.toFixed(2);
+    paint();
+  });
+
+  function showDetail(spans) {
+    detail.textContent = "";
+    for (const s of spans) {
+      const t = techniques[s.technique] || {};
+      const item = slantEl("div", { class: "item" });
+      item.append(slantEl("div", { class: "name" }, `${s.technique.replace(/_/g, " ")} — ${s.score.toFixed(2)}`));
+      item.append(slantEl("div", { class: "group" }, (t.group || "").replace(/_/g, " ")));
+      item.append(slantEl("div", { class: "def" }, t.definition || ""));
+      if (t.example) item.append(slantEl("div", { class: "example" }, `e.g. “${t.example}”`));
+      item.append(slantEl("div", { class: "quote" }, `«${s.text}»`));
+      detail.append(item);
+    }
+  }
+
+  function visible(s) { return s.score >= state.threshold && !state.hidden.has(s.technique); }
+
+  function paint() {
+    article.textContent = "";
+    const byParagraph = {};
+    for (const p of doc.techniques || []) byParagraph[p.paragraph] = p.labels;
+    const spans = doc.spans.filter(visible);
+    for (const p of doc.paragraphs) {
+      const para = slantEl("p", { "data-paragraph": p.number, class: p.number === 1 ? "title-line" : "" });
+      // Cut the paragraph at every span boundary; each piece knows all spans covering it.
+      const inside = spans.filter((s) => s.start < p.end && s.end > p.start);
+      const cuts = new Set([p.start, p.end]);
+      for (const s of inside) { cuts.add(Math.max(s.start, p.start)); cuts.add(Math.min(s.end, p.end)); }
+      const points = [...cuts].sort((a, b) => a - b);
+      for (let i = 0; i + 1 < points.length; i++) {
+        const [a, b] = [points[i], points[i + 1]];
+        const text = doc.text.slice(a, b);
+        const covering = inside.filter((s) => s.start <= a && s.end >= b).sort((x, y) => y.score - x.score);
+        if (!covering.length) { para.append(document.createTextNode(text)); continue; }
+        const mark = slantEl("mark", { class: covering.length > 1 ? "hl multi" : "hl", tabindex: "0",
+          "data-techniques": covering.map((s) => s.technique).join(" "),
+          title: covering.map((s) => `${s.technique} ${s.score.toFixed(2)}`).join("\n") }, text);
+        mark.style.background = slantTint(colourOf(covering[0].technique), 0.28);
+        mark.addEventListener("click", () => {
+          for (const m of article.querySelectorAll("mark.selected")) m.classList.remove("selected");
+          mark.classList.add("selected");
+          showDetail(covering);
+        });
+        para.append(mark);
+      }
+      article.append(para);
+      const labels = (byParagraph[p.number] || []).filter((l) => l.score >= state.threshold && !state.hidden.has(l.label));
+      if (labels.length) {
+        const badges = slantEl("div", { class: "badges" });
+        for (const l of labels) {
+          const b = slantEl("span", { class: "badge", title: (techniques[l.label] || {}).definition || "" },
+            `${l.label.replace(/_/g, " ")} ${l.score.toFixed(2)}`);
+          b.style.background = colourOf(l.label);
+          badges.append(b);
+        }
+        article.append(badges);
+      }
+    }
+  }
+  paint();
+}

@@ -1,0 +1,188 @@
+"""URL input: safe fetching (SSRF guard) and HTML extraction, against servers on 127.0.0.1 only.
+
+Every test here runs with name resolution and socket connects patched: a name
+resolves only through the table below, and a connect to anything but loopback
+fails the test — so even a broken guard could not send a packet elsewhere.
+"""
+
+import http.server
+import ipaddress
+import socket
+import threading
+
+import pytest
+
+from conftest import run_slant, write
+from slant.errors import InputError
+from slant.fetch import FetchError, check_address, fetch
+from slant.inputs import read_inputs, read_url
+
+NAMES = {"localhost": "127.0.0.1", "news.example": "192.168.1.7", "mapped.example": "::ffff:10.0.0.1", "public.example": "93.184.216.34"}
+PAGE = b"""<html><head><title>Budget Approved After Long Debate</title>
+<meta property="article:published_time" content="2024-03-01"></head><body><nav>Home | About | Contact</nav>
+<article><h1>Budget Approved After Long Debate</h1>
+<p>The council met on Tuesday and approved the budget after a long debate about the new schools.</p>
+<p>Critics said the plan was a disgrace and a betrayal of every family in town, and promised to fight it.</p>
+</article><footer>Copyright</footer></body></html>"""
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in NAMES:
+            ip = NAMES[host]
+            family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+            sockaddr = (ip, port, 0, 0) if family == socket.AF_INET6 else (ip, port)
+            return [(family, socket.SOCK_STREAM, 6, "", sockaddr)]
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise socket.gaierror(f"test resolver: unknown name {host}")
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def create_connection(address, *args, **kwargs):
+        if not ipaddress.ip_address(address[0]).is_loopback:
+            pytest.fail(f"a test tried to connect to {address}")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+class Site:
+    """An HTTP server on 127.0.0.1 serving a fixed table of paths; counts its hits."""
+
+    def __init__(self, routes):
+        site = self
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                site.hits += 1
+                status, headers, body = routes.get(self.path, (404, {}, b""))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def allow(self, address, port):
+        return address == "127.0.0.1" and port == self.port
+
+
+@pytest.fixture
+def sites():
+    made = []
+
+    def make(routes):
+        made.append(Site(routes))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.httpd.shutdown()
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("http://127.0.0.1:9/", "127.0.0.1 is a loopback address"),
+    ("http://localhost:9/", "is a loopback address"),
+    ("http://[::1]:9/", "::1 is a loopback address"),
+    ("http://10.1.2.3/", "10.1.2.3 is a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+    ("http://[::ffff:127.0.0.1]/", "127.0.0.1 is a loopback address"),
+    ("http://224.0.0.1/", "224.0.0.1 is a multicast address"),
+    ("http://0.0.0.0/", "0.0.0.0 is a"),
+    ("http://100.64.0.1/", "100.64.0.1 is not a public address"),
+    ("http://news.example/story", "news.example resolves to 192.168.1.7 is a private address"),
+    ("http://mapped.example/", "10.0.0.1 is a private address"),
+])
+def test_private_and_special_addresses_are_refused(url, reason):
+    with pytest.raises(FetchError, match="refused") as ex:
+        fetch(url)
+    assert reason in str(ex.value) and str(ex.value).startswith(url)
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("file:///etc/passwd", "only http and https URLs are fetched, not file"),
+    ("ftp://public.example/a", "only http and https URLs are fetched, not ftp"),
+    ("http://user:pw@public.example/", "URLs with credentials are refused"),
+    ("http://nowhere.invalid/", "cannot resolve nowhere.invalid"),
+])
+def test_other_refusals(url, reason):
+    with pytest.raises(FetchError, match=reason):
+        fetch(url)
+
+
+def test_check_address_accepts_public_ones():
+    check_address("93.184.216.34")
+    check_address("2606:2800:220:1:248:1893:25c8:1946")
+
+
+def test_an_allowed_page_becomes_a_document(sites):
+    site = sites({"/story.html": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE)})
+    doc = read_url(site.url + "/story.html", allow=site.allow)
+    assert doc.title == "Budget Approved After Long Debate" and doc.id == "story"
+    assert [doc.text[p.start:p.end] for p in doc.paragraphs][1].startswith("The council met on Tuesday")
+    assert "Home | About" not in doc.text and doc.url == site.url + "/story.html" and doc.date == "2024-03-01"
+
+
+def test_a_redirect_to_loopback_is_refused(sites):
+    target = sites({"/": (200, {"Content-Type": "text/html"}, PAGE)})
+    site = sites({"/go": (302, {"Location": f"{target.url}/"}, b"")})
+    with pytest.raises(FetchError, match=rf"refused \(redirected to {target.url}/\).*loopback"):
+        fetch(site.url + "/go", allow=site.allow)
+    assert site.hits == 1 and target.hits == 0
+
+
+def test_redirects_to_allowed_pages_are_followed_and_loops_stop(sites):
+    site = sites({"/a": (301, {"Location": "/b"}, b""), "/b": (200, {"Content-Type": "text/plain"}, b"Hi\n\nthere\n"),
+                  "/loop": (302, {"Location": "/loop"}, b"")})
+    page = fetch(site.url + "/a", allow=site.allow)
+    assert page.url == site.url + "/b" and page.body == b"Hi\n\nthere\n"
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetch(site.url + "/loop", allow=site.allow)
+
+
+def test_size_type_and_status_caps(sites):
+    site = sites({"/big": (200, {"Content-Type": "text/html"}, b"x" * 5000),
+                  "/png": (200, {"Content-Type": "image/png"}, b"\x89PNG"),
+                  "/gone": (404, {}, b"")})
+    with pytest.raises(FetchError, match="5000 bytes is over the 1000-byte limit"):
+        fetch(site.url + "/big", allow=site.allow, max_bytes=1000)
+    with pytest.raises(FetchError, match="content type image/png; expected HTML or plain text"):
+        fetch(site.url + "/png", allow=site.allow)
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetch(site.url + "/gone", allow=site.allow)
+
+
+def test_html_files_and_bad_html(tmp_path):
+    page = write(tmp_path / "story.html", PAGE.decode())
+    empty = write(tmp_path / "empty.html", "<html><head><title></title></head><body><div></div></body></html>")
+    got = list(read_inputs([str(page), str(empty)]))
+    assert got[0].title == "Budget Approved After Long Debate" and got[0].source == str(page)
+    assert isinstance(got[1], InputError) and str(got[1]) == f"{empty}: no article text found in the HTML"
+
+
+def test_cli_refuses_loopback_urls_in_one_line():
+    # A subprocess cannot carry the patches: it only ever names loopback, so nothing leaves the machine.
+    r = run_slant("analyze", "http://127.0.0.1:9/admin")
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("Error: http://127.0.0.1:9/admin: refused: 127.0.0.1 resolves to "
+                                "127.0.0.1 is a loopback address")
+
+
+def test_cli_reads_html_files(tmp_path):
+    page = write(tmp_path / "story.html", PAGE.decode())
+    r = run_slant("analyze", page)
+    assert r.returncode == 0 and r.stdout.startswith(f"Budget Approved After Long Debate  [{page}]")

@@ -1,0 +1,103 @@
+"""Reports as users get them: each --format from the CLI, and the HTML report opened in headless Chromium."""
+
+import json
+
+from conftest import EXAMPLES, REPO, XSS_ARTICLE, run_slant, write
+
+EXAMPLE = EXAMPLES / "article900000001.txt"
+
+
+def test_text_json_jsonl_and_html_formats(tmp_path):
+    text = run_slant("analyze", EXAMPLE)
+    assert text.returncode == 0 and text.stdout.splitlines()[1].startswith("genre: ")
+    assert "\x1b[" not in text.stdout          # no colour codes when the output is not a terminal
+    doc = json.loads(run_slant("analyze", EXAMPLE, "--format", "json").stdout)
+    assert doc["schema"] == "slant.document/1" and doc["genre"] and doc["spans"]
+    lines = run_slant("analyze", EXAMPLE, EXAMPLE, "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["900000001", "900000001-2"]
+    out = tmp_path / "report.html"
+    r = run_slant("analyze", EXAMPLE, "--format", "html", "-o", out)
+    assert r.returncode == 0 and r.stderr.strip() == f"wrote {out}"
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "http://" not in page and "https://" not in page  # no CDN
+
+
+def test_colour_report_marks_spans_by_group():
+    from slant import Document, Span
+    from slant.render import text_report
+    doc = Document("a", "Title\n\nThe corrupt elite lies.\n")
+    doc.set_paragraph_techniques(3, ["Loaded_Language"])
+    doc.add_span(11, 25, "Loaded_Language", 0.8)
+    plain, coloured = text_report(doc), text_report(doc, color=True)
+    assert "\x1b[" not in plain and "corrupt elite" in plain
+    assert "\x1b[32m" in coloured and "legend: " in coloured      # green: Manipulative_Wording
+    assert isinstance(doc.spans[0], Span)
+
+
+def test_several_html_reports_go_to_a_folder(tmp_path):
+    folder = tmp_path / "reports"
+    r = run_slant("analyze", EXAMPLE, write(tmp_path / "b.txt", "Title\n\nSome words here.\n"),
+                  "--format", "html", "-o", folder)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["900000001.html", "b.html"]
+    r = run_slant("analyze", EXAMPLE, EXAMPLE, "--format", "html")
+    assert r.returncode == 2 and "needs -o FOLDER" in r.stderr
+
+
+def test_html_report_in_the_browser(tmp_path, page):
+    out = tmp_path / "report.html"
+    assert run_slant("analyze", EXAMPLE, "--format", "html", "-o", out).returncode == 0
+    page.goto(out.as_uri())
+    assert page.inner_text("#genre").startswith(("opinion", "reporting", "satire"))
+    marks = page.locator("#article mark.hl")
+    n = marks.count()
+    assert n >= 1
+    marks.first.click()
+    detail = page.inner_text("#detail")
+    assert "—" in detail and "«" in detail          # technique, score, definition, quote
+    # filters: hiding every technique removes every highlight; the slider at 1.0 does too
+    for box in page.locator("#techniques input[type=checkbox]").all():
+        box.uncheck()
+    assert page.locator("#article mark.hl").count() == 0
+    for box in page.locator("#techniques input[type=checkbox]").all():
+        box.check()
+    assert page.locator("#article mark.hl").count() == n
+    page.locator("#threshold").fill("1")
+    assert page.locator("#article mark.hl").count() == 0
+    shot = REPO / "docs" / "report.png"
+    page.locator("#threshold").fill("0")
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert page.errors == []
+    assert shot.exists()    # the README's screenshot of this report is committed
+
+
+def test_overlapping_spans_render_once_each(tmp_path, page):
+    from slant import Document, schema
+    doc = Document("o", "Title\n\nThe corrupt elite lies to you.\n")
+    doc.set_paragraph_techniques(3, ["Loaded_Language", "Name_Calling-Labeling"])
+    doc.add_span(11, 24, "Loaded_Language", 0.8)        # "corrupt elite"
+    doc.add_span(19, 29, "Name_Calling-Labeling", 0.6)  # "elite lies"
+    path = write(tmp_path / "o.json", schema.dumps(doc))
+    from slant.report_html import html_report
+    out = write(tmp_path / "o.html", html_report(schema.loads(path.read_text())))
+    page.goto(out.as_uri())
+    texts = page.locator("#article p[data-paragraph='3'] mark").all_inner_texts()
+    assert texts == ["corrupt ", "elite", " lies"]
+    assert page.inner_text("#article p[data-paragraph='3']") == "The corrupt elite lies to you."
+    assert page.locator("#article mark.multi").count() == 1
+    assert page.errors == []
+
+
+def test_injected_markup_never_executes_in_the_report(tmp_path, page):
+    src = write(tmp_path / "xss.txt", XSS_ARTICLE)
+    out = tmp_path / "xss.html"
+    assert run_slant("analyze", src, "--format", "html", "-o", out).returncode == 0
+    raw = out.read_text()
+    assert "<script>window.__pwned" not in raw and "<img src=x" not in raw and "</style><b>" not in raw
+    page.goto(out.as_uri())
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#article img, #article svg, #article b, #article script").count() == 0
+    assert "<script>window.__pwned = 1</script>" in page.inner_text("#article")
+    assert "onerror=" in page.inner_text("#article")

@@ -1,0 +1,107 @@
+"""`slant serve` over real HTTP on 127.0.0.1, and its web page in headless Chromium."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import XSS_ARTICLE
+
+
+def call(base: str, path: str, body=None, raw: bytes | None = None, headers=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, data=data, method="POST" if data is not None else "GET",
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as ex:
+        return ex.code, ex.headers.get("Content-Type", ""), ex.read()
+
+
+def test_health_taxonomy_and_openapi(server):
+    status, _, body = call(server, "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, _, body = call(server, "/api/taxonomy")
+    taxonomy = json.loads(body)
+    assert status == 200 and len(taxonomy["techniques"]) == 23 and len(taxonomy["frames"]) == 14
+    status, _, body = call(server, "/openapi.json")
+    assert status == 200 and "/api/analyze" in json.loads(body)["paths"]
+    assert call(server, "/docs")[0] == 200
+
+
+def test_analyze_text(server, article_text):
+    from jsonschema import validate
+    from slant.schema import JSON_SCHEMA
+    status, ctype, body = call(server, "/api/analyze", {"text": article_text, "id": "a1"})
+    assert status == 200 and ctype.startswith("application/json")
+    doc = json.loads(body)
+    validate(doc, JSON_SCHEMA)
+    assert doc["id"] == "a1" and doc["text"] == article_text and doc["genre"]["label"]
+
+
+@pytest.mark.parametrize("body,status,detail", [
+    ({}, 422, "give exactly one of text and url"),
+    ({"text": "a", "url": "http://127.0.0.1/"}, 422, "give exactly one of text and url"),
+    ({"text": "   "}, 422, "text is empty"),
+    ({"text": "x", "id": "has space"}, 422, "id must not contain spaces"),
+    ({"url": "http://127.0.0.1:9/secret"}, 422, "refused: 127.0.0.1 resolves to 127.0.0.1 is a loopback address"),
+    ({"url": "file:///etc/passwd"}, 422, "only http and https URLs are fetched"),
+])
+def test_bad_requests_get_clear_4xx(server, body, status, detail):
+    got, _, raw = call(server, "/api/analyze", body)
+    assert got == status and detail in json.loads(raw)["detail"]
+
+
+def test_malformed_and_oversized_bodies(server):
+    status, _, raw = call(server, "/api/analyze", raw=b"{not json")
+    assert status == 422 and "Traceback" not in raw.decode()
+    # the server answers 413 from the headers alone, without reading a body it will not use
+    import socket
+    from urllib.parse import urlsplit
+    port = urlsplit(server).port
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 2000000\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, payload = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413") and "over 1000000 bytes" in json.loads(payload)["detail"]
+    status, _, raw = call(server, "/api/analyze", {"text": "x" * 200_001})
+    assert status == 413 and "text over 200000 characters" in json.loads(raw)["detail"]
+    status, _, raw = call(server, "/api/analyze", {"text": "x", "extra": 1})
+    assert status == 422
+
+
+def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
+    page.goto(server + "/")
+    page.fill("#text", article_text)
+    page.click("#analyze")
+    page.wait_for_selector("#genre")
+    assert page.inner_text("#status") == "done"
+    assert page.inner_text("#article p[data-paragraph='1']") == article_text.splitlines()[0]  # BOM and all
+    assert page.locator("#techniques label").count() >= 0 and page.locator("#summary .chip").count() >= 1
+    page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+    assert page.errors == []
+
+
+def test_the_page_shows_refusals(server, page):
+    page.goto(server + "/")
+    page.fill("#url", "http://127.0.0.1:9/")
+    page.click("#analyze")
+    page.wait_for_selector("#status.error")
+    assert "loopback" in page.inner_text("#status")
+
+
+def test_injected_markup_never_executes_in_the_page(server, page):
+    page.goto(server + "/")
+    page.fill("#text", XSS_ARTICLE)
+    page.click("#analyze")
+    page.wait_for_selector("#genre")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#report img, #report svg, #report b, #report script").count() == 0
+    assert "<script>window.__pwned = 1</script>" in page.inner_text("#article")
