@@ -1,9 +1,9 @@
-"""Throughput of the technique detector on 2 threads, printed (never asserted).
+"""Throughput of the full analysis (genre, frames, techniques, spans) on 2 threads, printed (never asserted).
 
     python benchmarks/throughput.py [--articles DIR] [--model DIR] [--teacher runs/.../teacher-fp32.pt]
 
 In one run, over the English dev articles of ../shared/data:
-  * the shipped runtime (int8 ONNX + numpy heads, full analysis incl. span decoding):
+  * the shipped runtime (int8 ONNX + numpy heads, full analysis: genre, frames, techniques, span decoding):
     articles/s, word pieces/s, achieved FLOP/s as a fraction of a fp32 GEMM measured
     in the same run, peak RSS of a process that only runs the runtime;
   * the fine-tuned fp32 torch teacher it was exported from (if --teacher is given):
