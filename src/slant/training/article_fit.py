@@ -129,7 +129,8 @@ def section(features, thresholds) -> dict:
 def predict_parts(arrays: dict, features, data: Articles) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{part: (genre probabilities [n, 3], frame probabilities [n, 14])}, through the runtime's ArticleHeads."""
     heads = ArticleHeads(arrays, section(features, [0.5] * len(FRAMES)))
-    rows = [heads.score(data.x(features)[i], d.text) for i, d in enumerate(data.docs)]
+    x = data.x(features)
+    rows = [heads.score(x[i], d.text) for i, d in enumerate(data.docs)]
     return {p: (np.array([r[p][0] for r in rows]), np.array([r[p][1] for r in rows])) for p in ENSEMBLE}
 
 
