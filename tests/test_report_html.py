@@ -23,7 +23,7 @@ def test_text_json_jsonl_and_html_formats(tmp_path):
 
 
 def test_colour_report_marks_spans_by_group():
-    from slant import Document, Span
+    from slant import Document
     from slant.render import text_report
     doc = Document("a", "Title\n\nThe corrupt elite lies.\n")
     doc.set_paragraph_techniques(3, ["Loaded_Language"])
@@ -31,7 +31,6 @@ def test_colour_report_marks_spans_by_group():
     plain, coloured = text_report(doc), text_report(doc, color=True)
     assert "\x1b[" not in plain and "corrupt elite" in plain
     assert "\x1b[32m" in coloured and "legend: " in coloured      # green: Manipulative_Wording
-    assert isinstance(doc.spans[0], Span)
 
 
 def test_several_html_reports_go_to_a_folder(tmp_path):

@@ -168,13 +168,13 @@ def tune_frames(data: Articles, probs: np.ndarray) -> np.ndarray:
 
 def frames_crossfit(data: Articles, probs: np.ndarray) -> float:
     """Frames micro-F1 with thresholds tuned on one half of the held-out articles and scored on the other."""
+    from .fit import _pooled_micro
+
     m = np.flatnonzero(data.labelled)
     halves = [m[0::2], m[1::2]]
-    c = p = g = 0
-    for tune, test in (halves, halves[::-1]):
-        s = frame_scores(data.take(test), probs[test], tune_frames(data.take(tune), probs[tune]))
-        c, p, g = c + s.micro.correct, p + s.micro.predicted, g + s.micro.gold
-    return round(2 * c / (p + g), 4) if p + g else 0.0
+    results = [frame_scores(data.take(test), probs[test], tune_frames(data.take(tune), probs[tune]))
+               for tune, test in (halves, halves[::-1])]
+    return round(_pooled_micro(results)["f1"], 4)
 
 
 def measure(train: Articles, held: Articles, features=DEFAULT_FEATURES) -> tuple[dict, dict]:
