@@ -172,6 +172,80 @@ def serve_cmd(host: str, port: int, model: Path | None) -> None:
     serve(host, port, model)
 
 
+@cli.command("batch")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Output folder (created; rerun the same command on it to resume).")
+@click.option("--workers", type=click.IntRange(1, None), default=None,
+              help="Worker processes (Ray actors with --engine ray), each loading the model once. [default: the CPU count]")
+@click.option("--threads", type=click.IntRange(1, None), default=None,
+              help="Inference threads per worker. [default: CPU count / workers]")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: processes on this machine; ray: Ray actors (pip install \"slant[ray]\").")
+@click.option("--address", default=None,
+              help="Ray cluster address to connect to (with --engine ray); without it a local Ray runtime is started.")
+@click.option("--chunk-size", type=click.IntRange(1, None), default=1000, show_default=True,
+              help="Commit the results every this many inputs (and at least once a minute).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_MODEL
+def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: int | None, engine: str,
+              address: str | None, chunk_size: int, quiet: bool, model: Path | None) -> None:
+    """Analyse a corpus into Parquet tables under OUT: articles (one row per article: id, source,
+    date, genre and its probability, frames, techniques with counts and top scores), spans
+    (the evidence), errors (inputs that could not be analysed, with the reason) and
+    duplicates (inputs whose exact content was already analysed).
+
+    INPUTS are folders of .txt/.html files, JSONL or CSV files (a "text" field or column, plus
+    optional id, title, source, url, date) and Parquet files (same columns).  Results are committed
+    in chunks: killed at any point, the same command resumes where it stopped, with no article lost
+    or counted twice.  Query the output with `slant query OUT "SQL"`; chart it with `slant report OUT`."""
+    from .corpus.batch import run_batch
+    from .corpus.engine import default_workers
+    from .corpus.progress import BatchProgress, print_summary
+
+    workers = workers or default_workers()
+    with BatchProgress(enabled=not quiet) as progress:
+        summary = run_batch(list(inputs), out, model=model, workers=workers, threads=threads, engine=engine,
+                            address=address, chunk_size=chunk_size, on_start=progress.start,
+                            on_advance=progress.advance)
+    print_summary(summary)
+
+
+@cli.command("query")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table",
+              show_default=True, help="table: DuckDB's box (40 rows shown); csv, json, jsonl: every row.")
+def query_cmd(out: Path, sql: str, fmt: str) -> None:
+    """Run DuckDB SQL over a `slant batch` output.  Views: articles, spans, errors, duplicates,
+    and techniques (one row per article and technique: key, id, source, date, genre, technique,
+    paragraphs, spans, max_score).
+
+    \b
+    e.g. slant query out "SELECT source, technique, count(*) AS n FROM techniques GROUP BY ALL ORDER BY n DESC"
+    """
+    from .corpus.query import run_query
+
+    click.echo(run_query(out, sql, fmt), nl=False)
+
+
+@cli.command("report")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="HTML file to write. [default: OUT/dashboard.html]")
+@click.option("--top-sources", type=click.IntRange(1, None), default=15, show_default=True,
+              help="Sources shown by name in per-source charts (the rest are pooled as \"other\").")
+def report_cmd(out: Path, output: Path | None, top_sources: int) -> None:
+    """Write a self-contained offline dashboard of a `slant batch` output: technique prevalence
+    overall, per source and over time, technique co-occurrence, genre and frame mix per source,
+    and example spans that every chart links to.  Opens in any browser with no network."""
+    from .corpus.dashboard import write_dashboard
+
+    output = output or out / "dashboard.html"
+    write_dashboard(out, output, top_sources=top_sources)
+    click.echo(f"wrote {output}", err=True)
+
+
 @cli.group("semeval")
 def semeval_group() -> None:
     """SemEval-2023 Task 3 predictions in the official formats."""

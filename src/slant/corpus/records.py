@@ -1,0 +1,223 @@
+"""Corpus inputs, one Record per article: folders of .txt/.html files, JSONL, CSV and Parquet.
+
+A Record carries its ``origin`` (where it came from: a file path, or
+``FILE:LINE`` / ``FILE:row N``) — the identity that resume uses — and its
+``key``, a content hash that makes the same article given twice analysed once.
+Whole-input problems (no such file, a CSV without a ``text`` column) raise
+InputError before any work starts; a bad line or row becomes a Record with
+``error`` set, so that it lands in the errors table and the run goes on.
+
+Decoding, HTML extraction and the checks that need them happen in the workers
+(:mod:`slant.corpus.work`); here we only read bytes and hash them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import InputError
+from ..formats.articles import article_id
+
+__all__ = ["Record", "Corpus", "open_corpus", "FIELDS"]
+
+FIELDS = ("id", "title", "source", "url", "date")  # optional metadata beside "text"
+HTML_SUFFIXES = (".html", ".htm")
+FILE_SUFFIXES = (".txt",) + HTML_SUFFIXES
+TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
+PARQUET_BATCH = 512
+
+
+@dataclass
+class Record:
+    """One input article, not yet decoded: ``data`` is bytes (files) or str (table cells)."""
+
+    origin: str
+    id: str
+    kind: str = "text"  # "text" or "html"
+    data: bytes | str = b""
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    date: str | None = None
+    error: str | None = None  # set when the record could not even be read
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.error is None and not self.data.strip():
+            self.error = "empty, no text to read"  # every empty input is its own error, never a "duplicate"
+        if self.key is None and self.error is None:
+            raw = self.data.encode("utf-8", "surrogatepass") if isinstance(self.data, str) else self.data
+            # HTML is hashed apart from text: the same bytes make a different article
+            self.key = hashlib.sha256(self.kind.encode() + b"\0" + raw).hexdigest()[:32]
+
+
+def _meta(value) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class Corpus:
+    """The records of every input, in a fixed order; ``len()`` counts them without decoding."""
+
+    def __init__(self, inputs: list[str]):
+        if not inputs:
+            raise InputError("no inputs given")
+        self.inputs = [Path(raw) for raw in inputs]
+        self._counts = [self._check(path) for path in self.inputs]
+
+    def __len__(self) -> int:
+        return sum(self._counts)
+
+    def __iter__(self) -> Iterator[Record]:
+        for path in self.inputs:
+            if path.is_dir():
+                yield from self._folder(path)
+            elif path.suffix.lower() in TABLE_SUFFIXES:
+                yield from getattr(self, "_" + path.suffix.lower()[1:])(path)
+            else:
+                yield self._file(path)
+
+    # -- checks and counts (whole-input errors raise here, before any work) --
+    def _check(self, path: Path) -> int:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+        if path.is_dir():
+            files = _folder_files(path)
+            if not files:
+                raise InputError(f"{path}: no .txt or .html files in this folder")
+            return len(files)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".jsonl":
+                with open(path, "rb") as f:
+                    return sum(1 for line in f if line.strip())
+            if suffix == ".csv":
+                with _csv_text(path) as f:
+                    reader = csv.reader(f)
+                    header = next(reader, None)
+                    _csv_columns(path, header)
+                    return sum(1 for _ in reader)
+            if suffix == ".parquet":
+                return _parquet_file(path).metadata.num_rows
+        except OSError as ex:
+            raise InputError(f"{path}: cannot read ({ex.strerror or ex})") from None
+        except csv.Error as ex:
+            raise InputError(f"{path}: not a readable CSV file ({ex})") from None
+        return 1
+
+    # -- readers ------------------------------------------------------------
+    def _file(self, path: Path) -> Record:
+        kind = "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
+        try:
+            data = path.read_bytes()
+        except OSError as ex:
+            return Record(str(path), article_id(path), kind, error=f"cannot read ({ex.strerror or ex})")
+        return Record(str(path), article_id(path), kind, data, source=None)
+
+    def _folder(self, folder: Path) -> Iterator[Record]:
+        for path in _folder_files(folder):
+            yield self._file(path)
+
+    def _jsonl(self, path: Path) -> Iterator[Record]:
+        with open(path, "rb") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                origin = f"{path}:{number}"
+                try:
+                    obj = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as ex:
+                    yield Record(origin, f"{path.stem}-{number}", error=f"line {number}: not UTF-8 text "
+                                 f"(byte 0x{line[ex.start]:02x} at offset {ex.start})")
+                    continue
+                except json.JSONDecodeError as ex:
+                    yield Record(origin, f"{path.stem}-{number}", error=f"line {number}: not JSON ({ex.msg})")
+                    continue
+                if not isinstance(obj, dict):
+                    yield Record(origin, f"{path.stem}-{number}", error=f"line {number}: not a JSON object")
+                    continue
+                yield _table_record(origin, f"{path.stem}-{number}", obj, f"line {number}")
+
+    def _csv(self, path: Path) -> Iterator[Record]:
+        with _csv_text(path) as f:
+            reader = csv.reader(f)
+            header = _csv_columns(path, next(reader, None))
+            for number, row in enumerate(reader, 1):
+                origin = f"{path}:row {number}"
+                if len(row) != len(header):
+                    yield Record(origin, f"{path.stem}-{number}",
+                                 error=f"row {number}: {len(row)} fields, the header has {len(header)}")
+                    continue
+                bad = next((cell for cell in row if _has_surrogates(cell)), None)
+                if bad is not None:
+                    yield Record(origin, f"{path.stem}-{number}", error=f"row {number}: not UTF-8 text")
+                    continue
+                yield _table_record(origin, f"{path.stem}-{number}", dict(zip(header, row)), f"row {number}")
+
+    def _parquet(self, path: Path) -> Iterator[Record]:
+        pf = _parquet_file(path)
+        columns = [c for c in ("text",) + FIELDS if c in pf.schema_arrow.names]
+        number = 0
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns):
+            for row in batch.to_pylist():
+                number += 1
+                yield _table_record(f"{path}:row {number}", f"{path.stem}-{number}", row, f"row {number}")
+
+
+def _table_record(origin: str, fallback_id: str, row: dict, where: str) -> Record:
+    text = row.get("text")
+    rid = _meta(row.get("id")) or fallback_id
+    meta = {name: _meta(row.get(name)) for name in FIELDS[1:]}
+    if text is None:
+        return Record(origin, rid, error=f"{where}: no \"text\" field", **meta)
+    if not isinstance(text, str):
+        return Record(origin, rid, error=f"{where}: \"text\" is not a string", **meta)
+    return Record(origin, rid, "text", text, **meta)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
+
+
+def _csv_text(path: Path):
+    # surrogateescape keeps a bad byte from ending the whole file: its row becomes an error
+    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _csv_columns(path: Path, header: list[str] | None) -> list[str]:
+    if not header:
+        raise InputError(f"{path}: empty CSV file, expected a header with a \"text\" column")
+    header = [h.strip().lower() for h in header]
+    if "text" not in header:
+        raise InputError(f"{path}: no \"text\" column in the CSV header (found: {', '.join(header)})")
+    return header
+
+
+def _has_surrogates(cell: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in cell)
+
+
+def _parquet_file(path: Path):
+    import pyarrow.lib
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pyarrow.lib.ArrowException, OSError) as ex:
+        raise InputError(f"{path}: not a readable Parquet file ({str(ex).splitlines()[0]})") from None
+    if "text" not in pf.schema_arrow.names:
+        raise InputError(f"{path}: no \"text\" column (found: {', '.join(pf.schema_arrow.names)})")
+    return pf
+
+
+def open_corpus(inputs: list[str]) -> Corpus:
+    """The corpus of these inputs; InputError for a missing input or a table without a text column."""
+    return Corpus(inputs)
+

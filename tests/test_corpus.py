@@ -1,0 +1,296 @@
+"""Corpus mode as a user runs it: `slant batch`, `slant query`, `slant report` as subprocesses,
+the output read by DuckDB, pandas and polars, the dashboard in headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_slant
+
+ARTICLES = [
+    ("Corrupt elite betrays families\n\nThe corrupt elite has betrayed every hard-working family.\n\n"
+     "Can we really trust a minister who never held a real job?\n"),
+    ("Council news\n\nThe council met on Tuesday and approved the budget.\n\n"
+     "The weather in the north was mild this week.\n"),
+    ("Patriots rally\n\nReal patriots stand with our brave soldiers.\n\n"
+     "Either we close the borders today or we lose everything.\n"),
+]
+META = [("a1", "herald", "2024-01-05"), ("a2", "gazette", "2024-02-11"), ("a3", "herald", "2024-03-20")]
+
+
+def batch(*args, model: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "slant", "batch", *map(str, args), "--model", str(model), "-q"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+def query(out: Path, sql: str) -> list[dict]:
+    r = run_slant("query", out, sql, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model) -> Path:
+    return tiny_model / "model"
+
+
+def write_formats(root: Path) -> dict[str, Path]:
+    """The same three articles as a folder of files, JSONL, CSV and Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = root / "folder"
+    folder.mkdir()
+    for (aid, _, _), text in zip(META, ARTICLES):
+        (folder / f"{aid}.txt").write_text(text, encoding="utf-8")
+    rows = [{"id": aid, "text": text, "source": src, "date": date, "title": None, "url": None}
+            for (aid, src, date), text in zip(META, ARTICLES)]
+    jsonl = root / "corpus.jsonl"
+    jsonl.write_text("".join(json.dumps({k: v for k, v in r.items() if v is not None}) + "\n" for r in rows),
+                     encoding="utf-8")
+    csv_path = root / "corpus.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, ["id", "source", "date", "text"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    parquet = root / "corpus.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet)
+    return {"folder": folder, "jsonl": jsonl, "csv": csv_path, "parquet": parquet}
+
+
+@pytest.mark.parametrize("fmt", ["folder", "jsonl", "csv", "parquet"])
+def test_every_input_format_gives_the_same_articles(tmp_path, model, fmt):
+    inputs = write_formats(tmp_path)
+    out = tmp_path / "out"
+    r = batch(inputs[fmt], "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert "3 articles" in r.stderr  # the summary
+    rows = query(out, "SELECT id, key, source, date, genre, genre_score, frames, techniques, technique_stats, "
+                      "spans FROM articles ORDER BY id")
+    assert [row["id"] for row in rows] == ["a1", "a2", "a3"]
+    for row in rows:
+        assert row["genre"] in {"opinion", "reporting", "satire"} and 0 <= row["genre_score"] <= 1
+        assert isinstance(row["frames"], list) and isinstance(row["techniques"], list)
+        assert sorted(s["technique"] for s in row["technique_stats"]) == sorted(row["techniques"])
+        assert all(s["paragraphs"] + s["spans"] >= 1 and 0 <= s["max_score"] <= 1 for s in row["technique_stats"])
+    if fmt != "folder":  # metadata columns come through
+        assert [(row["source"], row["date"]) for row in rows] == [(s, d) for _, s, d in META]
+    # the content hash does not depend on the container: a folder .txt and a JSONL text agree
+    from slant.corpus.records import Record
+    assert rows[0]["key"] == Record("x", "x", "text", ARTICLES[0]).key
+    spans = query(out, "SELECT s.key, s.start, s.\"end\", s.text, s.technique FROM spans s")
+    assert sum(row["spans"] for row in rows) == len(spans)
+    texts = {Record("x", "x", "text", t).key: t for t in ARTICLES}
+    for s in spans:  # every span's text is the article's text at its offsets
+        assert texts[s["key"]][s["start"]:s["end"]] == s["text"]
+
+
+def test_output_is_read_by_duckdb_pandas_and_polars(tmp_path, model):
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    out = tmp_path / "out"
+    assert batch(write_formats(tmp_path)["jsonl"], "-o", out, "--workers", "1", model=model).returncode == 0
+    by_duckdb = duckdb.sql(f"SELECT id FROM read_parquet('{out}/articles/*.parquet') ORDER BY id").fetchall()
+    by_pandas = pd.read_parquet(out / "articles")
+    by_polars = pl.read_parquet(str(out / "articles" / "*.parquet"))
+    assert [x for (x,) in by_duckdb] == sorted(by_pandas["id"]) == sorted(by_polars["id"].to_list()) == ["a1", "a2", "a3"]
+    assert len(pd.read_parquet(out / "spans")) == int(by_pandas["spans"].sum())
+
+
+def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(ARTICLES[0], encoding="utf-8")
+    (folder / "empty.txt").write_text("  \n\n", encoding="utf-8")
+    (folder / "latin1.txt").write_bytes("Caf\xe9 society\n\nThe corrupt elite.\n".encode("latin-1"))
+    (folder / "nothing.html").write_text("<html><head><title>x</title></head><body><script>1</script></body></html>",
+                                         encoding="utf-8")
+    jsonl = tmp_path / "lines.jsonl"
+    jsonl.write_bytes(b'{"id": "ok", "text": "Patriots rally\\n\\nReal patriots stand with our brave soldiers.\\n"}\n'
+                      b'{"id": "broken", "text": \n'
+                      b'{"id": "notext", "body": "x"}\n'
+                      b'[1, 2]\n'
+                      b'{"id": "bytes", "text": "caf\xe9"}\n')
+    out = tmp_path / "out"
+    r = batch(folder, jsonl, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert "2 articles" in r.stderr and "7 errors" in r.stderr  # the summary's output line
+    errors = {row["origin"]: row["reason"] for row in query(out, "SELECT origin, reason FROM errors")}
+    assert errors == {
+        str(folder / "empty.txt"): "empty, no text to read",
+        str(folder / "latin1.txt"): "not UTF-8 text (byte 0xe9 at offset 3)",
+        str(folder / "nothing.html"): "no article text found in the HTML",
+        f"{jsonl}:2": "line 2: not JSON (Expecting value)",
+        f"{jsonl}:3": 'line 3: no "text" field',
+        f"{jsonl}:4": "line 4: not a JSON object",
+        f"{jsonl}:5": "line 5: not UTF-8 text (byte 0xe9 at offset 28)",
+    }
+    assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok"]
+
+
+def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model):
+    bad_csv = tmp_path / "no_text.csv"
+    bad_csv.write_text("id,body\n1,hello\n", encoding="utf-8")
+    for args, expected in [((bad_csv,), f'{bad_csv}: no "text" column in the CSV header (found: id, body)'),
+                           ((tmp_path / "missing.jsonl",), f"{tmp_path / 'missing.jsonl'}: no such file or folder")]:
+        r = batch(*args, "-o", tmp_path / "out", model=model)
+        assert r.returncode == 1 and r.stderr.strip() == f"Error: {expected}", r.stderr
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_same_content_is_analysed_once(tmp_path, model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLES[0], encoding="utf-8")
+    (folder / "b.txt").write_text(ARTICLES[1], encoding="utf-8")
+    (folder / "copy_of_a.txt").write_text(ARTICLES[0], encoding="utf-8")
+    jsonl = tmp_path / "more.jsonl"
+    jsonl.write_text(json.dumps({"id": "b-again", "text": ARTICLES[1], "source": "wire"}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert batch(folder, jsonl, "-o", out, "--workers", "2", model=model).returncode == 0
+    assert sorted(r["id"] for r in query(out, "SELECT id FROM articles")) == ["a", "b"]
+    dups = {r["origin"]: r["same_as"] for r in query(out, "SELECT origin, same_as FROM duplicates")}
+    assert dups == {str(folder / "copy_of_a.txt"): str(folder / "a.txt"), f"{jsonl}:1": str(folder / "b.txt")}
+    # run again: everything is accounted for, nothing is added
+    r = batch(folder, jsonl, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0 and "done by an earlier run" in r.stderr
+    assert query(out, "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM duplicates) d") == [{"a": 2, "d": 2}]
+
+
+def _big_corpus(path: Path, n: int) -> None:
+    import random
+    rng = random.Random(7)
+    words = ("the corrupt elite minister council budget patriots soldiers border weather north trust family "
+             "betrayed real brave close today lose everything approved mild week").split()
+    texts = [f"Story {i}\n\n{' '.join(rng.choice(words) for _ in range(50))}.\n" if i % 97 else ""
+             for i in range(n)]  # some empty texts: errors must be accounted for too
+    texts += texts[1:41]  # and 40 repeats of earlier stories: duplicates
+    with open(path, "w", encoding="utf-8") as f:
+        for i, text in enumerate(texts):
+            f.write(json.dumps({"id": f"n{i}", "text": text, "source": f"s{i % 4}"}) + "\n")
+
+
+def test_killed_with_sigkill_the_same_command_resumes_without_loss_or_duplication(tmp_path, model):
+    corpus = tmp_path / "big.jsonl"
+    _big_corpus(corpus, 4000)
+    total = sum(1 for _ in open(corpus, encoding="utf-8"))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "slant", "batch", str(corpus), "-o", str(out), "--model", str(model),
+           "--workers", "1", "--chunk-size", "25", "-q"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    commits = out / "_commits"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if commits.is_dir() and len(list(commits.glob("*.json"))) >= 3:
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-run
+    proc.wait()
+    before = query(out, "SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM errors) "
+                        "+ (SELECT count(*) FROM duplicates) AS n")[0]["n"]
+    assert 0 < before < total, "the kill must land mid-run for this test to mean anything"
+
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    origins = query(out, "SELECT origin FROM articles UNION ALL SELECT origin FROM errors "
+                         "UNION ALL SELECT origin FROM duplicates")
+    got = sorted(row["origin"] for row in origins)
+    assert got == sorted(f"{corpus}:{i}" for i in range(1, total + 1))  # every input exactly once
+    counts = query(out, "SELECT count(*) AS n, count(DISTINCT key) AS keys FROM articles")[0]
+    assert counts["n"] == counts["keys"]  # no article analysed twice
+    empty = len([i for i in range(4000) if i % 97 == 0])
+    assert query(out, "SELECT count(*) AS n FROM errors")[0]["n"] == empty
+    assert query(out, "SELECT count(*) AS n FROM duplicates")[0]["n"] == 40
+    assert query(out, "SELECT count(*) AS n FROM spans s ANTI JOIN articles a ON a.key = s.key")[0]["n"] == 0
+
+
+def test_a_half_written_chunk_is_cleared_when_reopened(tmp_path):
+    from slant.corpus.store import Store
+
+    model = {"name": "m", "sha256": "0" * 64}
+    store = Store.open(tmp_path / "out", model)
+    store.commit({"articles": [], "errors": [{"origin": "x", "id": "x", "source": None, "key": None,
+                                              "reason": "r"}]})
+    # a kill between renaming the parts into place and writing the commit record:
+    (tmp_path / "out" / "articles" / "part-000002.parquet").write_bytes(b"half")
+    (tmp_path / "out" / "spans" / "part-000003.parquet.tmp").write_bytes(b"half")
+    store = Store.open(tmp_path / "out", model)
+    assert sorted(p.name for p in (tmp_path / "out" / "articles").iterdir()) == ["part-000001.parquet"]
+    assert not list((tmp_path / "out" / "spans").glob("*.tmp"))
+    assert store.done() == ({"x"}, {})
+    with pytest.raises(Exception, match="not this one"):
+        Store.open(tmp_path / "out", {"name": "other", "sha256": "1" * 64})
+
+
+def test_query_errors_are_one_line(tmp_path, model):
+    out = tmp_path / "out"
+    assert batch(write_formats(tmp_path)["jsonl"], "-o", out, "--workers", "1", model=model).returncode == 0
+    r = run_slant("query", out, "SELECT nope FROM articles")
+    assert r.returncode == 1 and r.stderr.startswith("Error: query failed: Binder Error") and r.stderr.count("\n") == 1
+    r = run_slant("query", tmp_path, "SELECT 1")
+    assert r.returncode == 1 and "not a slant batch output" in r.stderr
+    r = run_slant("query", out, "SELECT technique, count(*) AS n FROM techniques GROUP BY 1", "--format", "csv")
+    assert r.returncode == 0 and r.stdout.splitlines()[0] == "technique,n"
+    table = run_slant("query", out, "SELECT id FROM articles ORDER BY id")
+    assert table.returncode == 0 and "a1" in table.stdout and "│" in table.stdout
+
+
+def test_dashboard_opens_offline_in_chromium_with_every_chart(tmp_path, model, page):
+    out = tmp_path / "out"
+    assert batch(write_formats(tmp_path)["jsonl"], "-o", out, "--workers", "1", model=model).returncode == 0
+    r = run_slant("report", out, "-o", tmp_path / "dashboard.html")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "dashboard.html").read_text(encoding="utf-8")
+    assert "<script src" not in html and "cdn" not in html.lower().replace("cdna", "")
+    requests = []
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto((tmp_path / "dashboard.html").as_uri())
+    page.wait_for_function("document.querySelectorAll('[data-chart]').length > 0 && "
+                           "document.querySelectorAll('[data-rendered]').length === "
+                           "document.querySelectorAll('[data-chart]').length", timeout=30_000)
+    charts = page.eval_on_selector_all("[data-chart]", "els => els.map(e => e.dataset.chart)")
+    assert set(charts) == {"prevalence", "per_source", "over_time", "cooccurrence", "genres", "frames"} or \
+        {"prevalence", "per_source", "over_time", "genres"} <= set(charts)
+    for name in charts:  # each chart drew marks
+        assert page.locator(f"#chart-{name} svg .mark-rect path, #chart-{name} svg .mark-line path, "
+                            f"#chart-{name} svg .mark-symbol path").count() > 0, name
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    assert page.errors == []
+    assert all(u.startswith("file://") for u in requests), requests  # nothing fetched from anywhere
+    # a bar links to its technique's example passages
+    page.locator("#chart-prevalence svg .mark-rect path").first.click()
+    page.wait_for_function("location.hash.startsWith('#t-')")
+    target = page.evaluate("location.hash.slice(1)")
+    assert page.locator(f"section.examples#{target} blockquote mark").count() > 0
+
+
+def test_ray_engine_gives_the_same_output_and_resumes(tmp_path, model):
+    pytest.importorskip("ray", reason="needs the ray extra")
+    inputs = write_formats(tmp_path)
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    assert batch(inputs["jsonl"], "-o", local, "--workers", "1", model=model).returncode == 0
+    # resume on Ray what a local run began: the folder's first article is done, the rest run on Ray
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "a1.txt").write_text(ARTICLES[0], encoding="utf-8")
+    assert batch(first, "-o", on_ray, "--workers", "1", model=model).returncode == 0
+    r = batch(first, inputs["jsonl"], "-o", on_ray, "--engine", "ray", "--workers", "2", model=model)
+    assert r.returncode == 0, r.stderr
+    assert "done by an earlier run" in r.stderr
+    sql = "SELECT key, genre, genre_score, frames, techniques, spans FROM articles ORDER BY key"
+    assert query(on_ray, sql) == query(local, sql)
+    assert query(on_ray, "SELECT count(*) AS n FROM duplicates")[0]["n"] == 1  # the JSONL copy of a1
