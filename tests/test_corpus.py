@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_slant
+from conftest import REPO, XSS_ARTICLE, run_slant
 
 ARTICLES = [
     ("Corrupt elite betrays families\n\nThe corrupt elite has betrayed every hard-working family.\n\n"
@@ -250,7 +250,11 @@ def test_query_errors_are_one_line(tmp_path, model):
 
 def test_dashboard_opens_offline_in_chromium_with_every_chart(tmp_path, model, page):
     out = tmp_path / "out"
-    assert batch(write_formats(tmp_path)["jsonl"], "-o", out, "--workers", "1", model=model).returncode == 0
+    corpus = write_formats(tmp_path)["jsonl"]
+    with open(corpus, "a", encoding="utf-8") as f:  # markup in every field a user controls stays text
+        f.write(json.dumps({"id": "x<b>", "text": XSS_ARTICLE, "source": "<img src=x onerror=window.__pwned=9>",
+                            "title": "</script><script>window.__pwned=8</script>", "date": "2024-02-02"}) + "\n")
+    assert batch(corpus, "-o", out, "--workers", "1", model=model).returncode == 0
     r = run_slant("report", out, "-o", tmp_path / "dashboard.html")
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "dashboard.html").read_text(encoding="utf-8")
@@ -262,14 +266,15 @@ def test_dashboard_opens_offline_in_chromium_with_every_chart(tmp_path, model, p
                            "document.querySelectorAll('[data-rendered]').length === "
                            "document.querySelectorAll('[data-chart]').length", timeout=30_000)
     charts = page.eval_on_selector_all("[data-chart]", "els => els.map(e => e.dataset.chart)")
-    assert set(charts) == {"prevalence", "per_source", "over_time", "cooccurrence", "genres", "frames"} or \
-        {"prevalence", "per_source", "over_time", "genres"} <= set(charts)
+    assert {"prevalence", "per_source", "over_time", "genres"} <= set(charts) <= {
+        "prevalence", "per_source", "over_time", "cooccurrence", "genres", "frames"}
     for name in charts:  # each chart drew marks
         assert page.locator(f"#chart-{name} svg .mark-rect path, #chart-{name} svg .mark-line path, "
                             f"#chart-{name} svg .mark-symbol path").count() > 0, name
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     assert page.errors == []
+    assert page.evaluate("window.__pwned") is None
     assert all(u.startswith("file://") for u in requests), requests  # nothing fetched from anywhere
     # a bar links to its technique's example passages
     page.locator("#chart-prevalence svg .mark-rect path").first.click()
@@ -294,3 +299,17 @@ def test_ray_engine_gives_the_same_output_and_resumes(tmp_path, model):
     sql = "SELECT key, genre, genre_score, frames, techniques, spans FROM articles ORDER BY key"
     assert query(on_ray, sql) == query(local, sql)
     assert query(on_ray, "SELECT count(*) AS n FROM duplicates")[0]["n"] == 1  # the JSONL copy of a1
+
+
+def test_an_output_inside_the_input_folder_is_not_read_back_as_articles(tmp_path, model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLES[0], encoding="utf-8")
+    out = folder / "results"
+    assert batch(folder, "-o", out, "--workers", "1", model=model).returncode == 0
+    assert run_slant("report", out).returncode == 0  # writes results/dashboard.html inside the input folder
+    assert (out / "dashboard.html").is_file()
+    r = batch(folder, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert query(out, "SELECT count(*) AS n FROM articles")[0]["n"] == 1
+    assert query(out, "SELECT count(*) AS n FROM errors")[0]["n"] == 0

@@ -63,7 +63,7 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
     """Analyse every article of ``inputs`` into the tables under ``out``; see the module text.
 
     ``on_start(total, already_done)`` and ``on_advance(n)`` report progress."""
-    corpus = Corpus(inputs)
+    corpus = Corpus(inputs, exclude=out)
     identity = model_identity(model)
     store = Store.open(out, identity)
     done_origins, keys = store.done()

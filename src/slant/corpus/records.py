@@ -23,7 +23,7 @@ from typing import Iterator
 from ..errors import InputError
 from ..formats.articles import article_id
 
-__all__ = ["Record", "Corpus", "open_corpus", "FIELDS"]
+__all__ = ["Record", "Corpus", "FIELDS"]
 
 FIELDS = ("id", "title", "source", "url", "date")  # optional metadata beside "text"
 HTML_SUFFIXES = (".html", ".htm")
@@ -66,10 +66,12 @@ def _meta(value) -> str | None:
 class Corpus:
     """The records of every input, in a fixed order; ``len()`` counts them without decoding."""
 
-    def __init__(self, inputs: list[str]):
+    def __init__(self, inputs: list[str], exclude: str | Path | None = None):
         if not inputs:
             raise InputError("no inputs given")
         self.inputs = [Path(raw) for raw in inputs]
+        # the output folder may sit inside an input folder: its files (a dashboard.html) are not articles
+        self.exclude = Path(exclude).resolve() if exclude is not None else None
         self._counts = [self._check(path) for path in self.inputs]
 
     def __len__(self) -> int:
@@ -89,7 +91,7 @@ class Corpus:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
         if path.is_dir():
-            files = _folder_files(path)
+            files = self._folder_files(path)
             if not files:
                 raise InputError(f"{path}: no .txt or .html files in this folder")
             return len(files)
@@ -121,8 +123,14 @@ class Corpus:
             return Record(str(path), article_id(path), kind, error=f"cannot read ({ex.strerror or ex})")
         return Record(str(path), article_id(path), kind, data, source=None)
 
+    def _folder_files(self, folder: Path) -> list[Path]:
+        files = _folder_files(folder)
+        if self.exclude is None:
+            return files
+        return [p for p in files if not p.resolve().is_relative_to(self.exclude)]
+
     def _folder(self, folder: Path) -> Iterator[Record]:
-        for path in _folder_files(folder):
+        for path in self._folder_files(folder):
             yield self._file(path)
 
     def _jsonl(self, path: Path) -> Iterator[Record]:
@@ -132,7 +140,7 @@ class Corpus:
                     continue
                 origin = f"{path}:{number}"
                 try:
-                    obj = json.loads(line.decode("utf-8"))
+                    obj = json.loads(line.decode("utf-8-sig" if number == 1 else "utf-8"))
                 except UnicodeDecodeError as ex:
                     yield Record(origin, f"{path.stem}-{number}", error=f"line {number}: not UTF-8 text "
                                  f"(byte 0x{line[ex.start]:02x} at offset {ex.start})")
@@ -215,9 +223,4 @@ def _parquet_file(path: Path):
     if "text" not in pf.schema_arrow.names:
         raise InputError(f"{path}: no \"text\" column (found: {', '.join(pf.schema_arrow.names)})")
     return pf
-
-
-def open_corpus(inputs: list[str]) -> Corpus:
-    """The corpus of these inputs; InputError for a missing input or a table without a text column."""
-    return Corpus(inputs)
 
