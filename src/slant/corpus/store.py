@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, SlantError
 
 __all__ = ["Store", "SCHEMAS", "TABLES", "MANIFEST"]
 
@@ -192,7 +192,15 @@ class Store:
 
     # -- writing --------------------------------------------------------------
     def commit(self, rows: dict[str, list[dict]]) -> int:
-        """Write one chunk of every table and commit it; returns the chunk number."""
+        """Write one chunk of every table and commit it; returns the chunk number.
+        SlantError naming the folder when the disk refuses (full, read-only)."""
+        try:
+            return self._commit(rows)
+        except OSError as ex:
+            raise SlantError(f"{self.root}: cannot write results ({ex.strerror or ex}); what was committed "
+                             "before is kept") from None
+
+    def _commit(self, rows: dict[str, list[dict]]) -> int:
         chunk = (max(self.chunks(), default=0)) + 1
         name = _part_name(chunk)
         written = []
