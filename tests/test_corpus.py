@@ -313,3 +313,17 @@ def test_an_output_inside_the_input_folder_is_not_read_back_as_articles(tmp_path
     assert r.returncode == 0, r.stderr
     assert query(out, "SELECT count(*) AS n FROM articles")[0]["n"] == 1
     assert query(out, "SELECT count(*) AS n FROM errors")[0]["n"] == 0
+
+
+def test_progress_bar_on_a_terminal_shows_count_rate_and_eta(tmp_path, model):
+    inputs = write_formats(tmp_path)
+    env = os.environ | {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "160"}  # rich: act as a terminal
+    r = subprocess.run([sys.executable, "-m", "slant", "batch", str(inputs["csv"]), "-o", str(tmp_path / "out"),
+                        "--model", str(model), "--workers", "1"], capture_output=True, text=True, cwd=REPO,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "analysing" in r.stderr and "3/3" in r.stderr and "articles/s" in r.stderr and "ETA" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "slant", "batch", str(inputs["csv"]), "-o", str(tmp_path / "out2"),
+                        "--model", str(model), "--workers", "1", "-q"], capture_output=True, text=True, cwd=REPO,
+                       env=env, timeout=300)
+    assert r.returncode == 0 and "analysing" not in r.stderr and "3 articles" in r.stderr  # -q: summary only
