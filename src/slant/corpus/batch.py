@@ -27,7 +27,7 @@ BATCH_SIZE = 8  # articles per task sent to a worker: small, so progress moves s
 class BatchSummary:
     out: Path
     inputs: int = 0          # records in the inputs
-    resumed: int = 0         # already accounted for by an earlier run
+    resumed: int = 0         # inputs skipped: already accounted for by an earlier run
     analysed: int = 0        # new article rows
     errors: int = 0          # new error rows
     duplicates: int = 0      # new duplicate rows
@@ -91,6 +91,7 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
         batch: list[Record] = []
         for record in corpus:
             if record.origin in done_origins:
+                summary.resumed += 1
                 continue
             if record.origin in seen:
                 summary.repeated += 1
@@ -117,9 +118,8 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
         if batch:
             yield batch
 
-    summary.resumed = len(done_origins)
-    if on_start:
-        on_start(summary.inputs, min(summary.resumed, summary.inputs))
+    if on_start:  # the bar starts at what an earlier run did (exact when the same command is run again)
+        on_start(summary.inputs, min(len(done_origins), summary.inputs))
     started = time.monotonic()
     try:
         with make_engine(engine, None if model is None else str(model), workers, threads, address) as runner:
