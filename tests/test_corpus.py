@@ -327,3 +327,10 @@ def test_progress_bar_on_a_terminal_shows_count_rate_and_eta(tmp_path, model):
                         "--model", str(model), "--workers", "1", "-q"], capture_output=True, text=True, cwd=REPO,
                        env=env, timeout=300)
     assert r.returncode == 0 and "analysing" not in r.stderr and "3 articles" in r.stderr  # -q: summary only
+
+
+def test_sources_that_slug_alike_get_their_own_example_sections():
+    from slant.corpus.dashboard import anchor
+
+    assert anchor("s", "a b") != anchor("s", "a-b")
+    assert anchor("t", "Loaded_Language") == "t-Loaded_Language"

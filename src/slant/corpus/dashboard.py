@@ -10,6 +10,7 @@ example spans of its technique, or of its source, further down the page.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import re
 from pathlib import Path
@@ -35,8 +36,12 @@ def pretty(name: str) -> str:
 
 
 def anchor(kind: str, name: str) -> str:
-    """The id of an examples section: "t-Loaded_Language", "s-<source slug>"."""
-    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60]
+    """The id of an examples section: "t-Loaded_Language", "s-<source slug>-<hash>" (the hash keeps
+    sources that slug alike, "a b" and "a-b", apart)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60]
+    if kind == "t":
+        return f"t-{slug}"
+    return f"s-{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"
 
 
 def _rows(con, sql: str, *params) -> list[dict]:
@@ -61,12 +66,11 @@ def dashboard_data(out: str | Path, top_sources: int = 15) -> dict:
         SELECT s AS source, CASE WHEN r <= ? THEN s ELSE '{OTHER}' END AS label FROM ranked""", [top_sources])
     con.execute(f"""CREATE TEMP VIEW a AS SELECT articles.*, src.label AS src FROM articles
                     JOIN src ON src.source = coalesce(articles.source, '{NO_SOURCE}')""")
-    group = {r["name"]: r["group"] for r in taxonomy.records("techniques")}
     n = totals["articles"]
     prevalence = _rows(con, """SELECT technique, count(*) AS articles, sum(spans) AS spans FROM techniques
                                GROUP BY 1 ORDER BY articles DESC, technique""")
     for r in prevalence:
-        r.update(share=r["articles"] / n, group=group.get(r["technique"], "?"), link="#" + anchor("t", r["technique"]))
+        r.update(share=r["articles"] / n, group=taxonomy.group_of(r["technique"]), link="#" + anchor("t", r["technique"]))
     per_source = _rows(con, """WITH sizes AS (SELECT src, count(*) AS n FROM a GROUP BY 1)
         SELECT a.src AS source, t.technique, count(*) AS articles, any_value(sizes.n) AS source_articles
         FROM a, UNNEST(a.technique_stats) AS u(t) JOIN sizes ON sizes.src = a.src GROUP BY 1, 2""")
@@ -137,25 +141,25 @@ def _charts(d: dict) -> dict[str, dict]:
 
     technique_order = [r["technique"] for r in d["prevalence"]]
     source_order = [r["source"] for r in d["sources"]]
-    groups = [g.name for g in taxonomy.GROUPS] if hasattr(taxonomy, "GROUPS") else None
+    groups = [g.name for g in taxonomy.GROUPS]
     width = 640
     charts = {}
     charts["prevalence"] = alt.Chart(values(d["prevalence"])).mark_bar().encode(
         x=alt.X("share:Q", title="share of articles", axis=alt.Axis(format="%")),
         y=alt.Y("technique:N", sort=technique_order, title=None),
-        color=alt.Color("group:N", title="group", scale=alt.Scale(domain=groups) if groups else alt.Undefined),
+        color=alt.Color("group:N", title="group", scale=alt.Scale(domain=groups)),
         href="link:N",
         tooltip=[alt.Tooltip("technique:N"), alt.Tooltip("articles:Q", title="articles"),
                  alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("spans:Q", title="spans")],
     ).properties(width=width)
-    heat = dict(x=alt.X("technique:N", sort=technique_order, title=None, axis=alt.Axis(labelAngle=-45)),
-                y=alt.Y("source:N", sort=source_order, title=None), href="link:N")
     charts["per_source"] = alt.Chart(values(d["per_source"])).mark_rect().encode(
+        x=alt.X("technique:N", sort=technique_order, title=None, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("source:N", sort=source_order, title=None), href="link:N",
         color=alt.Color("share:Q", title="share of the source's articles", scale=alt.Scale(scheme="oranges"),
                         legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("source:N"), alt.Tooltip("technique:N"), alt.Tooltip("articles:Q"),
                  alt.Tooltip("source_articles:Q", title="articles of the source"), alt.Tooltip("share:Q", format=".1%")],
-        **heat).properties(width=alt.Step(30), height=alt.Step(22))
+    ).properties(width=alt.Step(30), height=alt.Step(22))
     if d["cooccurrence"]:
         order = technique_order[:COOCCURRENCE_TECHNIQUES]
         charts["cooccurrence"] = alt.Chart(values(d["cooccurrence"])).mark_rect().encode(

@@ -14,9 +14,7 @@ from pathlib import Path
 from ..errors import SlantError
 from .store import TABLES, Store
 
-__all__ = ["connect", "run_query", "VIEWS"]
-
-VIEWS = TABLES + ("techniques",)
+__all__ = ["connect", "run_query"]
 
 TECHNIQUES_VIEW = """
 CREATE VIEW techniques AS
@@ -79,7 +77,6 @@ def run_query(out: str | Path, sql: str, fmt: str = "table") -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
     raise SlantError(f"unknown query output format {fmt!r}")
-
 
 
 def _cell(value):

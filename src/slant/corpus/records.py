@@ -22,12 +22,11 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
+from ..inputs import HTML_SUFFIXES, SUFFIXES
 
 __all__ = ["Record", "Corpus", "FIELDS"]
 
 FIELDS = ("id", "title", "source", "url", "date")  # optional metadata beside "text"
-HTML_SUFFIXES = (".html", ".htm")
-FILE_SUFFIXES = (".txt",) + HTML_SUFFIXES
 TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
 PARQUET_BATCH = 512
 
@@ -121,7 +120,7 @@ class Corpus:
             data = path.read_bytes()
         except OSError as ex:
             return Record(str(path), article_id(path), kind, error=f"cannot read ({ex.strerror or ex})")
-        return Record(str(path), article_id(path), kind, data, source=None)
+        return Record(str(path), article_id(path), kind, data)
 
     def _folder_files(self, folder: Path) -> list[Path]:
         files = _folder_files(folder)
@@ -163,8 +162,7 @@ class Corpus:
                     yield Record(origin, f"{path.stem}-{number}",
                                  error=f"row {number}: {len(row)} fields, the header has {len(header)}")
                     continue
-                bad = next((cell for cell in row if _has_surrogates(cell)), None)
-                if bad is not None:
+                if any(_has_surrogates(cell) for cell in row):
                     yield Record(origin, f"{path.stem}-{number}", error=f"row {number}: not UTF-8 text")
                     continue
                 yield _table_record(origin, f"{path.stem}-{number}", dict(zip(header, row)), f"row {number}")
@@ -191,7 +189,7 @@ def _table_record(origin: str, fallback_id: str, row: dict, where: str) -> Recor
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
 def _csv_text(path: Path):

@@ -103,9 +103,10 @@ class Store:
         path = root / MANIFEST
         if path.exists():
             manifest = cls._manifest(root)
-            if manifest.get("model") != model:
-                raise InputError(f"{root}: was written with model {manifest.get('model', {}).get('name')!r} "
-                                 f"({manifest.get('model', {}).get('sha256', '?')[:12]}), not this one "
+            was = manifest.get("model") or {}
+            if was != model:
+                raise InputError(f"{root}: was written with model {was.get('name')!r} "
+                                 f"({was.get('sha256', '?')[:12]}), not this one "
                                  f"({model.get('name')!r}, {model.get('sha256', '?')[:12]}); use another output folder")
         elif root.exists() and any(root.iterdir()):
             raise InputError(f"{root}: folder is not empty and holds no {MANIFEST}; use a new or empty folder")
@@ -161,20 +162,13 @@ class Store:
         """The committed Parquet files of ``table``."""
         return [self.root / table / _part_name(n) for n in self.chunks()]
 
-    def column(self, table: str, name: str) -> list:
-        values = []
-        for path in self.parts(table):
-            values.extend(pq.read_table(path, columns=[name]).column(name).to_pylist())
-        return values
-
     def done(self) -> tuple[set[str], dict[str, str]]:
         """(origins already accounted for, content key -> origin of every article or error seen)."""
         origins: set[str] = set()
         keys: dict[str, str] = {}
         for table in ("articles", "errors", "duplicates"):
             for path in self.parts(table):
-                cols = ["origin", "key"]
-                data = pq.read_table(path, columns=cols).to_pydict()
+                data = pq.read_table(path, columns=["origin", "key"]).to_pydict()
                 origins.update(data["origin"])
                 if table != "duplicates":
                     for origin, key in zip(data["origin"], data["key"]):

@@ -61,11 +61,7 @@ def analyse_batch(records: list[Record]) -> tuple[list[Outcome], int, int]:
 
 def _reason(record: Record, message: str) -> str:
     """The reason without the origin the message may start with (the errors table has its own column)."""
-    prefix = record.key + ": " if record.key else ""
-    for p in (prefix, record.origin + ": "):
-        if p and message.startswith(p):
-            return message[len(p):]
-    return message
+    return message.removeprefix(record.origin + ": ")
 
 
 def _document(record: Record, data: bytes | str) -> Document:
