@@ -27,6 +27,9 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     assert 0 <= figures["genre"]["macro_f1"] <= 1 and 0 <= figures["frames_micro_f1_crossfit"] <= 1
     assert {"majority", "tfidf_lr"} <= set(figures["baselines"])
     assert {"pooling mean", "pooling max", "pooling mean+max"} <= set(figures["ablation"])
+    # The tiny corpus has a PTC-2020 side with one span SemEval lacks: it reaches the training targets.
+    ptc = manifest["metrics"]["ptc2020_spans_in_training_folds"]
+    assert ptc["moved"] > 0 and ptc["new_piece_labels"] > 0 and len(ptc["sha256"]) == 64
 
 
 def test_genre_and_frames_come_from_the_same_pass(tiny_model, article_file):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from slant import taxonomy
+
 # Sentences written for these tests; each with the technique it shows and the fragment carrying it.
 LINES = [
     ("The corrupt elite has betrayed every hard-working family.", "Loaded_Language", "corrupt elite"),
@@ -43,6 +45,31 @@ def write_tiny_corpus(root: Path, articles: int = 10) -> Path:
     (base / "train-labels-subtask-1.txt").write_text("".join(genre_rows), encoding="utf-8")
     (base / "train-labels-subtask-2.txt").write_text("".join(frame_rows), encoding="utf-8")
     span_rows.sort(key=lambda r: (r[0], r[2], r[3], r[1]))
+    _write_ptc(root / "ptc2020", base, span_rows)
     (base / "train-labels-subtask-3-spans.txt").write_text(
         "".join(f"{i}\t{t}\t{s}\t{e}\n" for i, t, s, e in span_rows), encoding="utf-8")
     return root
+
+
+def _write_ptc(ptc: Path, semeval: Path, span_rows: list) -> None:
+    """The PTC-2020 side: the same articles with one sentence per line (paragraph breaks become single
+    newlines and a word is respelt), their spans in PTC classes, plus a span SemEval does not have
+    ("hard-working family", Loaded_Language) wherever that sentence occurs."""
+    (ptc / "train-articles").mkdir(parents=True)
+    rows = []
+    for path in sorted((semeval / "train-articles").glob("article*.txt")):
+        doc_id = path.stem[len("article"):]
+        text = path.read_text(encoding="utf-8")
+        title, body = text.split("\n\n", 1)
+        old = title + "\n\n" + body.replace("\n\n", "\n").replace("weather", "wether")
+        (ptc / "train-articles" / path.name).write_text(old, encoding="utf-8")
+        for i, technique, start, end in span_rows:
+            if i == doc_id:
+                fragment = text[start:end]
+                at = old.index(fragment)
+                rows.append((doc_id, taxonomy.technique_to_ptc(technique), at, at + len(fragment)))
+        if "hard-working family" in old:
+            at = old.index("hard-working family")
+            rows.append((doc_id, "Loaded_Language", at, at + len("hard-working family")))
+    (ptc / "train-task2-TC.labels").write_text("".join(f"{i}\t{c}\t{s}\t{e}\n" for i, c, s, e in rows),
+                                               encoding="utf-8")

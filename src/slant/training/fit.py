@@ -31,6 +31,7 @@ from ..heads import evidence_spans, paragraph_ranges, sigmoid
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
 from .model import DocBatch, TechniqueModel, build_encoder, minilm_dir
+from .ptc_spans import ptc_spans
 
 LABELS = list(taxonomy.TECHNIQUES)
 
@@ -75,15 +76,25 @@ def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tup
     ids, mask = encoder_inputs(tokens, bounds, *ids_special)
     ranges = paragraph_ranges(tokens, [(p.start, p.end) for p in doc.paragraphs])
     index = {name: k for k, name in enumerate(LABELS)}
-    token_y = np.zeros((len(tokens), len(LABELS)), dtype=np.float32)
-    for s in doc.spans:
-        hit = (tokens.offsets[:, 0] < s.end) & (tokens.offsets[:, 1] > s.start)
-        token_y[hit, index[s.technique]] = 1
     par_y = np.zeros((len(doc.paragraphs), len(LABELS)), dtype=np.float32)
     for i, p in enumerate(doc.paragraphs):
         for label in (doc.techniques or {}).get(p.number, []):
             par_y[i, index[label.name]] = 1
-    return Example(doc, tokens, bounds, ids, mask, ranges, [p.number for p in doc.paragraphs], token_y, par_y)
+    example = Example(doc, tokens, bounds, ids, mask, ranges, [p.number for p in doc.paragraphs],
+                      np.zeros((len(tokens), len(LABELS)), dtype=np.float32), par_y)
+    add_token_targets(example, doc.spans)
+    return example
+
+
+def add_token_targets(example: Example, spans) -> int:
+    """Mark spans (anything with start, end, technique) in ``example.token_y``; returns how many piece labels
+    were not marked before."""
+    index = {name: k for k, name in enumerate(LABELS)}
+    offsets = example.tokens.offsets
+    before = int(example.token_y.sum())
+    for s in spans:
+        example.token_y[(offsets[:, 0] < s.end) & (offsets[:, 1] > s.start), index[s.technique]] = 1
+    return int(example.token_y.sum()) - before
 
 
 def batches(examples: list[Example], limit: int, rng: random.Random | None):
@@ -284,6 +295,16 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
     log(f"data: {len(docs)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
         f"{sum(len(e.tokens) for e in examples)} word pieces, sha256 {corpus.data_hash[:12]}")
+    ptc_record = None
+    if (Path(cfg.data) / "ptc2020").is_dir():
+        # The PTC-2020 annotation of the same articles joins the token targets of the training folds only;
+        # the held-out fold is tuned and scored on SemEval-2023 spans alone.
+        moved, ptc_record = ptc_spans(cfg.data, [e.doc for e in train_ex])
+        ptc_record["new_piece_labels"] = sum(add_token_targets(e, moved.get(e.doc.id, [])) for e in train_ex)
+        ptc_record["semeval_piece_labels"] = int(sum(e.token_y.sum() for e in train_ex)) - ptc_record["new_piece_labels"]
+        log(f"PTC-2020 spans of the training folds: {ptc_record.get('moved', 0)} moved onto the SemEval texts, "
+            f"{ptc_record.get('moved, identical to a SemEval span', 0)} of them identical to a SemEval span; "
+            f"{ptc_record['new_piece_labels']} new piece labels beside {ptc_record['semeval_piece_labels']}")
 
     model = fit_neural(cfg, train_ex, log)
     log("fitting the lexical head")
@@ -337,6 +358,8 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
                "int8_onnx": _figures(held_ex, par_probs, tok_probs, par_thr, tok_thr),
                "fp32_torch": _figures(held_ex, fp32_par, [t for t, _ in fp32], par_thr, tok_thr),
                "train_minutes": round((time.time() - started) / 60, 1)}
+    if ptc_record:
+        metrics["ptc2020_spans_in_training_folds"] = ptc_record
     flips = sum(int(((a >= par_thr) != (b >= par_thr)).sum()) for a, b in zip(par_probs, fp32_par))
     metrics["int8_paragraph_label_flips_vs_fp32"] = flips
     metrics["int8_ablation_subtask3_micro_f1_crossfit"] = ablation
