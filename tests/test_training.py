@@ -75,6 +75,60 @@ def test_a_model_without_article_heads(tiny_model, article_file, tmp_path):
     assert r.stderr.strip() == f"Error: {model}: this model has no genre and frame heads (subtask 1)"
 
 
+def test_a_style_part_named_but_missing_is_one_line(tiny_model, article_file, tmp_path):
+    import shutil
+    import numpy as np
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model / "model", model)
+    with np.load(model / "article.npz") as z:
+        arrays = {k: z[k] for k in z.files if not k.startswith("style_")}
+    np.savez_compressed(model / "article.npz", **arrays)
+    manifest = json.loads((model / "manifest.json").read_text())
+    from slant.models import sha256_file
+    manifest["files"]["article.npz"]["sha256"] = sha256_file(model / "article.npz")
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    r = run_slant("analyze", article_file, "--model", model)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("the genre ensemble names the style part, which it does not hold")
+
+
+def test_article_heads_refit_on_an_exported_model(tiny_model, article_file, tmp_path):
+    """--article-heads-on: a new folder with the same encoder and technique heads, new article heads, the
+    commands that made it, and figures; the model's own folds are used."""
+    source, out = tiny_model / "model", tmp_path / "refit"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--article-heads-on", source,
+                  "--holdout-fold", "3")
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    assert 0 <= figures["genre"]["macro_f1"] <= 1 and "genre: style alone" in figures["ablation"]
+    for name in ("encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json"):
+        assert (out / name).read_bytes() == (source / name).read_bytes()
+    before, after = (json.loads((d / "manifest.json").read_text()) for d in (source, out))
+    assert after["training"]["commands"][:-1] == before["training"]["commands"]
+    assert "--article-heads-on" in after["training"]["commands"][-1]
+    assert after["training"]["holdout_fold"] == before["training"]["holdout_fold"] == 0  # not the 3 asked for
+    assert after["thresholds"] == before["thresholds"] and after["metrics"]["article"]["genre"] == figures["genre"]
+    assert after["article"]["ensemble"] == {"genre": ["encoder", "style"], "frames": ["encoder", "lexical"]}
+    doc = json.loads(run_slant("analyze", article_file, "--model", out, "--format", "json").stdout)
+    assert doc["genre"]["label"] in ("opinion", "reporting", "satire")
+
+
+def test_article_heads_refit_refusals(tiny_model, tmp_path):
+    source = tiny_model / "model"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", source, "--article-heads-on", source)
+    assert r.returncode == 1 and r.stderr.strip() == f"Error: {source}: --out must be another folder than the model it starts from"
+    other = tmp_path / "data"
+    from tiny_corpus import write_tiny_corpus
+    write_tiny_corpus(other, articles=7)
+    r = run_slant("train", "--data", other, "--out", tmp_path / "o", "--article-heads-on", source)
+    assert r.returncode == 1 and "trained on other data" in r.stderr and "Traceback" not in r.stderr
+    r = run_slant("train", "--data", other, "--out", tmp_path / "o", "--article-heads-on", tmp_path / "nothing")
+    assert r.returncode == 1 and "not a model folder" in r.stderr
+    r = run_slant("train", "--data", other, "--out", tmp_path / "o", "--article-heads-on", source,
+                  "--from-checkpoint", source / "teacher-fp32.pt")
+    assert r.returncode == 2 and "do not go together" in r.stderr
+
+
 def test_analyze_with_the_tiny_model(tiny_model, article_file):
     r = run_slant("analyze", article_file, "--model", tiny_model / "model", "--format", "json")
     assert r.returncode == 0, r.stderr
@@ -153,6 +207,8 @@ def test_baselines_run_on_the_same_folds(tiny_model):
     (lambda m: m["thresholds"].update(span=[0.5]), "thresholds.span must list one number per label"),
     (lambda m: m.update(stride=0), "0 < stride <= window"),
     (lambda m: m.update(paragraph_ensemble=["magic"]), "paragraph_ensemble must name some of"),
+    (lambda m: m["article"].update(ensemble=["encoder", "lexical"]), "article.ensemble must name the parts of each"),
+    (lambda m: m["article"]["ensemble"].update(frames=["style"]), "article.ensemble.frames must name some of"),
 ])
 def test_bad_manifest_is_one_line(tiny_model, tmp_path, article_file, change, error):
     import shutil

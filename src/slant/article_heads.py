@@ -2,30 +2,36 @@
 
 They read what the technique detector already computed for the article — the
 encoder states of every word piece (windows merged) and the paragraph technique
-probabilities — so one encoder pass serves every head.  Two parts are averaged:
+probabilities — so one encoder pass serves every head.  Parts:
 
-* ``encoder``: logistic regressions over pooled article features, named in the
-  manifest (``states_mean``/``states_max``: mean and max of the piece states;
-  ``techniques_mean``/``techniques_max``: mean and max over paragraphs of the
-  technique probabilities);
-* ``lexical``: TF-IDF of the article's word uni- and bigrams with logistic
-  regressions (slant.lexical).
+* ``encoder`` (genre and frames): logistic regressions over pooled article
+  features, named in the manifest (``states_mean``/``states_max``: mean and max
+  of the piece states; ``techniques_mean``/``techniques_max``: mean and max over
+  paragraphs of the technique probabilities);
+* ``lexical`` (genre and frames): TF-IDF of the article's word uni- and bigrams
+  with logistic regressions (slant.lexical);
+* ``style`` (genre only): a logistic regression over how the article is written
+  (slant.style: quotation, attribution, person, punctuation, lengths).
 
-Genre columns are softmax-normalised (multinomial regressions); frame columns are
-sigmoids compared with per-frame thresholds.  Numpy only.
+The manifest names, per task, which parts are averaged (``ensemble``:
+``{"genre": [...], "frames": [...]}``).  Genre columns are softmax-normalised
+(multinomial regressions); frame columns are sigmoids compared with per-frame
+thresholds.  Numpy only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .errors import ModelError
 from .heads import sigmoid
 from .lexical import LexicalHead
+from .style import style_features
 
 __all__ = ["FEATURES", "ArticleHeads", "article_features", "softmax"]
 
 FEATURES = ("states_mean", "states_max", "techniques_mean", "techniques_max")
-PARTS = ("encoder", "lexical")
+PARTS = {"genre": ("encoder", "lexical", "style"), "frames": ("encoder", "lexical")}
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -58,25 +64,31 @@ class ArticleHeads:
         self.genres = list(section["genres"])
         self.frames = list(section["frames"])
         self.features = list(section["features"])
-        self.ensemble = list(section["ensemble"])
+        self.ensemble = {task: list(parts) for task, parts in section["ensemble"].items()}
         self.frame_thresholds = np.asarray(section["frame_thresholds"], dtype=np.float32)
         self.w, self.b = arrays["encoder_w"].astype(np.float32), arrays["encoder_b"].astype(np.float32)
         self.lexical = LexicalHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
                                                 if k.startswith("lexical_")})
+        self.style_w, self.style_b = arrays.get("style_w"), arrays.get("style_b")
+        if self.style_w is None and "style" in self.ensemble.get("genre", []):
+            raise ModelError("article.npz: the genre ensemble names the style part, which it does not hold")
 
-    def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray) -> dict[str, tuple]:
-        """{part: (genre probabilities [3], frame probabilities [14])} for one article."""
+    def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray) -> dict[str, dict]:
+        """{part: {task: probabilities}} for one article: genre [3] and frames [14] per part that has them."""
         return self.score(article_features(states, paragraph_probs, self.features), text)
 
-    def score(self, features: np.ndarray, text: str) -> dict[str, tuple]:
+    def score(self, features: np.ndarray, text: str) -> dict[str, dict]:
         """``parts`` from the article's pooled features (training measures through this too)."""
         g = len(self.genres)
         enc = features @ self.w + self.b
         lex = self.lexical.logits([text])[0]
-        return {"encoder": (softmax(enc[:g]), sigmoid(enc[g:])), "lexical": (softmax(lex[:g]), sigmoid(lex[g:]))}
+        out = {"encoder": {"genre": softmax(enc[:g]), "frames": sigmoid(enc[g:])},
+               "lexical": {"genre": softmax(lex[:g]), "frames": sigmoid(lex[g:])}}
+        if self.style_w is not None:
+            out["style"] = {"genre": softmax(style_features(text) @ self.style_w + self.style_b)}
+        return out
 
     def probabilities(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray):
-        """(genre probabilities [3], frame probabilities [14]): the mean of the ensemble's parts."""
+        """(genre probabilities [3], frame probabilities [14]): per task, the mean of its ensemble's parts."""
         parts = self.parts(text, states, paragraph_probs)
-        return (np.mean([parts[n][0] for n in self.ensemble], axis=0),
-                np.mean([parts[n][1] for n in self.ensemble], axis=0))
+        return tuple(np.mean([parts[n][task] for n in self.ensemble[task]], axis=0) for task in ("genre", "frames"))

@@ -305,20 +305,29 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--from-checkpoint", "checkpoint", type=click.Path(path_type=Path), default=None,
               help="Skip fine-tuning: load encoder and heads from a run's teacher-fp32.pt, then refit the lexical "
                    "head, re-export and re-tune.")
+@click.option("--article-heads-on", "article_source", type=click.Path(path_type=Path), default=None,
+              help="Fit only the genre and frame heads, on the encoder of the exported model in this folder (its "
+                   "technique heads, thresholds and figures are kept; its seed and held-out fold are used).")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, threads: int, holdout_fold: int,
-              max_articles: int | None, checkpoint: Path | None, tiny: bool) -> None:
+              max_articles: int | None, checkpoint: Path | None, article_source: Path | None, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
     try:
-        from .training.fit import TrainConfig, train
+        from .training.fit import TrainConfig, refit_article_heads, train
     except ImportError as ex:
         raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}") from None
     command = "slant " + " ".join(sys.argv[1:])
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint)
+    if article_source is not None:
+        if checkpoint is not None:
+            raise click.UsageError("--article-heads-on and --from-checkpoint do not go together")
+        figures = refit_article_heads(cfg, article_source)
+        click.echo(json.dumps({k: v for k, v in figures.items() if k != "per_frame_in_sample"}, indent=2))
+        return
     metrics = train(cfg)
     brief = {k: ({n: x for n, x in v.items() if n != "per_label_in_sample"} if isinstance(v, dict) else v)
              for k, v in metrics.items()}

@@ -94,8 +94,11 @@ def _check_article(a, fail) -> None:
         fail("article: genres and frames must be the taxonomy's, in its order")
     if not a["features"] or not set(a["features"]) <= set(FEATURES):
         fail(f"article.features must name some of {', '.join(FEATURES)}")
-    if not a["ensemble"] or not set(a["ensemble"]) <= set(ARTICLE_PARTS):
-        fail(f"article.ensemble must name some of {', '.join(ARTICLE_PARTS)}")
+    if not isinstance(a["ensemble"], dict) or set(a["ensemble"]) != set(ARTICLE_PARTS):
+        fail(f"article.ensemble must name the parts of each of {', '.join(ARTICLE_PARTS)}")
+    for task, allowed in ARTICLE_PARTS.items():
+        if not a["ensemble"][task] or not set(a["ensemble"][task]) <= set(allowed):
+            fail(f"article.ensemble.{task} must name some of {', '.join(allowed)}")
     if not isinstance(a["frame_thresholds"], list) or len(a["frame_thresholds"]) != len(a["frames"]):
         fail(f"article.frame_thresholds must list one number per frame ({len(a['frames'])})")
 

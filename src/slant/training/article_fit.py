@@ -3,8 +3,10 @@
 The encoder is frozen: each article runs once through the exported (int8)
 model, and its pooled states and technique probabilities become the features of
 logistic regressions (class-balanced, standardisation folded into the weights);
-a TF-IDF + logistic regression head on the article text is fitted beside them,
-and the runtime averages the two.  Frame thresholds are tuned per frame on the
+a TF-IDF + logistic regression head on the article text (genre and frames) and a
+logistic regression over style features (genre) are fitted beside them, and the
+runtime averages, per task, the parts the manifest names (``ENSEMBLE``: chosen on
+out-of-fold figures, see RESULTS.md).  Frame thresholds are tuned per frame on the
 held-out fold; the reported figures use thresholds cross-fitted inside it
 (tuned on one half of its articles, scored on the other), as for techniques.
 """
@@ -19,14 +21,18 @@ from .. import taxonomy
 from ..article_heads import FEATURES, ArticleHeads, article_features
 from ..document import Document
 from ..evaluate import multilabel_scores, single_label_scores
+from ..style import style_features
 
 GENRES, FRAMES = list(taxonomy.GENRES), list(taxonomy.FRAMES)
 DEFAULT_FEATURES = ["states_mean", "states_max"]
 POOLINGS = {"mean": ["states_mean"], "max": ["states_max"], "mean+max": ["states_mean", "states_max"],
             "mean+max+techniques": ["states_mean", "states_max", "techniques_mean", "techniques_max"],
             "techniques": ["techniques_mean", "techniques_max"]}
-ENSEMBLE = ["encoder", "lexical"]
+# The TF-IDF part pulls genre towards the majority class (out-of-fold macro-F1 0.35 with it, 0.44 without):
+# genre averages the encoder and style parts, frames the encoder and TF-IDF parts.
+ENSEMBLE = {"genre": ["encoder", "style"], "frames": ["encoder", "lexical"]}
 C_ENCODER = 0.01
+C_STYLE = 0.1
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Articles:
 
     docs: list[Document]
     pooled: dict[str, np.ndarray]
+    style: np.ndarray    # [n, len(style.NAMES)]
     genre: np.ndarray    # [n] index into GENRES, -1 when the article has no genre label
     frames: np.ndarray   # [n, 14]
     labelled: np.ndarray  # [n] bool: genre and frames known
@@ -42,7 +49,7 @@ class Articles:
     def take(self, rows) -> "Articles":
         rows = list(rows)
         return Articles([self.docs[i] for i in rows], {k: v[rows] for k, v in self.pooled.items()},
-                        self.genre[rows], self.frames[rows], self.labelled[rows])
+                        self.style[rows], self.genre[rows], self.frames[rows], self.labelled[rows])
 
     def x(self, names) -> np.ndarray:
         return np.hstack([self.pooled[n] for n in names])
@@ -64,7 +71,9 @@ def articles(docs: list[Document], states_and_probs) -> Articles:
         for f in d.frames or []:
             frames[i, FRAMES.index(f.name)] = 1
     labelled = np.array([d.genre is not None and d.frames is not None for d in docs])
-    return Articles(docs, {k: np.array(v, dtype=np.float32) for k, v in pooled.items()}, genre, frames, labelled)
+    style = np.array([style_features(d.text) for d in docs], dtype=np.float32).reshape(len(docs), -1)
+    return Articles(docs, {k: np.array(v, dtype=np.float32) for k, v in pooled.items()}, style, genre, frames,
+                    labelled)
 
 
 def _genre_columns(x, genre: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -88,18 +97,30 @@ def _genre_columns(x, genre: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarr
     return coef, intercept
 
 
+def _standardised(x: np.ndarray):
+    mean, std = x.mean(0), x.std(0)
+    scale = np.where(std > 1e-4, std, 1.0)  # a constant feature stays as it is
+    return (x - mean) / scale, mean, scale
+
+
 def fit_encoder_part(x: np.ndarray, genre: np.ndarray, frames: np.ndarray, c: float):
     """(w [F, 17], b [17]) over raw features, standardisation folded in."""
     from .lexical_fit import binary_columns
 
-    mean, std = x.mean(0), x.std(0)
-    scale = np.where(std > 1e-4, std, 1.0)  # a constant feature stays as it is
-    z = (x - mean) / scale
+    z, mean, scale = _standardised(x)
     gw, gb = _genre_columns(z, genre, c)
     fw, fb = binary_columns(z, frames, c)
     w = np.hstack([gw, fw]) / scale[:, None]
     b = np.concatenate([gb, fb]) - mean @ w
     return w.astype(np.float32), b.astype(np.float32)
+
+
+def fit_style_part(x: np.ndarray, genre: np.ndarray, c: float = C_STYLE):
+    """(w [S, 3], b [3]) over raw style features, standardisation folded in."""
+    z, mean, scale = _standardised(x.astype(np.float64))
+    gw, gb = _genre_columns(z, genre, c)
+    w = gw / scale[:, None]
+    return w.astype(np.float32), (gb - mean @ w).astype(np.float32)
 
 
 def fit_lexical_part(texts: list[str], genre: np.ndarray, frames: np.ndarray, c: float, min_df: int):
@@ -117,7 +138,8 @@ def fit(train: Articles, features=DEFAULT_FEATURES, c_encoder: float = C_ENCODER
     """Arrays of article.npz, fitted on the labelled articles of ``train``."""
     t = train.take(np.flatnonzero(train.labelled))
     w, b = fit_encoder_part(t.x(features), t.genre, t.frames, c_encoder)
-    return {"encoder_w": w, "encoder_b": b,
+    sw, sb = fit_style_part(t.style, t.genre)
+    return {"encoder_w": w, "encoder_b": b, "style_w": sw, "style_b": sb,
             **fit_lexical_part(t.texts, t.genre, t.frames, c_lexical, min_df if len(t.docs) > 20 else 1)}
 
 
@@ -126,16 +148,17 @@ def section(features, thresholds) -> dict:
             "frame_thresholds": [round(float(x), 4) for x in thresholds]}
 
 
-def predict_parts(arrays: dict, features, data: Articles) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{part: (genre probabilities [n, 3], frame probabilities [n, 14])}, through the runtime's ArticleHeads."""
+def predict_parts(arrays: dict, features, data: Articles) -> dict[str, dict[str, np.ndarray]]:
+    """{part: {task: probabilities [n, 3 or 14]}}, through the runtime's ArticleHeads."""
     heads = ArticleHeads(arrays, section(features, [0.5] * len(FRAMES)))
     x = data.x(features)
     rows = [heads.score(x[i], d.text) for i, d in enumerate(data.docs)]
-    return {p: (np.array([r[p][0] for r in rows]), np.array([r[p][1] for r in rows])) for p in ENSEMBLE}
+    return {p: {task: np.array([r[p][task] for r in rows]) for task in rows[0][p]} for p in rows[0]}
 
 
-def combine(parts: dict, names) -> tuple[np.ndarray, np.ndarray]:
-    return np.mean([parts[n][0] for n in names], axis=0), np.mean([parts[n][1] for n in names], axis=0)
+def combine(parts: dict, ensemble=ENSEMBLE) -> tuple[np.ndarray, np.ndarray]:
+    """(genre probabilities, frame probabilities): per task, the mean of the parts ``ensemble`` names."""
+    return tuple(np.mean([parts[n][task] for n in ensemble[task]], axis=0) for task in ("genre", "frames"))
 
 
 def genre_scores(data: Articles, probs: np.ndarray) -> dict:
@@ -182,13 +205,15 @@ def measure(train: Articles, held: Articles, features=DEFAULT_FEATURES) -> tuple
     baselines and ablations measured on ``held`` the same way."""
     arrays = fit(train, features)
     parts = predict_parts(arrays, features, held)
-    genre_p, frame_p = combine(parts, ENSEMBLE)
+    genre_p, frame_p = combine(parts)
     thresholds = tune_frames(held, frame_p)
     majority = np.zeros_like(genre_p)
     majority[:, np.bincount(train.genre[train.labelled], minlength=len(GENRES)).argmax()] = 1
     in_sample = frame_scores(held, frame_p, thresholds)
+    genre_of = lambda *names: genre_scores(held, np.mean([parts[n]["genre"] for n in names], axis=0))["macro_f1"]  # noqa: E731
     figures = {
         "held_out_articles": int(held.labelled.sum()),
+        "ensemble": ENSEMBLE,
         "genre": genre_scores(held, genre_p),
         "frames_micro_f1_crossfit": frames_crossfit(held, frame_p),
         "frames_micro_f1_tuned_in_sample": round(in_sample.micro.f1, 4),
@@ -196,16 +221,19 @@ def measure(train: Articles, held: Articles, features=DEFAULT_FEATURES) -> tuple
         "per_frame_in_sample": {n: {"f1": round(s.f1, 4), "gold": s.gold} for n, s in in_sample.per_label.items()},
         "baselines": {
             "majority": {"genre_macro_f1": genre_scores(held, majority)["macro_f1"], "frames_micro_f1": 0.0},
-            "tfidf_lr": {"genre_macro_f1": genre_scores(held, parts["lexical"][0])["macro_f1"],
-                         "frames_micro_f1_crossfit": frames_crossfit(held, parts["lexical"][1])},
+            "tfidf_lr": {"genre_macro_f1": genre_of("lexical"),
+                         "frames_micro_f1_crossfit": frames_crossfit(held, parts["lexical"]["frames"])},
         },
-        "ablation": {"encoder_alone": {"genre_macro_f1": genre_scores(held, parts["encoder"][0])["macro_f1"],
-                                       "frames_micro_f1_crossfit": frames_crossfit(held, parts["encoder"][1])}},
+        "ablation": {"encoder_alone": {"genre_macro_f1": genre_of("encoder"),
+                                       "frames_micro_f1_crossfit": frames_crossfit(held, parts["encoder"]["frames"])},
+                     "genre: style alone": genre_of("style"),
+                     "genre: encoder+lexical": genre_of("encoder", "lexical"),
+                     "genre: encoder+lexical+style": genre_of("encoder", "lexical", "style")},
     }
     t = train.take(np.flatnonzero(train.labelled))
     for name, pooling in POOLINGS.items():  # pooling over windows, measured with the encoder part alone
         w, b = fit_encoder_part(t.x(pooling), t.genre, t.frames, C_ENCODER)
         enc = predict_parts({**arrays, "encoder_w": w, "encoder_b": b}, pooling, held)["encoder"]
-        figures["ablation"][f"pooling {name}"] = {"genre_macro_f1": genre_scores(held, enc[0])["macro_f1"],
-                                                  "frames_micro_f1_crossfit": frames_crossfit(held, enc[1])}
+        figures["ablation"][f"pooling {name}"] = {"genre_macro_f1": genre_scores(held, enc["genre"])["macro_f1"],
+                                                  "frames_micro_f1_crossfit": frames_crossfit(held, enc["frames"])}
     return arrays, {"figures": figures, "thresholds": thresholds}

@@ -112,6 +112,45 @@ def add_article_heads(out: Path, arrays: dict, section: dict) -> None:
     _write_manifest(out, manifest)
 
 
+def copy_artifact(source: Path, out: Path, command: str, data_hash: str) -> dict:
+    """Copy an exported model's encoder, technique heads and tokenizer to ``out`` for refitting its article
+    heads; returns its manifest with ``command`` added to the commands that made it."""
+    from ..errors import InputError, ModelError
+    from ..models import load_artifact
+
+    try:  # its article heads, in whatever form, are dropped; the rest is checked once copied
+        manifest = json.loads((Path(source) / "manifest.json").read_text(encoding="utf-8"))
+        manifest.pop("article", None)
+        manifest["metrics"].pop("article", None)
+        data_sha256 = manifest["training"]["data_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as ex:
+        raise ModelError(f"{source}: not a model folder with a readable manifest ({ex})") from None
+    if data_sha256 != data_hash:
+        raise InputError(f"{source}: trained on other data (sha256 {data_sha256[:12]}, "
+                         f"--data has {data_hash[:12]})")
+    out = Path(out)
+    if out.resolve() == Path(source).resolve():
+        raise InputError(f"{out}: --out must be another folder than the model it starts from")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        if not (Path(source) / name).is_file():
+            raise ModelError(f"{Path(source) / name}: missing from the model folder")
+        shutil.copyfile(Path(source) / name, out / name)
+    sums = {name: manifest.get("files", {}).get(name) for name in FILES}
+    manifest["training"]["commands"] = manifest["training"].get("commands", []) + [command]
+    _write_manifest(out, manifest)
+    if {name: manifest["files"].get(name) for name in FILES} != sums:
+        raise ModelError(f"{source}: its files do not match its manifest (corrupt or replaced)")
+    load_artifact(out)
+    return manifest
+
+
+def finish_article_refit(out: Path, figures: dict) -> None:
+    manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+    manifest["metrics"]["article"] = figures
+    _write_manifest(Path(out), manifest)
+
+
 def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus) -> None:
     """Record tuned thresholds (labels never seen in training switched off) and the figures."""
     from .fit import LABELS

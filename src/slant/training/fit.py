@@ -272,12 +272,69 @@ def _figures(examples, par_probs, tok_probs, par_thr, tok_thr) -> dict:
     }
 
 
+def fit_article_heads(cfg: TrainConfig, out: Path, corpus, docs: list[Document], folds: list[int],
+                      keep_ids: set, log) -> tuple[dict, dict]:
+    """Run every article once through the exported (int8) model in ``out``, fit the genre and frame heads
+    on the training folds, measure them on the held-out fold and write them into the artifact.
+
+    Returns (the detector's outputs (tokens, token probabilities, parts) for the articles in ``keep_ids``,
+    the article figures)."""
+    from ..runtime import load_detector
+    from . import article_fit
+    from .export import add_article_heads
+
+    # Articles with genre and frames but no subtask-3 labels join the article heads only, in folds of their own.
+    extra = corpus.article_only[: cfg.max_articles] if cfg.max_articles else corpus.article_only
+    article_docs = docs + extra
+    article_folds = folds + assign_folds(extra, cfg.folds, cfg.seed)
+    log(f"running {len(article_docs)} articles once through the exported (int8) model")
+    detector = load_detector(out)
+    outputs = {}
+
+    def run_all():
+        for i, doc in enumerate(article_docs, 1):
+            tokens, states, token_probs, parts = detector.parts(doc.text, [(p.start, p.end) for p in doc.paragraphs])
+            if doc.id in keep_ids:
+                outputs[doc.id] = (tokens, token_probs, parts)
+            if i % 50 == 0 or i == len(article_docs):
+                log(f"  {i}/{len(article_docs)} articles")
+            yield states, detector.combine(parts)
+
+    articles = article_fit.articles(article_docs, run_all())
+    log("fitting the genre and frame heads on the training folds")
+    arrays, article = article_fit.measure(
+        articles.take(i for i, f in enumerate(article_folds) if f != cfg.holdout_fold),
+        articles.take(i for i, f in enumerate(article_folds) if f == cfg.holdout_fold))
+    add_article_heads(out, arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"]))
+    return outputs, article["figures"]
+
+
+def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dict:
+    """Fit only the genre and frame heads, on the encoder of the exported model in ``source``: its encoder,
+    technique heads, thresholds and technique figures are copied unchanged; the folds are the ones it was
+    trained with (its seed and held-out fold), so the held-out articles stay unseen."""
+    from .export import copy_artifact, finish_article_refit
+
+    started = time.time()
+    corpus = load_english(cfg.data)
+    manifest = copy_artifact(source, cfg.out, cfg.command, corpus.data_hash)
+    training = manifest["training"]
+    cfg.seed, cfg.folds, cfg.holdout_fold = training["seed"], training["folds"], training["holdout_fold"]
+    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
+    _, figures = fit_article_heads(cfg, Path(cfg.out), corpus, docs, assign_folds(docs, cfg.folds, cfg.seed),
+                                   set(), log)
+    figures["refit_minutes"] = round((time.time() - started) / 60, 1)
+    finish_article_refit(cfg.out, figures)
+    log(f"wrote {cfg.out}: genre macro-F1 {figures['genre']['macro_f1']:.4f}, "
+        f"frames micro-F1 (cross-fitted) {figures['frames_micro_f1_crossfit']:.4f}")
+    return figures
+
+
 def train(cfg: TrainConfig, log=log_progress) -> dict:
     from ..heads import range_max
     from ..lexical import LexicalHead
     from ..runtime import load_detector
-    from . import article_fit
-    from .export import add_article_heads, finalize, write_artifact
+    from .export import finalize, write_artifact
     from .lexical_fit import fit_lexical
 
     torch.manual_seed(cfg.seed)
@@ -311,30 +368,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     lexical = fit_lexical(*paragraph_texts(train_ex))
     out = write_artifact(model, lexical, tokenizer_path, cfg, corpus)
 
-    # Articles with genre and frames but no subtask-3 labels join the article heads only, in folds of their own.
-    extra = corpus.article_only[: cfg.max_articles] if cfg.max_articles else corpus.article_only
-    article_docs = [e.doc for e in examples] + extra
-    article_folds = folds + assign_folds(extra, cfg.folds, cfg.seed)
-    log(f"running {len(article_docs)} articles once through the exported (int8) model")
-    detector = load_detector(out)
     held_ids = {e.doc.id for e in held_ex}
-    outputs = {}
-
-    def run_all():
-        for i, doc in enumerate(article_docs, 1):
-            tokens, states, token_probs, parts = detector.parts(doc.text, [(p.start, p.end) for p in doc.paragraphs])
-            if doc.id in held_ids:
-                outputs[doc.id] = (tokens, token_probs, parts)
-            if i % 50 == 0 or i == len(article_docs):
-                log(f"  {i}/{len(article_docs)} articles")
-            yield states, detector.combine(parts)
-
-    articles = article_fit.articles(article_docs, run_all())
-    log("fitting the genre and frame heads on the training folds")
-    article_arrays, article = article_fit.measure(
-        articles.take(i for i, f in enumerate(article_folds) if f != cfg.holdout_fold),
-        articles.take(i for i, f in enumerate(article_folds) if f == cfg.holdout_fold))
-    add_article_heads(out, article_arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"]))
+    outputs, article = fit_article_heads(cfg, out, corpus, [e.doc for e in examples], folds, held_ids, log)
+    detector = load_detector(out)
 
     log("scoring techniques on the held-out fold")
     shipped = [outputs[e.doc.id] for e in held_ex]
@@ -363,11 +399,11 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     flips = sum(int(((a >= par_thr) != (b >= par_thr)).sum()) for a, b in zip(par_probs, fp32_par))
     metrics["int8_paragraph_label_flips_vs_fp32"] = flips
     metrics["int8_ablation_subtask3_micro_f1_crossfit"] = ablation
-    metrics["article"] = article["figures"]
+    metrics["article"] = article
     finalize(out, par_thr, tok_thr, metrics, corpus)
     i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
     log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
         f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ; "
-        f"genre macro-F1 {article['figures']['genre']['macro_f1']:.4f}, "
-        f"frames micro-F1 (cross-fitted) {article['figures']['frames_micro_f1_crossfit']:.4f}")
+        f"genre macro-F1 {article['genre']['macro_f1']:.4f}, "
+        f"frames micro-F1 (cross-fitted) {article['frames_micro_f1_crossfit']:.4f}")
     return metrics
