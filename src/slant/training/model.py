@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder"]
+__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "load_checkpoint"]
 
 
 def minilm_dir() -> Path:
@@ -53,16 +53,23 @@ class DocBatch:
 
 
 class TechniqueModel(nn.Module):
-    def __init__(self, encoder, n_labels: int, dropout: float = 0.1):
+    """Encoder, token head and paragraph head; with ``article_outputs`` also an article head (genre and
+    frames logits from the mean and max of all the article's pieces) that trains the encoder jointly with
+    the article tasks.  The article head is not exported: the shipped article heads are fitted on the
+    exported encoder afterwards, whichever way it was trained."""
+
+    def __init__(self, encoder, n_labels: int, dropout: float = 0.1, article_outputs: int = 0):
         super().__init__()
         self.encoder = encoder
         h = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.token_head = nn.Linear(h, n_labels)
         self.paragraph_head = nn.Linear(2 * h, n_labels)
+        self.article_head = nn.Linear(2 * h, article_outputs) if article_outputs else None
 
     def forward(self, input_ids, attention_mask, docs: list[DocBatch]):
-        """Per document: token logits [n_tokens, K] and paragraph logits [P, K]."""
+        """Per document: token logits [n_tokens, K], paragraph logits [P, K] and article logits
+        [article_outputs] (None without an article head)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         out = []
         for d in docs:
@@ -77,5 +84,17 @@ class TechniqueModel(nn.Module):
             pooled = [torch.cat([states[a:b].mean(0), states[a:b].max(0).values]) if b > a
                       else torch.zeros(2 * states.shape[1]) for a, b in d.ranges]
             pooled_t = torch.stack(pooled) if pooled else torch.zeros(0, 2 * states.shape[1])
-            out.append((self.token_head(self.dropout(states)), self.paragraph_head(self.dropout(pooled_t))))
+            article = None
+            if self.article_head is not None:
+                article = self.article_head(self.dropout(torch.cat([states.mean(0), states.max(0).values])))
+            out.append((self.token_head(self.dropout(states)), self.paragraph_head(self.dropout(pooled_t)), article))
         return out
+
+
+def load_checkpoint(path: str | Path) -> TechniqueModel:
+    """The fp32 model a training run saved as teacher-fp32.pt."""
+    state = torch.load(path, map_location="cpu")
+    model = TechniqueModel(build_encoder(state["layers"], state["tiny"]), state["state_dict"]["token_head.bias"].shape[0],
+                           article_outputs=state.get("article_outputs", 0))
+    model.load_state_dict(state["state_dict"])
+    return model
