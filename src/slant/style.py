@@ -14,11 +14,18 @@ import re
 
 import numpy as np
 
-__all__ = ["NAMES", "style_features"]
+__all__ = ["ENGLISH", "NAMES", "Lexicon", "style_features"]
 
-FIRST_PERSON = frozenset("i me my mine myself we us our ours ourselves".split())
-SECOND_PERSON = frozenset("you your yours yourself yourselves".split())
-ATTRIBUTION = frozenset("said says told according reported stated announced added noted explained confirmed".split())
+
+class Lexicon:
+    """The few words the features count: first person, second person, attribution (lower case)."""
+
+    def __init__(self, first: str, second: str, attribution: str):
+        self.first, self.second, self.attribution = (frozenset(x.split()) for x in (first, second, attribution))
+
+
+ENGLISH = Lexicon("i me my mine myself we us our ours ourselves", "you your yours yourself yourselves",
+                  "said says told according reported stated announced added noted explained confirmed")
 QUOTES = "\"“”«»„‘’'"
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
@@ -32,7 +39,7 @@ NAMES = ("log_chars", "log_paragraphs", "log_mean_paragraph_chars", "paragraph_c
          "log_words_per_sentence", "title_quote", "log_first_paragraph_chars", "colons_per_1k_chars")
 
 
-def style_features(text: str) -> np.ndarray:
+def style_features(text: str, lexicon: Lexicon = ENGLISH) -> np.ndarray:
     """The ``NAMES`` columns for one article (title = first non-empty line).
 
     >>> f = style_features('Why?\\n\\nWe said "no" to you!')
@@ -60,9 +67,9 @@ def style_features(text: str) -> np.ndarray:
         sum(c.isdigit() for c in body) * per_char,
         body.count("?") * per_char,
         body.count("!") * per_char,
-        sum(w in FIRST_PERSON for w in words) * per_word,
-        sum(w in SECOND_PERSON for w in words) * per_word,
-        sum(w in ATTRIBUTION for w in words) * per_word,
+        sum(w in lexicon.first for w in words) * per_word,
+        sum(w in lexicon.second for w in words) * per_word,
+        sum(w in lexicon.attribution for w in words) * per_word,
         np.mean([w.isupper() and len(w) > 1 for w in raw_words]) if raw_words else 0.0,
         np.mean([len(w) for w in words]) if words else 0.0,
         body.count("(") * per_char,
