@@ -238,3 +238,18 @@ def test_joint_training_with_article_heads(tiny_model, tmp_path):
     assert torch.equal(model.article_head.weight, state["article_head.weight"])
     plain = json.loads((tiny_model / "model" / "manifest.json").read_text())
     assert plain["training"]["encoder_trained_with_article_heads"] is False
+
+
+def test_genre_study_runs_on_tiny_data(tiny_model):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slant.training.genre_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["articles"] == 10 and set(result["genres"]) == {"opinion", "reporting", "satire"}
+    rows = result["english_out_of_fold"]
+    assert {"encoder", "lexical", "style", "encoder+style", "encoder+lexical+style", "majority"} <= set(rows)
+    assert all(0 <= row["macro_f1_pooled"] <= 1 and 1 <= len(row["per_fold"]) <= 5
+               for row in rows.values())
+    assert result["other_languages_style"] == {}   # the tiny corpus is English only

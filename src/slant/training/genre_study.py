@@ -83,6 +83,8 @@ def _other_languages(data: Path) -> dict:
     out = {}
     for lang, lexicon in OTHER_LANGUAGES.items():
         base = data / "semeval2023" / lang
+        if not (base / "train-labels-subtask-1.txt").is_file():
+            continue
         rows = semeval.read_subtask1(base / "train-labels-subtask-1.txt")
         docs = {d.id: d for d in read_articles(base / "train-articles", lang)}
         x = np.array([style_features(docs[r.article_id].text, lexicon) for r in rows], dtype=np.float64)
@@ -110,8 +112,8 @@ def run(data: str | Path, model: str | Path | None = None, seed: int = 13) -> di
             pooled.append(article_fit.article_features(states, detector.combine(parts), article_fit.DEFAULT_FEATURES))
         encoder = np.array(pooled, dtype=np.float64)
     others = _other_languages(data)
-    other_x = np.vstack([x for x, _ in others.values()])
-    other_y = np.concatenate([y for _, y in others.values()])
+    other_x = np.vstack([x for x, _ in others.values()] or [np.zeros((0, style.shape[1]))])
+    other_y = np.concatenate([y for _, y in others.values()] or [np.zeros(0, dtype=int)])
 
     parts = {name: np.zeros((len(docs), len(GENRES))) for name in
              ["majority", "lexical", "style", "style, trained with 5 more languages"] + (["encoder"] if model else [])}
