@@ -253,3 +253,28 @@ def test_genre_study_runs_on_tiny_data(tiny_model):
     assert all(0 <= row["macro_f1_pooled"] <= 1 and 1 <= len(row["per_fold"]) <= 5
                for row in rows.values())
     assert result["other_languages_style"] == {}   # the tiny corpus is English only
+
+
+def test_pooling_study_runs_on_tiny_data(tiny_model):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slant.training.pooling_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert set(result["poolings"]) == {"mean", "max", "mean+max", "attention", "attention+max"}
+    for figures in result["poolings"].values():
+        assert [f["fold"] for f in figures] == [0]
+        assert 0 <= figures[0]["genre_macro_f1"] <= 1 and 0 <= figures[0]["frames_micro_f1_crossfit"] <= 1
+
+
+def test_attention_pooling_weighs_pieces_by_a_learned_query():
+    import torch
+    from slant.training.pooling_study import PooledHeads
+    heads = PooledHeads(2, "attention")
+    states = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert torch.allclose(heads.pooled(states, 0), torch.tensor([0.5, 0.5]))   # zero query: the mean
+    with torch.no_grad():
+        heads.query[0] = torch.tensor([10.0, 0.0])
+    assert torch.allclose(heads.pooled(states, 0), torch.tensor([1.0, 0.0]), atol=1e-4)
+    assert torch.allclose(heads.pooled(states, 1), torch.tensor([0.5, 0.5]))   # one query per task
