@@ -228,10 +228,13 @@ def test_joint_training_with_article_heads(tiny_model, tmp_path):
     import torch
     from slant.training.model import load_checkpoint
     out = tmp_path / "joint"
-    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--joint-article-heads")
+    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--joint-article-heads",
+                  "--seed", "7")
     assert r.returncode == 0, r.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["training"]["encoder_trained_with_article_heads"] is True
+    # another initialisation seed, the same folds
+    assert (manifest["training"]["seed"], manifest["training"]["fold_seed"]) == (7, 13)
     model = load_checkpoint(out / "teacher-fp32.pt")
     assert model.article_head.out_features == 3 + 14
     state = torch.load(out / "teacher-fp32.pt", map_location="cpu")["state_dict"]

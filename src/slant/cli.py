@@ -297,7 +297,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the model artifact to.")
 @click.option("--layers", default=4, show_default=True, help="Encoder layers kept from MiniLM-L6.")
 @click.option("--epochs", default=6, show_default=True)
-@click.option("--seed", default=13, show_default=True)
+@click.option("--seed", default=13, show_default=True, help="Seed of initialisation and shuffling.")
+@click.option("--fold-seed", default=13, show_default=True, help="Seed of the article folds.")
 @click.option("--threads", default=2, show_default=True, help="CPU threads for torch.")
 @click.option("--holdout-fold", default=0, show_default=True,
               help="Which of the 5 article folds (near-duplicates kept together) is held out for thresholds and figures.")
@@ -307,14 +308,14 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "head, re-export and re-tune.")
 @click.option("--article-heads-on", "article_source", type=click.Path(path_type=Path), default=None,
               help="Fit only the genre and frame heads, on the encoder of the exported model in this folder (its "
-                   "technique heads, thresholds and figures are kept; its seed and held-out fold are used).")
+                   "technique heads, thresholds and figures are kept; its folds and held-out fold are used).")
 @click.option("--joint-article-heads", "joint", is_flag=True,
               help="Fine-tune the encoder on genre and frames too (an article head beside the technique heads); "
                    "the shipped genre and frame heads are fitted on the exported encoder either way.")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
-def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, threads: int, holdout_fold: int,
-              max_articles: int | None, checkpoint: Path | None, article_source: Path | None, joint: bool,
-              tiny: bool) -> None:
+def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
+              holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
+              joint: bool, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -324,7 +325,7 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, thread
         raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}") from None
     command = "slant " + " ".join(sys.argv[1:])
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
-                      threads=threads, tiny=tiny, command=command, max_articles=max_articles,
+                      fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint)
     if article_source is not None:
         if checkpoint is not None:

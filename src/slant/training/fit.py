@@ -49,7 +49,8 @@ class TrainConfig:
     windows_per_batch: int = 12
     folds: int = 5
     holdout_fold: int = 0
-    seed: int = 13
+    seed: int = 13          # initialisation and shuffling
+    fold_seed: int = 13     # which articles fall in which fold
     threads: int = 2
     tiny: bool = False
     max_articles: int | None = None
@@ -316,7 +317,7 @@ def fit_article_heads(cfg: TrainConfig, out: Path, corpus, docs: list[Document],
     # Articles with genre and frames but no subtask-3 labels join the article heads only, in folds of their own.
     extra = corpus.article_only[: cfg.max_articles] if cfg.max_articles else corpus.article_only
     article_docs = docs + extra
-    article_folds = folds + assign_folds(extra, cfg.folds, cfg.seed)
+    article_folds = folds + assign_folds(extra, cfg.folds, cfg.fold_seed)
     log(f"running {len(article_docs)} articles once through the exported (int8) model")
     detector = load_detector(out)
     outputs = {}
@@ -342,16 +343,17 @@ def fit_article_heads(cfg: TrainConfig, out: Path, corpus, docs: list[Document],
 def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dict:
     """Fit only the genre and frame heads, on the encoder of the exported model in ``source``: its encoder,
     technique heads, thresholds and technique figures are copied unchanged; the folds are the ones it was
-    trained with (its seed and held-out fold), so the held-out articles stay unseen."""
+    trained with (its fold seed and held-out fold), so the held-out articles stay unseen."""
     from .export import copy_artifact, finish_article_refit
 
     started = time.time()
     corpus = load_english(cfg.data)
     manifest = copy_artifact(source, cfg.out, cfg.command, corpus.data_hash)
     training = manifest["training"]
+    cfg.fold_seed = training.get("fold_seed", training["seed"])
     cfg.seed, cfg.folds, cfg.holdout_fold = training["seed"], training["folds"], training["holdout_fold"]
     docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
-    _, figures = fit_article_heads(cfg, Path(cfg.out), corpus, docs, assign_folds(docs, cfg.folds, cfg.seed),
+    _, figures = fit_article_heads(cfg, Path(cfg.out), corpus, docs, assign_folds(docs, cfg.folds, cfg.fold_seed),
                                    set(), log)
     figures["refit_minutes"] = round((time.time() - started) / 60, 1)
     finish_article_refit(cfg.out, figures)
@@ -377,7 +379,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     tokenizer = load_tokenizer(tokenizer_path)
     special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
     examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
-    folds = assign_folds(docs, cfg.folds, cfg.seed)
+    folds = assign_folds(docs, cfg.folds, cfg.fold_seed)
     train_ex = [e for e, f in zip(examples, folds) if f != cfg.holdout_fold]
     held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
     log(f"data: {len(docs)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
