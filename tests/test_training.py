@@ -124,6 +124,13 @@ def test_article_heads_refit_refusals(tiny_model, tmp_path):
     assert r.returncode == 1 and "trained on other data" in r.stderr and "Traceback" not in r.stderr
     r = run_slant("train", "--data", other, "--out", tmp_path / "o", "--article-heads-on", tmp_path / "nothing")
     assert r.returncode == 1 and "not a model folder" in r.stderr
+    import shutil
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(source, corrupt)
+    (corrupt / "heads.npz").write_bytes(b"not the heads")
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "o2", "--article-heads-on", corrupt)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == f"Error: {corrupt}: its files do not match its manifest (corrupt or replaced)"
     r = run_slant("train", "--data", other, "--out", tmp_path / "o", "--article-heads-on", source,
                   "--from-checkpoint", source / "teacher-fp32.pt")
     assert r.returncode == 2 and "do not go together" in r.stderr
