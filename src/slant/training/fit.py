@@ -303,14 +303,13 @@ def _figures(examples, par_probs, tok_probs, par_thr, tok_thr) -> dict:
     }
 
 
-def fit_article_heads(cfg: TrainConfig, out: Path, corpus, docs: list[Document], folds: list[int],
+def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[Document], folds: list[int],
                       keep_ids: set, log) -> tuple[dict, dict]:
-    """Run every article once through the exported (int8) model in ``out``, fit the genre and frame heads
-    on the training folds, measure them on the held-out fold and write them into the artifact.
+    """Run every article once through ``detector`` (the exported int8 model in ``out``), fit the genre and
+    frame heads on the training folds, measure them on the held-out fold and write them into the artifact.
 
     Returns (the detector's outputs (tokens, token probabilities, parts) for the articles in ``keep_ids``,
     the article figures)."""
-    from ..runtime import load_detector
     from . import article_fit
     from .export import add_article_heads
 
@@ -319,7 +318,6 @@ def fit_article_heads(cfg: TrainConfig, out: Path, corpus, docs: list[Document],
     article_docs = docs + extra
     article_folds = folds + assign_folds(extra, cfg.folds, cfg.fold_seed)
     log(f"running {len(article_docs)} articles once through the exported (int8) model")
-    detector = load_detector(out)
     outputs = {}
 
     def run_all():
@@ -344,6 +342,7 @@ def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dic
     """Fit only the genre and frame heads, on the encoder of the exported model in ``source``: its encoder,
     technique heads, thresholds and technique figures are copied unchanged; the folds are the ones it was
     trained with (its fold seed and held-out fold), so the held-out articles stay unseen."""
+    from ..runtime import load_detector
     from .export import copy_artifact, finish_article_refit
 
     started = time.time()
@@ -353,8 +352,8 @@ def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dic
     cfg.fold_seed = training.get("fold_seed", training["seed"])
     cfg.seed, cfg.folds, cfg.holdout_fold = training["seed"], training["folds"], training["holdout_fold"]
     docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
-    _, figures = fit_article_heads(cfg, Path(cfg.out), corpus, docs, assign_folds(docs, cfg.folds, cfg.fold_seed),
-                                   set(), log)
+    _, figures = fit_article_heads(cfg, Path(cfg.out), load_detector(cfg.out), corpus, docs,
+                                   assign_folds(docs, cfg.folds, cfg.fold_seed), set(), log)
     figures["refit_minutes"] = round((time.time() - started) / 60, 1)
     finish_article_refit(cfg.out, figures)
     log(f"wrote {cfg.out}: genre macro-F1 {figures['genre']['macro_f1']:.4f}, "
@@ -401,8 +400,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     out = write_artifact(model, lexical, tokenizer_path, cfg, corpus)
 
     held_ids = {e.doc.id for e in held_ex}
-    outputs, article = fit_article_heads(cfg, out, corpus, [e.doc for e in examples], folds, held_ids, log)
     detector = load_detector(out)
+    outputs, article = fit_article_heads(cfg, out, detector, corpus, [e.doc for e in examples], folds, held_ids,
+                                         log)
 
     log("scoring techniques on the held-out fold")
     shipped = [outputs[e.doc.id] for e in held_ex]
