@@ -98,9 +98,14 @@ def _genre_columns(x, genre: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarr
     return coef, intercept
 
 
-def _standardised(x: np.ndarray):
+def scaling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and scale for standardising like ``x``; a constant column keeps scale 1."""
     mean, std = x.mean(0), x.std(0)
-    scale = np.where(std > 1e-4, std, 1.0)  # a constant feature stays as it is
+    return mean, np.where(std > 1e-4, std, 1.0)
+
+
+def _standardised(x: np.ndarray):
+    mean, scale = scaling(x)
     return (x - mean) / scale, mean, scale
 
 

@@ -388,8 +388,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
         # The PTC-2020 annotation of the same articles joins the token targets of the training folds only;
         # the held-out fold is tuned and scored on SemEval-2023 spans alone.
         moved, ptc_record = ptc_spans(cfg.data, [e.doc for e in train_ex])
+        semeval_labels = int(sum(e.token_y.sum() for e in train_ex))
         ptc_record["new_piece_labels"] = sum(add_token_targets(e, moved.get(e.doc.id, [])) for e in train_ex)
-        ptc_record["semeval_piece_labels"] = int(sum(e.token_y.sum() for e in train_ex)) - ptc_record["new_piece_labels"]
+        ptc_record["semeval_piece_labels"] = semeval_labels
         log(f"PTC-2020 spans of the training folds: {ptc_record.get('moved', 0)} moved onto the SemEval texts, "
             f"{ptc_record.get('moved, identical to a SemEval span', 0)} of them identical to a SemEval span; "
             f"{ptc_record['new_piece_labels']} new piece labels beside {ptc_record['semeval_piece_labels']}")

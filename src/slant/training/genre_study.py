@@ -70,8 +70,9 @@ def _figures(gold, probs, folds) -> dict:
 
 
 def _zscore(x, rows):
-    mean, std = x[rows].mean(0), x[rows].std(0)
-    return (x - mean) / np.where(std > 1e-4, std, 1.0)
+    """``x`` standardised with the statistics of its ``rows``."""
+    mean, scale = article_fit.scaling(x[rows])
+    return (x - mean) / scale
 
 
 def _style_probs(x_train, y_train, x_test):

@@ -61,14 +61,9 @@ class PooledHeads(nn.Module):
         return self.genre(self.pooled(states, 0)), self.frames(self.pooled(states, 1))
 
 
-def _standardise(states: list[np.ndarray], rows) -> tuple[np.ndarray, np.ndarray]:
-    stacked = np.concatenate([states[i] for i in rows])
-    return stacked.mean(0), np.maximum(stacked.std(0), 1e-4)
-
-
 def fit_predict(states, genre, frames, train_rows, test_rows, pooling, epochs=30, seed=13):
     torch.manual_seed(seed)
-    mean, std = _standardise(states, train_rows)
+    mean, std = article_fit.scaling(np.concatenate([states[i] for i in train_rows]))
     x = [torch.from_numpy(((s - mean) / std).astype(np.float32)) for s in states]
     model = PooledHeads(states[0].shape[1], pooling)
     counts = np.bincount(genre[train_rows], minlength=GENRES).astype(np.float64)
