@@ -288,3 +288,61 @@ def test_attention_pooling_weighs_pieces_by_a_learned_query():
         heads.query[0] = torch.tensor([10.0, 0.0])
     assert torch.allclose(heads.pooled(states, 0), torch.tensor([1.0, 0.0]), atol=1e-4)
     assert torch.allclose(heads.pooled(states, 1), torch.tensor([0.5, 0.5]))   # one query per task
+
+
+def test_distilling_from_a_teacher(tiny_model, tmp_path):
+    """--distil-from: the student learns the teachers' probabilities beside the gold labels; the manifest names
+    each teacher by path and hash."""
+    import hashlib
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    out = tmp_path / "student"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--seed", "5",
+                  "--distil-from", teacher, "--distil-from", teacher, "--distil-weight", "0.7")
+    assert r.returncode == 0, r.stderr
+    record = json.loads((out / "manifest.json").read_text())["training"]["distilled_from"]
+    assert record["weight"] == 0.7 and len(record["teachers"]) == 2
+    assert record["teachers"][0]["sha256"] == hashlib.sha256(teacher.read_bytes()).hexdigest()
+    assert json.loads((tiny_model / "model" / "manifest.json").read_text())["training"]["distilled_from"] is None
+
+
+def test_soft_targets_are_the_mean_of_the_teachers(tiny_model):
+    import numpy as np
+    from slant.training.corpus import load_english
+    from slant.training.distil import attach_soft_targets
+    from slant.training.fit import predict, prepare
+    from slant.training.model import load_checkpoint
+    from slant.windows import load_tokenizer
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    tok = load_tokenizer(tiny_model / "model" / "tokenizer.json")
+    examples = [prepare(d, tok, 254, 200, (101, 102, 0)) for d in load_english(tiny_model / "data").documents[:3]]
+    attach_soft_targets([teacher, teacher], examples, 12, lambda msg: None)
+    for e, (tok_p, par_p) in zip(examples, predict(load_checkpoint(teacher), examples, 12)):
+        assert e.soft_token.shape == e.token_y.shape and e.soft_par.shape == e.par_y.shape
+        np.testing.assert_allclose(e.soft_token, tok_p, rtol=1e-5)
+        np.testing.assert_allclose(e.soft_par, par_p, rtol=1e-5)
+
+
+@pytest.mark.parametrize("args,error", [
+    (["--holdout-fold", "1"], "teacher trained with holdout_fold 0, this run uses 1 "
+                              "(a teacher must not have seen the held-out fold)"),
+    (["--fold-seed", "3"], "teacher trained with fold_seed 13, this run uses 3"),
+])
+def test_a_teacher_that_saw_the_held_out_fold_is_refused(tiny_model, tmp_path, args, error):
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny",
+                  "--distil-from", teacher, *args)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"Error: {teacher}: ") and error in r.stderr
+
+
+def test_a_teacher_without_a_manifest_is_refused(tiny_model, tmp_path):
+    import shutil
+    teacher = tmp_path / "lonely" / "teacher-fp32.pt"
+    teacher.parent.mkdir()
+    shutil.copyfile(tiny_model / "model" / "teacher-fp32.pt", teacher)
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny", "--distil-from", teacher)
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"Error: {teacher}: no manifest.json beside it, so its folds cannot be checked"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny",
+                  "--distil-from", teacher, "--from-checkpoint", teacher)
+    assert r.returncode == 2 and "does not go with --from-checkpoint" in r.stderr

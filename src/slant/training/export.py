@@ -50,7 +50,7 @@ def quantize(src: Path, dst: Path) -> None:
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> Path:
+def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teachers: list | None = None) -> Path:
     from ..windows import load_tokenizer
     from .fit import LABELS
 
@@ -99,6 +99,8 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus) -> P
                      "lr": cfg.lr, "head_lr": cfg.head_lr, "windows_per_batch": cfg.windows_per_batch,
                      "encoder_trained_with_article_heads": bool(model.article_head is not None),
                      "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
+                     "max_articles": cfg.max_articles,
+                     "distilled_from": ({"teachers": teachers, "weight": cfg.distil_weight} if teachers else None),
                      "torch": torch.__version__, "machine": f"{platform.machine()}, {cfg.threads} threads"},
         "metrics": {},
         "files": {},

@@ -56,6 +56,8 @@ class TrainConfig:
     max_articles: int | None = None
     checkpoint: Path | None = None
     joint_article: bool = False
+    distil_from: tuple[Path, ...] = ()   # teacher checkpoints whose mean probabilities become soft targets
+    distil_weight: float = 0.5           # share of the soft-target loss; the gold labels get the rest
     command: str = ""
 
 
@@ -72,6 +74,8 @@ class Example:
     par_y: np.ndarray
     genre: int = -1                 # index into taxonomy.GENRES, -1 when unknown
     frames_y: np.ndarray | None = None  # [14], None when unknown
+    soft_token: np.ndarray | None = None  # [n, K] teachers' probabilities (--distil-from)
+    soft_par: np.ndarray | None = None    # [P, K]
 
 
 def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tuple[int, int, int]) -> Example:
@@ -255,6 +259,15 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
     token_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_ex, "token_y"))
     par_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_ex, "par_y"))
     article_loss = _article_loss(train_ex) if cfg.joint_article else None
+    alpha = cfg.distil_weight if cfg.distil_from else 0.0
+
+    def technique_loss(e: Example, tok, par):
+        gold = par_loss(par, torch.from_numpy(e.par_y)) + token_loss(tok, torch.from_numpy(e.token_y))
+        if not alpha:
+            return gold
+        soft = par_loss(par, torch.from_numpy(e.soft_par)) + token_loss(tok, torch.from_numpy(e.soft_token))
+        return (1 - alpha) * gold + alpha * soft
+
     started, step = time.time(), 0
     for epoch in range(cfg.epochs):
         model.train()
@@ -262,8 +275,7 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
         for batch in batches(train_ex, cfg.windows_per_batch, rng):
             ids, mask, docs_b = collate(batch)
             outputs = model(ids, mask, docs_b)
-            loss = sum(par_loss(par, torch.from_numpy(e.par_y)) + token_loss(tok, torch.from_numpy(e.token_y))
-                       + (article_loss(e, art) if article_loss else 0.0)
+            loss = sum(technique_loss(e, tok, par) + (article_loss(e, art) if article_loss else 0.0)
                        for e, (tok, par, art) in zip(batch, outputs)) / len(batch)
             optimizer.zero_grad()
             loss.backward()
@@ -373,6 +385,10 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     torch.set_num_threads(cfg.threads)
     started = time.time()
     corpus = load_english(cfg.data)
+    teachers = []
+    if cfg.distil_from and not cfg.checkpoint:  # refuse a teacher before any work is done
+        from .distil import attach_soft_targets, check_teacher
+        teachers = [check_teacher(t, cfg, corpus.data_hash) for t in cfg.distil_from]
     docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
     tokenizer_path = minilm_dir() / "tokenizer.json"
     tokenizer = load_tokenizer(tokenizer_path)
@@ -395,10 +411,12 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
             f"{ptc_record.get('moved, identical to a SemEval span', 0)} of them identical to a SemEval span; "
             f"{ptc_record['new_piece_labels']} new piece labels beside {ptc_record['semeval_piece_labels']}")
 
+    if teachers:
+        attach_soft_targets(list(cfg.distil_from), train_ex, cfg.windows_per_batch, log)
     model = fit_neural(cfg, train_ex, log)
     log("fitting the lexical head")
     lexical = fit_lexical(*paragraph_texts(train_ex))
-    out = write_artifact(model, lexical, tokenizer_path, cfg, corpus)
+    out = write_artifact(model, lexical, tokenizer_path, cfg, corpus, teachers)
 
     held_ids = {e.doc.id for e in held_ex}
     detector = load_detector(out)
