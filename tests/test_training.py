@@ -14,7 +14,8 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     assert manifest["labels"][0] == "Appeal_to_Authority" and len(manifest["labels"]) == 23
     assert manifest["training"]["commands"][-1].startswith("slant train --data")
     assert len(manifest["training"]["data_sha256"]) == 64 and manifest["training"]["seed"] == 13
-    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json", "article.npz"}
+    assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json", "article.npz",
+                                      "span_classes.npz"}
     assert manifest["paragraph_ensemble"] == ["paragraph_head", "token_max", "lexical"]
     for part in ("int8_onnx", "fp32_torch"):
         assert 0 <= manifest["metrics"][part]["subtask3_micro_f1_crossfit"] <= 1
@@ -30,6 +31,12 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     # The tiny corpus has a PTC-2020 side with one span SemEval lacks: it reaches the training targets.
     ptc = manifest["metrics"]["ptc2020_spans_in_training_folds"]
     assert ptc["moved"] > 0 and ptc["new_piece_labels"] > 0 and len(ptc["sha256"]) == 64
+    # ... and the PTC span classifier is fitted on the training folds' PTC spans, C chosen on those folds
+    spans = manifest["metrics"]["span_classes"]
+    from slant.training.span_classes_fit import C_GRID
+    assert spans["training_spans"] > 0 and spans["C"] in C_GRID
+    assert set(spans["training_folds_cv_micro_f1"]) == {str(c) for c in C_GRID}
+    assert manifest["span_classes"]["classes"] == list(__import__("slant").taxonomy.LABELS["ptc"])
 
 
 def test_genre_and_frames_come_from_the_same_pass(tiny_model, article_file):
@@ -109,6 +116,7 @@ def test_article_heads_refit_on_an_exported_model(tiny_model, article_file, tmp_
     assert after["training"]["holdout_fold"] == before["training"]["holdout_fold"] == 0  # not the 3 asked for
     assert after["thresholds"] == before["thresholds"] and after["metrics"]["article"]["genre"] == figures["genre"]
     assert after["article"]["ensemble"] == {"genre": ["encoder", "style"], "frames": ["encoder", "lexical"]}
+    assert after["metrics"]["span_classes"]["training_spans"] > 0 and (out / "span_classes.npz").is_file()
     doc = json.loads(run_slant("analyze", article_file, "--model", out, "--format", "json").stdout)
     assert doc["genre"]["label"] in ("opinion", "reporting", "satire")
 
@@ -346,3 +354,45 @@ def test_a_teacher_without_a_manifest_is_refused(tiny_model, tmp_path):
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny",
                   "--distil-from", teacher, "--from-checkpoint", teacher)
     assert r.returncode == 2 and "does not go with --from-checkpoint" in r.stderr
+
+
+def test_ptc_tc_with_and_without_the_span_classifier(tiny_model, tmp_path):
+    """The tiny model's span classifier answers `ptc predict --task tc`; a model without one falls back to the
+    token head; both give a span listed twice two different classes."""
+    import shutil
+    articles = tiny_model / "data" / "semeval2023" / "en" / "train-articles"
+    template = write(tmp_path / "template.txt", "1000\t?\t0\t4\n1000\t?\t0\t4\n1001\t?\t5\t9\n")
+    plain = tmp_path / "plain"
+    shutil.copytree(tiny_model / "model", plain)
+    manifest = json.loads((plain / "manifest.json").read_text())
+    del manifest["span_classes"], manifest["files"]["span_classes.npz"]
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    (plain / "span_classes.npz").unlink()
+    for model in (tiny_model / "model", plain):
+        out = tmp_path / f"tc-{model.name}.txt"
+        r = run_slant("ptc", "predict", "--task", "tc", "--articles", articles, "--template", template,
+                      "--output", out, "--model", model)
+        assert r.returncode == 0, r.stderr
+        rows = [line.split("\t") for line in out.read_text().splitlines()]
+        assert rows[0][1] != rows[1][1] and [r[0] for r in rows] == ["1000", "1000", "1001"]
+
+
+def test_span_classifier_matches_its_features(tiny_model):
+    """Detector.span_classes is the softmax of the stored regression over span_features."""
+    import numpy as np
+    from slant.runtime import load_detector
+    from slant.span_classes import span_features
+    from slant.heads import sigmoid
+    detector = load_detector(tiny_model / "model")
+    text = "They are traitors. Traitors! Everyone knows it."
+    spans = [(9, 17), (19, 27), (19, 28)]
+    scores = detector.span_classes(text, spans)
+    assert scores.shape == (3, 14) and np.allclose(scores.sum(1), 1)
+    tokens, states = detector.encode(text)
+    probs = sigmoid(states @ detector.token_w + detector.token_b)
+    f = span_features(text, tokens, states, probs, 19, 27)
+    assert np.isclose(f[-5], np.log1p(2)) and f[-3] == 1.0 and f[-2] == 0.0  # "traitors" twice, no "!"
+    assert span_features(text, tokens, states, probs, 19, 28)[-2] == 1.0     # "Traitors!" ends with "!"
+    c = detector.span_classifier
+    z = (f - c.mean) / c.scale @ c.w + c.b
+    assert np.allclose(scores[1], np.exp(z - z.max()) / np.exp(z - z.max()).sum(), atol=1e-6)

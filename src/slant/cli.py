@@ -307,7 +307,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
               help="Skip fine-tuning: load encoder and heads from a run's teacher-fp32.pt, then refit the lexical "
                    "head, re-export and re-tune.")
 @click.option("--article-heads-on", "article_source", type=click.Path(path_type=Path), default=None,
-              help="Fit only the genre and frame heads, on the encoder of the exported model in this folder (its "
+              help="Fit only the genre and frame heads and the PTC span classifier, on the encoder of the exported model in this folder (its "
                    "technique heads, thresholds and figures are kept; its folds and held-out fold are used).")
 @click.option("--joint-article-heads", "joint", is_flag=True,
               help="Fine-tune the encoder on genre and frames too (an article head beside the technique heads); "

@@ -5,7 +5,8 @@ thresholds, training data hash, command, seed, validation metrics, and the
 SHA-256 of every file), ``encoder.onnx`` (int8), ``heads.npz`` (token and
 paragraph heads), ``lexical.npz`` (TF-IDF + logistic regression) and
 ``tokenizer.json``; a model with genre and frame heads also holds ``article.npz``
-(described by the manifest's ``article`` section).  Loading checks every file against the manifest and raises
+(described by the manifest's ``article`` section), one with a PTC span classifier
+``span_classes.npz`` (section ``span_classes``).  Loading checks every file against the manifest and raises
 ModelError naming the file on any mismatch.
 """
 
@@ -21,11 +22,18 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "sha256_file"]
+__all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "model_files", "sha256_file"]
 
 DEFAULT_MODEL = "slant-en"
 FILES = ("encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json")
 ARTICLE_FILE = "article.npz"
+SPAN_CLASSES_FILE = "span_classes.npz"
+OPTIONAL = {"article": ARTICLE_FILE, "span_classes": SPAN_CLASSES_FILE}  # manifest section -> its file
+
+
+def model_files(manifest: dict) -> tuple[str, ...]:
+    """The files a model with this manifest holds: the four every model has, and those of its optional heads."""
+    return FILES + tuple(name for section, name in OPTIONAL.items() if section in manifest)
 
 
 def sha256_file(path: Path) -> str:
@@ -43,6 +51,7 @@ class Artifact:
     heads: dict[str, np.ndarray]
     lexical: dict[str, np.ndarray]
     article: dict[str, np.ndarray] | None = None  # genre and frame heads, when the model has them
+    span_classes: dict[str, np.ndarray] | None = None  # the PTC span classifier, when the model has it
 
     @property
     def labels(self) -> list[str]:
@@ -79,6 +88,11 @@ def _check_manifest(m: dict, where: Path) -> None:
         fail(f"paragraph_ensemble must name some of {', '.join(PARTS)}")
     if "article" in m:
         _check_article(m["article"], fail)
+    if "span_classes" in m:
+        from . import taxonomy
+        if not isinstance(m["span_classes"], dict) or \
+                m["span_classes"].get("classes") != [c.name for c in taxonomy.PTC_CLASSES]:
+            fail("span_classes.classes must be the 14 PTC-2020 classes, in the taxonomy's order")
 
 
 def _check_article(a, fail) -> None:
@@ -114,19 +128,19 @@ def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifa
     except (json.JSONDecodeError, UnicodeDecodeError) as ex:
         raise ModelError(f"{manifest_path}: unreadable manifest ({ex})") from None
     _check_manifest(manifest, manifest_path)
-    names = FILES + ((ARTICLE_FILE,) if "article" in manifest else ())
-    for name in names:
+    for name in model_files(manifest):
         f = path / name
         if not f.is_file():
             raise ModelError(f"{f}: missing from the model folder")
         expected = manifest.get("files", {}).get(name, {}).get("sha256")
         if verify and sha256_file(f) != expected:
             raise ModelError(f"{f}: SHA-256 does not match the manifest (corrupt or replaced file)")
-    arrays = []
-    for name in ("heads.npz", "lexical.npz") + ((ARTICLE_FILE,) if "article" in manifest else ()):
+    arrays = {}
+    for name in ("heads.npz", "lexical.npz") + tuple(OPTIONAL[s] for s in OPTIONAL if s in manifest):
         try:
             with np.load(path / name, allow_pickle=False) as z:
-                arrays.append({k: z[k] for k in z.files})
+                arrays[name] = {k: z[k] for k in z.files}
         except (OSError, ValueError) as ex:
             raise ModelError(f"{path / name}: unreadable ({ex})") from None
-    return Artifact(path, manifest, *arrays)
+    return Artifact(path, manifest, arrays["heads.npz"], arrays["lexical.npz"], arrays.get(ARTICLE_FILE),
+                    arrays.get(SPAN_CLASSES_FILE))

@@ -12,6 +12,7 @@ from .formats.semeval import SpanRow
 from .errors import InputError, ModelError
 from .evaluate import merge_spans
 from .runtime import Detector
+from .span_classes import ranked_answers
 
 __all__ = ["semeval_predict", "ptc_si", "ptc_tc"]
 
@@ -48,9 +49,8 @@ def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> int:
 def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, output: str | Path) -> int:
     """PTC technique classification of the template's spans into the 14 PTC classes.
 
-    A span's score for a class is the highest, over the techniques the class
-    covers, of the mean probability of the span's word pieces; the best class
-    wins.  Classes cover different techniques, so no technique is left out.
+    Scores come from the model's span classifier (slant.span_classes), or from the token head for a
+    model without one; a span the template lists k times gets its k best classes.
     """
     rows = ptc.read_tc_template(template)
     needed = {r.article_id for r in rows}
@@ -58,19 +58,13 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
     missing = sorted(needed - set(docs))
     if missing:
         raise InputError(f"{template}: names articles not in {articles} (first: {missing[0]})")
-    classes = taxonomy.PTC_CLASSES
-    columns = [[detector.labels.index(t) for t in c.techniques] for c in classes]
-    encoded = {}  # each article encoded once, whatever the order of the template's rows
-    for doc_id in dict.fromkeys(r.article_id for r in rows):
-        doc = docs[doc_id]
-        tokens, probs, _ = detector.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs])
-        encoded[doc_id] = (tokens, probs)
-    answers = []
-    for r in rows:
-        tokens, probs = encoded[r.article_id]
-        inside = (tokens.offsets[:, 0] < r.end) & (tokens.offsets[:, 1] > r.start)
-        mean = probs[inside].mean(0) if inside.any() else np.zeros(probs.shape[1])
-        best = int(np.argmax([max(mean[k] for k in cols) for cols in columns]))
-        answers.append(SpanRow(r.article_id, classes[best].name, r.start, r.end))
-    ptc.write_tc(output, answers)
+    classes = [c.name for c in taxonomy.PTC_CLASSES]
+    by_article: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_article.setdefault(r.article_id, []).append(i)
+    scores = np.zeros((len(rows), len(classes)))
+    for doc_id, idx in by_article.items():  # each article encoded once, whatever the order of the rows
+        scores[idx] = detector.span_classes(docs[doc_id].text, [(rows[i].start, rows[i].end) for i in idx])
+    answers = ranked_answers([(r.article_id, r.start, r.end) for r in rows], scores, classes)
+    ptc.write_tc(output, [SpanRow(r.article_id, c, r.start, r.end) for r, c in zip(rows, answers)])
     return len(docs)

@@ -16,6 +16,7 @@ from .document import Document, Label
 from .heads import evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
+from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
 __all__ = ["Detector", "load_detector", "analyze"]
@@ -49,6 +50,8 @@ class Detector:
         self.lexical = LexicalHead.from_arrays(artifact.lexical)
         self.ensemble = list(m["paragraph_ensemble"])
         self.article = ArticleHeads(artifact.article, m["article"]) if artifact.article is not None else None
+        self.span_classifier = (SpanClassifier(artifact.span_classes, m["span_classes"]["classes"])
+                                if artifact.span_classes is not None else None)
 
     def encode(self, text: str):
         """(word pieces, their merged encoder states [n, H])."""
@@ -69,6 +72,21 @@ class Detector:
             "token_max": range_max(token_probs, ranges),
             "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
         }
+
+    def span_features(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """[n, F] features of the given character spans (slant.span_classes), from one encoder pass."""
+        tokens, states = self.encode(text)
+        token_probs = sigmoid(states @ self.token_w + self.token_b)
+        return np.stack([span_features(text, tokens, states, token_probs, s, e) for s, e in spans]) if spans \
+            else np.zeros((0, 2 * len(self.labels) + 2 * states.shape[1] + 5), dtype=np.float32)
+
+    def span_classes(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """[n, 14] PTC-2020 class scores of the given spans: the model's span classifier, or (a model
+        without one) each class's best mean token-head probability."""
+        features = self.span_features(text, spans)
+        if self.span_classifier is not None:
+            return self.span_classifier.probabilities(features)
+        return rule_scores(features, self.labels)
 
     def probabilities(self, text: str, paragraph_spans: list[tuple[int, int]]):
         """(tokens, per-piece probabilities [n, K], per-paragraph probabilities [P, K]).

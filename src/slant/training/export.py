@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..models import ARTICLE_FILE, FILES, sha256_file
+from ..models import ARTICLE_FILE, FILES, SPAN_CLASSES_FILE, model_files, sha256_file
 
 SCHEMA = "slant.model/1"
 DISABLED = 1.01  # a threshold no probability reaches
@@ -119,16 +119,25 @@ def add_article_heads(out: Path, arrays: dict, section: dict) -> None:
     _write_manifest(out, manifest)
 
 
+def add_span_classifier(out: Path, arrays: dict, section: dict) -> None:
+    """Write the PTC span classifier (span_classes.npz) and describe it in the manifest."""
+    np.savez_compressed(out / SPAN_CLASSES_FILE, **arrays)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["span_classes"] = section
+    _write_manifest(out, manifest)
+
+
 def copy_artifact(source: Path, out: Path, command: str, data_hash: str) -> dict:
     """Copy an exported model's encoder, technique heads and tokenizer to ``out`` for refitting its article
     heads; returns its manifest with ``command`` added to the commands that made it."""
     from ..errors import InputError, ModelError
     from ..models import load_artifact
 
-    try:  # its article heads, in whatever form, are dropped; the rest is checked once copied
+    try:  # its article heads and span classifier, in whatever form, are dropped; the rest is checked once copied
         manifest = json.loads((Path(source) / "manifest.json").read_text(encoding="utf-8"))
-        manifest.pop("article", None)
-        manifest["metrics"].pop("article", None)
+        for section in ("article", "span_classes"):
+            manifest.pop(section, None)
+            manifest["metrics"].pop(section, None)
         data_sha256 = manifest["training"]["data_sha256"]
     except (OSError, ValueError, KeyError, TypeError) as ex:
         raise ModelError(f"{source}: not a model folder with a readable manifest ({ex})") from None
@@ -152,9 +161,11 @@ def copy_artifact(source: Path, out: Path, command: str, data_hash: str) -> dict
     return manifest
 
 
-def finish_article_refit(out: Path, figures: dict) -> None:
+def finish_article_refit(out: Path, figures: dict, span_figures: dict | None = None) -> None:
     manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
     manifest["metrics"]["article"] = figures
+    if span_figures is not None:
+        manifest["metrics"]["span_classes"] = span_figures
     _write_manifest(Path(out), manifest)
 
 
@@ -175,7 +186,7 @@ def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus) -> None:
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
-    names = FILES + ((ARTICLE_FILE,) if "article" in manifest else ())
+    names = model_files(manifest)
     manifest["files"] = {name: {"sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
                          for name in names}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

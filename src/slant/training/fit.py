@@ -350,8 +350,21 @@ def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[
     return outputs, article["figures"]
 
 
+def fit_span_classes(cfg: TrainConfig, out: Path, detector, docs: list[Document], folds: list[int], log):
+    """Fit the PTC span classifier into the artifact in ``out``; its figures, or None without PTC-2020 labels."""
+    from .export import add_span_classifier
+    from .span_classes_fit import fit_span_classifier
+
+    fitted = fit_span_classifier(cfg.data, detector, {d.id: f for d, f in zip(docs, folds)}, cfg.holdout_fold, log)
+    if fitted is None:
+        return None
+    arrays, section, figures = fitted
+    add_span_classifier(out, arrays, section)
+    return figures
+
+
 def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dict:
-    """Fit only the genre and frame heads, on the encoder of the exported model in ``source``: its encoder,
+    """Fit only the genre and frame heads and the PTC span classifier, on the encoder of the exported model in ``source``: its encoder,
     technique heads, thresholds and technique figures are copied unchanged; the folds are the ones it was
     trained with (its fold seed and held-out fold), so the held-out articles stay unseen."""
     from ..runtime import load_detector
@@ -364,10 +377,12 @@ def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dic
     cfg.fold_seed = training.get("fold_seed", training["seed"])
     cfg.seed, cfg.folds, cfg.holdout_fold = training["seed"], training["folds"], training["holdout_fold"]
     docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
-    _, figures = fit_article_heads(cfg, Path(cfg.out), load_detector(cfg.out), corpus, docs,
-                                   assign_folds(docs, cfg.folds, cfg.fold_seed), set(), log)
+    detector = load_detector(cfg.out)
+    folds = assign_folds(docs, cfg.folds, cfg.fold_seed)
+    _, figures = fit_article_heads(cfg, Path(cfg.out), detector, corpus, docs, folds, set(), log)
+    span_figures = fit_span_classes(cfg, Path(cfg.out), detector, docs, folds, log)
     figures["refit_minutes"] = round((time.time() - started) / 60, 1)
-    finish_article_refit(cfg.out, figures)
+    finish_article_refit(cfg.out, figures, span_figures)
     log(f"wrote {cfg.out}: genre macro-F1 {figures['genre']['macro_f1']:.4f}, "
         f"frames micro-F1 (cross-fitted) {figures['frames_micro_f1_crossfit']:.4f}")
     return figures
@@ -422,6 +437,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     detector = load_detector(out)
     outputs, article = fit_article_heads(cfg, out, detector, corpus, [e.doc for e in examples], folds, held_ids,
                                          log)
+    span_classes = fit_span_classes(cfg, out, detector, [e.doc for e in examples], folds, log)
 
     log("scoring techniques on the held-out fold")
     shipped = [outputs[e.doc.id] for e in held_ex]
@@ -451,6 +467,8 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     metrics["int8_paragraph_label_flips_vs_fp32"] = flips
     metrics["int8_ablation_subtask3_micro_f1_crossfit"] = ablation
     metrics["article"] = article
+    if span_classes is not None:
+        metrics["span_classes"] = span_classes
     finalize(out, par_thr, tok_thr, metrics, corpus)
     i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
     log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
