@@ -1,6 +1,6 @@
 """Throughput of the full analysis (genre, frames, techniques, spans) on 2 threads, printed (never asserted).
 
-    python benchmarks/throughput.py [--articles DIR] [--model DIR] [--teacher runs/.../teacher-fp32.pt]
+    python benchmarks/throughput.py [--articles DIR] [--model DIR] [--teacher runs/.../teacher-fp32.pt ...]
 
 In one run, over the English dev articles of ../shared/data:
   * the shipped runtime (int8 ONNX + numpy heads, full analysis: genre, frames, techniques, span decoding):
@@ -8,7 +8,9 @@ In one run, over the English dev articles of ../shared/data:
     in the same run, peak RSS of a process that only runs the runtime;
   * the fine-tuned fp32 torch teacher it was exported from (if --teacher is given):
     articles/s and the speed-up of the runtime over it (runtime and teacher are
-    measured alternately, twice each, best of each counts);
+    measured alternately, twice each, best of each counts).  A model distilled from
+    an ensemble names every teacher (--teacher A --teacher B): each article then runs
+    through all of them and their probabilities are averaged, as in training;
   * cold start of `slant analyze` on the shipped example article (median of 3).
 Each measurement runs in its own subprocess so that RSS and imports do not mix.
 """
@@ -40,8 +42,8 @@ def _child(mode: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--articles", str(args.articles)]
     if args.model:
         cmd += ["--model", str(args.model)]
-    if args.teacher:
-        cmd += ["--teacher", str(args.teacher)]
+    for teacher in args.teacher or []:
+        cmd += ["--teacher", str(teacher)]
     env = _env(THREADS if mode == "gemm" else 1)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -85,6 +87,7 @@ def child_runtime(args) -> dict:
 
 
 def child_teacher(args) -> dict:
+    import numpy as np
     import torch
 
     from slant.training.fit import prepare, predict
@@ -93,16 +96,19 @@ def child_teacher(args) -> dict:
     from slant.models import load_artifact
     torch.set_num_threads(THREADS)
     art = load_artifact(args.model)
-    model = load_checkpoint(args.teacher)
+    models = [load_checkpoint(t) for t in args.teacher]
     tok = load_tokenizer(art.path / "tokenizer.json")
     m = art.manifest
     docs = _docs(args.articles)
     special = (m["cls_id"], m["sep_id"], m["pad_id"])
-    predict(model, [prepare(docs[0], tok, m["window"], m["stride"], special)], 1)  # warm-up
+    for model in models:  # warm-up
+        predict(model, [prepare(docs[0], tok, m["window"], m["stride"], special)], 1)
     start = time.perf_counter()
     for doc in docs:  # one article at a time, as the runtime does
-        predict(model, [prepare(doc, tok, m["window"], m["stride"], special)], 10_000)
-    return {"articles": len(docs), "seconds": time.perf_counter() - start}
+        example = [prepare(doc, tok, m["window"], m["stride"], special)]
+        outputs = [predict(model, example, 10_000)[0] for model in models]
+        [np.mean(parts, axis=0) for parts in zip(*outputs)]  # the ensemble's token and paragraph probabilities
+    return {"articles": len(docs), "seconds": time.perf_counter() - start, "teachers": len(models)}
 
 
 def child_gemm(args) -> dict:
@@ -133,7 +139,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=Path, default=REPO.parent / "shared/data/semeval2023/en/dev-articles")
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped one)")
-    parser.add_argument("--teacher", type=Path, default=None, help="teacher-fp32.pt from the training run")
+    parser.add_argument("--teacher", type=Path, action="append", default=None,
+                        help="teacher-fp32.pt from the training run (repeat for an ensemble teacher)")
     parser.add_argument("--child", choices=["runtime", "teacher", "gemm"], default=None)
     args = parser.parse_args()
     if args.child:
@@ -142,7 +149,10 @@ def main() -> None:
 
     # Runtime and teacher alternate, twice each, and the faster of each pair counts:
     # this machine is shared, so a single pass can land on a noisy moment.
-    have_teacher = bool(args.teacher and args.teacher.exists())
+    missing = [t for t in args.teacher or [] if not t.exists()]
+    if missing:
+        parser.error(f"{missing[0]}: no such teacher checkpoint")
+    have_teacher = bool(args.teacher)
     gemm, rt, teacher = _child("gemm", args), None, None
     for _ in range(2):
         r = _child("runtime", args)
@@ -163,7 +173,8 @@ def main() -> None:
               "fraction_of_gemm": achieved / gemm["gflops"], "peak_rss_mb": rt["peak_rss_mb"]}
     if have_teacher:
         t_rate = teacher["articles"] / teacher["seconds"]
-        print(f"fp32 torch teacher:               {t_rate:.2f} articles/s; runtime speed-up "
+        what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
+        print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up "
               f"{result['runtime_articles_per_s'] / t_rate:.2f}x")
         result |= {"teacher_articles_per_s": t_rate, "speedup": result["runtime_articles_per_s"] / t_rate}
     else:
