@@ -224,6 +224,7 @@ def test_baselines_run_on_the_same_folds(tiny_model):
     (lambda m: m.update(paragraph_ensemble=["magic"]), "paragraph_ensemble must name some of"),
     (lambda m: m["article"].update(ensemble=["encoder", "lexical"]), "article.ensemble must name the parts of each"),
     (lambda m: m["article"]["ensemble"].update(frames=["style"]), "article.ensemble.frames must name some of"),
+    (lambda m: m["span_classes"].update(classes=["Doubt"]), "span_classes.classes must be the 14 PTC-2020 classes"),
 ])
 def test_bad_manifest_is_one_line(tiny_model, tmp_path, article_file, change, error):
     import shutil
