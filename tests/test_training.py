@@ -245,10 +245,11 @@ def test_joint_training_with_article_heads(tiny_model, tmp_path):
     from slant.training.model import load_checkpoint
     out = tmp_path / "joint"
     r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--joint-article-heads",
-                  "--seed", "7")
+                  "--seed", "7", "--article-weight", "0.3")
     assert r.returncode == 0, r.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["training"]["encoder_trained_with_article_heads"] is True
+    assert manifest["training"]["article_loss_weight"] == 0.3
     # another initialisation seed, the same folds
     assert (manifest["training"]["seed"], manifest["training"]["fold_seed"]) == (7, 13)
     model = load_checkpoint(out / "teacher-fp32.pt")
@@ -257,6 +258,9 @@ def test_joint_training_with_article_heads(tiny_model, tmp_path):
     assert torch.equal(model.article_head.weight, state["article_head.weight"])
     plain = json.loads((tiny_model / "model" / "manifest.json").read_text())
     assert plain["training"]["encoder_trained_with_article_heads"] is False
+    assert plain["training"]["article_loss_weight"] is None
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "x", "--tiny", "--article-weight", "0.3")
+    assert r.returncode == 2 and "--article-weight weighs the losses of --joint-article-heads" in r.stderr
 
 
 def test_genre_study_runs_on_tiny_data(tiny_model):

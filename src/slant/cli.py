@@ -312,6 +312,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--joint-article-heads", "joint", is_flag=True,
               help="Fine-tune the encoder on genre and frames too (an article head beside the technique heads); "
                    "the shipped genre and frame heads are fitted on the exported encoder either way.")
+@click.option("--article-weight", default=1.0, show_default=True, type=click.FloatRange(0.0, min_open=True),
+              help="With --joint-article-heads: the weight of the genre and frames losses beside the technique losses.")
 @click.option("--distil-from", "teachers", multiple=True, type=click.Path(path_type=Path),
               help="A teacher's teacher-fp32.pt (repeat for an ensemble): the student also learns the mean of the "
                    "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold.")
@@ -320,7 +322,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
-              joint: bool, teachers: tuple[Path, ...], distil_weight: float, tiny: bool) -> None:
+              joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
+              tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -332,7 +335,9 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
-                      distil_from=teachers, distil_weight=distil_weight)
+                      article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight)
+    if article_weight != 1.0 and not joint:
+        raise click.UsageError("--article-weight weighs the losses of --joint-article-heads: give both")
     if teachers and (checkpoint is not None or article_source is not None):
         raise click.UsageError("--distil-from trains a new encoder: it does not go with --from-checkpoint or "
                                "--article-heads-on")

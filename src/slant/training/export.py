@@ -98,6 +98,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
                      "holdout_fold": cfg.holdout_fold, "epochs": cfg.epochs,
                      "lr": cfg.lr, "head_lr": cfg.head_lr, "windows_per_batch": cfg.windows_per_batch,
                      "encoder_trained_with_article_heads": bool(model.article_head is not None),
+                     "article_loss_weight": cfg.article_weight if model.article_head is not None else None,
                      "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
                      "max_articles": cfg.max_articles,
                      "distilled_from": ({"teachers": teachers, "weight": cfg.distil_weight} if teachers else None),

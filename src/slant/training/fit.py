@@ -56,6 +56,7 @@ class TrainConfig:
     max_articles: int | None = None
     checkpoint: Path | None = None
     joint_article: bool = False
+    article_weight: float = 1.0          # weight of the genre and frames losses when joint_article
     distil_from: tuple[Path, ...] = ()   # teacher checkpoints whose mean probabilities become soft targets
     distil_weight: float = 0.5           # share of the soft-target loss; the gold labels get the rest
     command: str = ""
@@ -275,7 +276,8 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
         for batch in batches(train_ex, cfg.windows_per_batch, rng):
             ids, mask, docs_b = collate(batch)
             outputs = model(ids, mask, docs_b)
-            loss = sum(technique_loss(e, tok, par) + (article_loss(e, art) if article_loss else 0.0)
+            loss = sum(technique_loss(e, tok, par)
+                       + (cfg.article_weight * article_loss(e, art) if article_loss else 0.0)
                        for e, (tok, par, art) in zip(batch, outputs)) / len(batch)
             optimizer.zero_grad()
             loss.backward()
