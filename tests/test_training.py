@@ -65,15 +65,20 @@ def test_semeval_predict_genre_and_frames(tiny_model, subtask, read):
     assert 0.0 <= scores["micro"]["f1"] <= 1.0
 
 
+def _copy_without(tiny_model, folder, section: str, filename: str):
+    """A copy of the tiny model in ``folder`` without one optional head (its manifest section and file)."""
+    import shutil
+    shutil.copytree(tiny_model / "model", folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest[section], manifest["files"][filename]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / filename).unlink()
+    return folder
+
+
 def test_a_model_without_article_heads(tiny_model, article_file, tmp_path):
     """A techniques-only model still analyses (genre and frames stay null); subtasks 1 and 2 say why they cannot."""
-    import shutil
-    model = tmp_path / "model"
-    shutil.copytree(tiny_model / "model", model)
-    manifest = json.loads((model / "manifest.json").read_text())
-    del manifest["article"], manifest["files"]["article.npz"]
-    (model / "manifest.json").write_text(json.dumps(manifest))
-    (model / "article.npz").unlink()
+    model = _copy_without(tiny_model, tmp_path / "model", "article", "article.npz")
     doc = json.loads(run_slant("analyze", article_file, "--model", model, "--format", "json").stdout)
     assert doc["genre"] is None and doc["frames"] is None and doc["techniques"] is not None
     r = run_slant("semeval", "predict", "--subtask", "1", "--articles", article_file.parent, "--output",
@@ -364,15 +369,9 @@ def test_a_teacher_without_a_manifest_is_refused(tiny_model, tmp_path):
 def test_ptc_tc_with_and_without_the_span_classifier(tiny_model, tmp_path):
     """The tiny model's span classifier answers `ptc predict --task tc`; a model without one falls back to the
     token head; both give a span listed twice two different classes."""
-    import shutil
     articles = tiny_model / "data" / "semeval2023" / "en" / "train-articles"
     template = write(tmp_path / "template.txt", "1000\t?\t0\t4\n1000\t?\t0\t4\n1001\t?\t5\t9\n")
-    plain = tmp_path / "plain"
-    shutil.copytree(tiny_model / "model", plain)
-    manifest = json.loads((plain / "manifest.json").read_text())
-    del manifest["span_classes"], manifest["files"]["span_classes.npz"]
-    (plain / "manifest.json").write_text(json.dumps(manifest))
-    (plain / "span_classes.npz").unlink()
+    plain = _copy_without(tiny_model, tmp_path / "plain", "span_classes", "span_classes.npz")
     for model in (tiny_model / "model", plain):
         out = tmp_path / f"tc-{model.name}.txt"
         r = run_slant("ptc", "predict", "--task", "tc", "--articles", articles, "--template", template,

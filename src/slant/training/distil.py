@@ -11,23 +11,15 @@ manifest written beside its checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelError
+from ..models import sha256_file
 
 __all__ = ["check_teacher", "attach_soft_targets"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_teacher(path: Path, cfg, data_hash: str) -> dict:
@@ -48,7 +40,7 @@ def check_teacher(path: Path, cfg, data_hash: str) -> dict:
         if theirs[key] != value:
             raise ModelError(f"{path}: teacher trained with {key} {theirs[key]!r}, this run uses {value!r} "
                              "(a teacher must not have seen the held-out fold)")
-    return {"checkpoint": str(path), "sha256": _sha256(path), "commands": training.get("commands", [])}
+    return {"checkpoint": str(path), "sha256": sha256_file(path), "commands": training.get("commands", [])}
 
 
 def attach_soft_targets(teachers: list[Path], examples, windows_per_batch: int, log) -> None:
