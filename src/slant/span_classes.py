@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .article_heads import softmax
 from .windows import Tokens
 
 __all__ = ["SpanClassifier", "span_features", "rule_scores", "ranked_answers"]
@@ -73,9 +74,7 @@ class SpanClassifier:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """[n, C] class probabilities for [n, F] span features."""
-        z = (np.atleast_2d(features) - self.mean) / self.scale @ self.w + self.b
-        z = np.exp(z - z.max(1, keepdims=True))
-        return z / z.sum(1, keepdims=True)
+        return softmax((np.atleast_2d(features) - self.mean) / self.scale @ self.w + self.b)
 
 
 def ranked_answers(keys: list, scores: np.ndarray, classes: list[str]) -> list[str]:

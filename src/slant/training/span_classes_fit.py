@@ -17,6 +17,7 @@ from ..evaluate import span_class_scores
 from ..formats import ptc
 from ..formats.tsv import read_text
 from ..span_classes import ranked_answers, rule_scores
+from .article_fit import scaling
 
 __all__ = ["fit_span_classifier", "C_GRID"]
 
@@ -37,16 +38,13 @@ def _collect(detector, base: Path, fold_of: dict[str, int]):
         y += [CLASSES.index(r.technique) for r in items]
         keys += [(doc_id, r.start, r.end) for r in items]
         folds += [fold_of[doc_id]] * len(items)
-    width = 2 * len(detector.labels) + 2 * int(detector.token_w.shape[0]) + 5
-    return (np.concatenate(X) if X else np.zeros((0, width), np.float32)), np.array(y, int), keys, np.array(folds)
+    return (np.concatenate(X) if X else None), np.array(y, int), keys, np.array(folds)
 
 
 def _fit(X: np.ndarray, y: np.ndarray, C: float) -> dict:
     from sklearn.linear_model import LogisticRegression
 
-    mean = X.mean(0)
-    scale = X.std(0)
-    scale[scale < 1e-6] = 1.0
+    mean, scale = scaling(X)
     model = LogisticRegression(C=C, max_iter=3000).fit((X - mean) / scale, y)
     w = np.zeros((X.shape[1], len(CLASSES)), np.float32)
     b = np.full(len(CLASSES), -30.0, np.float32)  # a class never seen in training is never chosen
@@ -75,7 +73,7 @@ def fit_span_classifier(data_root: Path, detector, fold_of: dict[str, int], hold
         return None
     X, y, keys, folds = _collect(detector, base, fold_of)
     train, held = folds != holdout_fold, folds == holdout_fold
-    if len(set(y[train].tolist())) < 2:
+    if X is None or len(set(y[train].tolist())) < 2:
         log("PTC span classifier: fewer than two classes in the training folds, not fitted")
         return None
     log(f"PTC span classifier: {int(train.sum())} training spans, {int(held.sum())} held out; choosing C")
