@@ -400,3 +400,109 @@ def test_span_classifier_matches_its_features(tiny_model):
     c = detector.span_classifier
     z = (f - c.mean) / c.scale @ c.w + c.b
     assert np.allclose(scores[1], np.exp(z - z.max()) / np.exp(z - z.max()).sum(), atol=1e-6)
+
+
+def test_thresholds_maximise_micro_f1_not_each_labels_f1():
+    """A weak label whose own F1 peaks at a low threshold (many false positives) would drag micro-F1 down:
+    the tuned thresholds keep it high; a clean label keeps the threshold that separates it."""
+    import numpy as np
+    from slant.training.fit import tune_thresholds
+    rng = np.random.default_rng(0)
+    n = 400
+    clean_y = (np.arange(n) % 4 == 0).astype(float)
+    clean_p = np.where(clean_y > 0, 0.8, 0.2)
+    weak_y = (np.arange(n) % 5 == 0).astype(float)
+    weak_p = rng.uniform(0.0, 0.5, n) + 0.05 * weak_y           # barely informative
+    probs, y = np.stack([clean_p, weak_p], 1), np.stack([clean_y, weak_y], 1)
+    t = tune_thresholds(probs, y)
+    micro = lambda t_: 2 * ((probs >= t_) & (y > 0)).sum() / ((probs >= t_).sum() + y.sum())  # noqa: E731
+    own = max(np.arange(0.05, 0.96, 0.025), key=lambda x: 2 * ((weak_p >= x) & (weak_y > 0)).sum()
+              / ((weak_p >= x).sum() + weak_y.sum()))
+    assert 0.2 < t[0] <= 0.8 and t[1] > own          # the weak label is not chased down to its own best F1
+    assert micro(t) > micro(np.array([t[0], own]))
+    grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
+    for k in range(2):                               # and no single move of one threshold does better
+        for g in grid:
+            moved = t.copy()
+            moved[k] = g
+            assert micro(moved) <= micro(t) + 1e-12
+
+
+@pytest.fixture(scope="module")
+def cross_validated(tiny_model, tmp_path_factory):
+    """`slant train --cross-validate` on the tiny corpus, then its export."""
+    root = tmp_path_factory.mktemp("cv")
+    r = run_slant("train", "--data", tiny_model / "data", "--out", root / "cv", "--tiny", "--cross-validate")
+    assert r.returncode == 0, r.stderr
+    assert "fold 1/5: training on" in r.stderr and "final model: training on all" in r.stderr
+    r = run_slant("train", "--data", tiny_model / "data", "--out", root / "model", "--from-checkpoint",
+                  root / "cv" / "teacher-fp32.pt")
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+def test_cross_validation_gives_every_article_an_out_of_fold_prediction(tiny_model, cross_validated):
+    import numpy as np
+    from slant.training.corpus import assign_folds, load_english
+    cv = json.loads((cross_validated / "cv" / "cv.json").read_text())
+    docs = load_english(tiny_model / "data").documents
+    oof = np.load(cross_validated / "cv" / "oof.npz")
+    assert list(oof["ids"]) == [d.id for d in docs] and list(oof["folds"]) == assign_folds(docs, 5, 13)
+    assert oof["paragraph_offsets"][-1] == len(oof["paragraph_probs"]) == sum(len(d.paragraphs) for d in docs)
+    assert cv["recipe"]["epochs"] == 1 and cv["recipe"]["tiny"] and cv["device"] == "cpu"
+    figures = cv["figures"]["fp32_torch"]
+    assert cv["figures"]["out_of_fold_articles"] == len(docs)
+    assert 0 <= figures["subtask3_micro_f1_crossfit"] <= 1 and figures["per_fold_micro_f1_crossfit"]
+    assert len(cv["thresholds"]["paragraph"]) == len(cv["thresholds"]["span"]) == 23
+
+
+def test_the_all_article_model_takes_its_thresholds_from_cross_validation(tiny_model, cross_validated, article_file):
+    cv = json.loads((cross_validated / "cv" / "cv.json").read_text())
+    manifest = json.loads((cross_validated / "model" / "manifest.json").read_text())
+    training = manifest["training"]
+    assert training["holdout_fold"] is None and training["epochs"] == 1
+    assert training["commands"][0] == cv["command"] and "--cross-validate" in cv["command"]
+    assert training["commands"][1].startswith("slant train --data")
+    trained = [k for k, name in enumerate(manifest["labels"]) if name not in manifest["untrained_labels"]]
+    assert [manifest["thresholds"]["paragraph"][k] for k in trained] == [cv["thresholds"]["paragraph"][k]
+                                                                         for k in trained]
+    metrics = manifest["metrics"]
+    assert metrics["cross_validated"] == cv["figures"] and metrics["trained_on"].startswith("all ")
+    assert metrics["int8_paragraph_label_flips_vs_fp32_on_training_articles"] >= 0
+    assert metrics["article"]["scored"].startswith("out of fold")
+    assert metrics["span_classes"]["held_out_spans"] == 0 and metrics["span_classes"]["training_spans"] > 0
+    r = run_slant("analyze", article_file, "--model", cross_validated / "model", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["techniques"] is not None
+
+
+def test_an_all_article_checkpoint_needs_its_cross_validation(tiny_model, cross_validated, tmp_path):
+    import shutil
+    ckpt = tmp_path / "lonely" / "teacher-fp32.pt"
+    ckpt.parent.mkdir()
+    shutil.copyfile(cross_validated / "cv" / "teacher-fp32.pt", ckpt)
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--from-checkpoint", ckpt)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (f"Error: {ckpt}: trained on every article, but {ckpt.parent / 'cv.json'}"
+                                                 " (its thresholds and out-of-fold figures) is missing")
+    cv = json.loads((cross_validated / "cv" / "cv.json").read_text())
+    (ckpt.parent / "cv.json").write_text(json.dumps({**cv, "data_sha256": "0" * 64}))
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--from-checkpoint", ckpt)
+    assert r.returncode == 1 and "made from other data (sha256 000000000000" in r.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("args,error", [
+    (["--from-checkpoint", "x.pt"], "--cross-validate trains new encoders"),
+    (["--distil-from", "x.pt"], "--cross-validate trains new encoders"),
+])
+def test_cross_validate_refusals(tiny_model, tmp_path, args, error):
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", "--cross-validate", *args)
+    assert r.returncode == 2 and error in r.stderr
+
+
+def test_device_cuda_without_a_gpu_is_a_usage_error(tiny_model, tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", "--device", "cuda")
+    assert r.returncode == 2 and "torch sees no CUDA GPU" in r.stderr

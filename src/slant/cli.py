@@ -319,11 +319,17 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold.")
 @click.option("--distil-weight", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Share of the loss given to the teachers' soft targets (the gold labels get the rest).")
+@click.option("--cross-validate", "cross_validate", is_flag=True,
+              help="Train the recipe once per fold for out-of-fold predictions of every article (thresholds and "
+                   "figures), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
+                   "Export it with --from-checkpoint OUT/teacher-fp32.pt.")
+@click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),
+              help="Where torch fine-tunes (export and scoring stay on the CPU).")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              tiny: bool) -> None:
+              cross_validate: bool, device: str, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -335,7 +341,13 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
-                      article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight)
+                      article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,
+                      device=device)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.UsageError("--device cuda: torch sees no CUDA GPU on this machine")
     if article_weight != 1.0 and not joint:
         raise click.UsageError("--article-weight weighs the losses of --joint-article-heads: give both")
     if teachers and (checkpoint is not None or article_source is not None):
@@ -346,6 +358,18 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
             raise click.UsageError("--article-heads-on and --from-checkpoint do not go together")
         figures = refit_article_heads(cfg, article_source)
         click.echo(json.dumps({k: v for k, v in figures.items() if k != "per_frame_in_sample"}, indent=2))
+        return
+    if cross_validate:
+        if checkpoint is not None or article_source is not None or teachers:
+            raise click.UsageError("--cross-validate trains new encoders: it does not go with --from-checkpoint, "
+                                   "--article-heads-on or --distil-from")
+        from .training.crossval import cross_validate as run_cross_validation
+
+        record = run_cross_validation(cfg)
+        click.echo(json.dumps({"out_of_fold_micro_f1_crossfit":
+                               record["figures"]["fp32_torch"]["subtask3_micro_f1_crossfit"],
+                               "per_fold": record["figures"]["fp32_torch"]["per_fold_micro_f1_crossfit"],
+                               "minutes": record["minutes"]}, indent=2))
         return
     metrics = train(cfg)
     brief = {k: ({n: x for n, x in v.items() if n != "per_label_in_sample"} if isinstance(v, dict) else v)

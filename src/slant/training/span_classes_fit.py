@@ -65,14 +65,16 @@ def _micro_f1(keys, y, scores) -> float:
     return round(float(span_class_scores(gold, pred, CLASSES).micro.f1), 4)
 
 
-def fit_span_classifier(data_root: Path, detector, fold_of: dict[str, int], holdout_fold: int, log):
+def fit_span_classifier(data_root: Path, detector, fold_of: dict[str, int], holdout_fold: int | None,
+                        log):
     """(arrays for span_classes.npz, manifest section, figures), or None when the data has no PTC-2020
     train labels or too few classes in the training folds to fit a classifier."""
     base = Path(data_root) / "ptc2020"
     if not (base / "train-task2-TC.labels").is_file():
         return None
     X, y, keys, folds = _collect(detector, base, fold_of)
-    train, held = folds != holdout_fold, folds == holdout_fold
+    held = folds == holdout_fold if holdout_fold is not None else np.zeros(len(folds), dtype=bool)
+    train = ~held
     if X is None or len(set(y[train].tolist())) < 2:
         log("PTC span classifier: fewer than two classes in the training folds, not fitted")
         return None

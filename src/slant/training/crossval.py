@@ -1,0 +1,156 @@
+"""``slant train --cross-validate``: out-of-fold predictions for every article, then one model on all of them.
+
+The single-fold recipe (``slant train``) trains on four folds and tunes its thresholds on the fifth, so
+the shipped detector never sees a fifth of the data and its 23 thresholds rest on ~90 articles.  This
+mode trains the same recipe once per fold (each fold's articles predicted by the model that never saw
+them, PTC-2020 spans joining only that model's training folds, the lexical head refitted per fold),
+tunes the thresholds on the out-of-fold probabilities of every article, measures them there, and
+finally trains the recipe once more on every article.
+
+It writes, in ``--out``: ``teacher-fp32.pt`` (the all-article model), ``cv.json`` (recipe, data hash,
+thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities).  Exporting is
+a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
+beside the checkpoint for its thresholds and figures.  The neural steps run on ``--device cuda``
+where there is a GPU (minutes instead of hours).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ModelError
+from ..heads import range_max
+from ..lexical import LexicalHead
+from .corpus import assign_folds, load_english
+from .fit import (LABELS, TrainConfig, _figures, _pooled_micro, crossfit, fit_neural, log_progress, paragraph_scores,
+                  paragraph_texts, predict, prepare, tune_thresholds)
+from .lexical_fit import fit_lexical
+from .model import minilm_dir, save_checkpoint
+from .ptc_spans import ptc_spans
+
+CV_FILE = "cv.json"
+SCHEMA = "slant.cv/1"
+# What makes two runs the same recipe: a checkpoint is exported with thresholds from cv.json only if these match.
+RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
+          "joint_article", "article_weight", "max_articles", "tiny")
+
+
+def recipe(cfg: TrainConfig) -> dict:
+    return {name: getattr(cfg, name) for name in RECIPE}
+
+
+def load_cv(checkpoint: Path, data_hash: str) -> dict:
+    """The cv.json beside an all-article checkpoint, checked against the data; ModelError (one line) if wrong."""
+    path = Path(checkpoint).parent / CV_FILE
+    if not path.is_file():
+        raise ModelError(f"{checkpoint}: trained on every article, but {path} (its thresholds and out-of-fold "
+                         f"figures) is missing")
+    cv = json.loads(path.read_text(encoding="utf-8"))
+    if cv.get("schema") != SCHEMA:
+        raise ModelError(f"{path}: not a slant cross-validation record (schema {cv.get('schema')!r})")
+    if cv["data_sha256"] != data_hash:
+        raise ModelError(f"{path}: made from other data (sha256 {cv['data_sha256'][:12]}, this data "
+                         f"{data_hash[:12]})")
+    return cv
+
+
+def _ptc_targets(cfg: TrainConfig, examples, log):
+    """Per example, the token targets with the PTC-2020 spans added (same arrays when there are none)."""
+    from .fit import add_token_targets
+
+    union = [e.token_y.copy() for e in examples]
+    if not (Path(cfg.data) / "ptc2020").is_dir():
+        return union, None
+    moved, record = ptc_spans(cfg.data, [e.doc for e in examples])
+    for e, u in zip(examples, union):
+        gold = e.token_y
+        e.token_y = u
+        add_token_targets(e, moved.get(e.doc.id, []))
+        e.token_y = gold
+    log(f"PTC-2020 spans: {record.get('moved', 0)} moved onto the SemEval texts; they join the training folds only")
+    return union, record
+
+
+def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    started = time.time()
+    corpus = load_english(cfg.data)
+    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
+    from ..windows import load_tokenizer
+    tokenizer = load_tokenizer(minilm_dir() / "tokenizer.json")
+    special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
+    examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
+    folds = assign_folds(docs, cfg.folds, cfg.fold_seed)
+    gold = [e.token_y for e in examples]
+    union, ptc_record = _ptc_targets(cfg, examples, log)
+    log(f"data: {len(docs)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
+
+    oof_par: list = [None] * len(examples)
+    oof_tok: list = [None] * len(examples)
+    per_fold = {}
+    for k in range(cfg.folds):
+        for e, g, u, f in zip(examples, gold, union, folds):
+            e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
+        train_ex = [e for e, f in zip(examples, folds) if f != k]
+        held = [i for i, f in enumerate(folds) if f == k]
+        if not held:
+            continue
+        log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
+        torch.manual_seed(cfg.seed)
+        model = fit_neural(cfg, train_ex, log)
+        lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
+        held_ex = [examples[i] for i in held]
+        for i, e, (tok, par) in zip(held, held_ex, predict(model, held_ex, cfg.windows_per_batch)):
+            oof_tok[i] = tok
+            oof_par[i] = np.mean([par, range_max(tok, e.ranges), lexical.probabilities(paragraph_texts([e])[0])],
+                                 axis=0)
+        if len(held) >= 2:  # thresholds tuned on one half of the fold, scored on the other
+            per_fold[k] = round(_pooled_micro(crossfit(held_ex, [oof_par[i] for i in held], lambda e: e.par_y,
+                                                       paragraph_scores))["f1"], 4)
+            log(f"fold {k + 1}/{cfg.folds}: micro-F1 (thresholds cross-fitted inside the fold) {per_fold[k]:.4f}")
+        del model
+
+    for e, g in zip(examples, gold):
+        e.token_y = g
+    par_thr = tune_thresholds(np.concatenate(oof_par), np.concatenate([e.par_y for e in examples]))
+    tok_thr = tune_thresholds(np.concatenate(oof_tok), np.concatenate(gold))
+    figures = _figures(examples, oof_par, oof_tok, par_thr, tok_thr)
+    figures["per_fold_micro_f1_crossfit"] = per_fold
+    log(f"out of fold, all {len(examples)} articles: micro-F1 (cross-fitted) {figures['subtask3_micro_f1_crossfit']:.4f}")
+
+    for e, u in zip(examples, union):
+        e.token_y = u
+    log(f"final model: training on all {len(examples)} articles")
+    torch.manual_seed(cfg.seed)
+    model = fit_neural(cfg, examples, log)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, None)
+    offsets = np.cumsum([0] + [len(p) for p in oof_par])
+    np.savez_compressed(out / "oof.npz", ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
+                        paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32))
+    record = {
+        "schema": SCHEMA,
+        "command": cfg.command,
+        "data_sha256": corpus.data_hash,
+        "data": corpus.sources,
+        "recipe": recipe(cfg),
+        "device": cfg.device if cfg.device == "cpu" else f"{cfg.device} ({torch.cuda.get_device_name()})",
+        "torch": torch.__version__,
+        "thresholds": {"paragraph": [round(float(x), 4) for x in par_thr],
+                       "span": [round(float(x), 4) for x in tok_thr]},
+        "figures": {"out_of_fold_articles": len(examples), "fp32_torch": figures},
+        "ptc2020_spans": ptc_record,
+        "minutes": round((time.time() - started) / 60, 1),
+    }
+    (out / CV_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {out}: teacher-fp32.pt (all articles), {CV_FILE}, oof.npz in {record['minutes']} min; "
+        f"export with: slant train --data {cfg.data} --out OUT --from-checkpoint {out / 'teacher-fp32.pt'}")
+    return record
