@@ -442,7 +442,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
         flips += int(((a >= par_thr) != (b >= par_thr)).sum())
     metrics = {"trained_on": f"all {len(examples)} articles",
                "cross_validated": cv["figures"], "cross_validation_command": cv["command"],
-               "cross_validation_device": cv["device"],
+               "cross_validation_device": cv["device"], "cross_validation_torch": cv["torch"],
                "int8_paragraph_label_flips_vs_fp32_on_training_articles": flips,
                "paragraphs": int(sum(len(e.numbers) for e in examples)),
                "train_minutes": round((time.time() - started) / 60, 1) + cv["minutes"],
