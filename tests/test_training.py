@@ -506,3 +506,36 @@ def test_device_cuda_without_a_gpu_is_a_usage_error(tiny_model, tmp_path):
         pytest.skip("this machine has a GPU")
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", "--device", "cuda")
     assert r.returncode == 2 and "torch sees no CUDA GPU" in r.stderr
+
+
+def test_cross_validation_never_predicts_an_article_its_model_trained_on(tiny_model, tmp_path, monkeypatch):
+    """Each fold model trains on the other folds only (PTC-2020 spans included only there) and predicts
+    its own fold; the last model trains on every article."""
+    from slant.training import crossval
+    from slant.training.fit import TrainConfig
+    calls = []
+    real_fit, real_predict = crossval.fit_neural, crossval.predict
+
+    def fit(cfg, train_ex, log):
+        calls.append({"trained": {e.doc.id for e in train_ex},
+                      "ptc_marks": {e.doc.id: int(e.token_y.sum()) for e in train_ex}})
+        return real_fit(cfg, train_ex, log)
+
+    def predict(model, examples, limit):
+        calls[-1]["predicted"] = {e.doc.id for e in examples}
+        calls[-1]["held_marks"] = {e.doc.id: int(e.token_y.sum()) for e in examples}
+        return real_predict(model, examples, limit)
+
+    monkeypatch.setattr(crossval, "fit_neural", fit)
+    monkeypatch.setattr(crossval, "predict", predict)
+    cfg = TrainConfig(data=tiny_model / "data", out=tmp_path / "cv", layers=2, epochs=1, tiny=True)
+    crossval.cross_validate(cfg, log=lambda msg: None)
+    *folds, final = calls
+    every = set().union(*(c["predicted"] for c in folds))
+    assert len(folds) >= 2 and final["trained"] == every and "predicted" not in final
+    for c in folds:
+        assert c["trained"].isdisjoint(c["predicted"]) and c["trained"] | c["predicted"] == every
+    # an article's PTC spans add token marks when it trains, never when it is predicted
+    extra = [c["ptc_marks"][i] - h["held_marks"][i] for c in folds for h in folds for i in h["predicted"]
+             if i in c["trained"]]
+    assert extra and min(extra) >= 0 and max(extra) > 0

@@ -24,18 +24,18 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
-from ..heads import range_max
 from ..lexical import LexicalHead
 from .corpus import assign_folds, load_english
-from .fit import (LABELS, TrainConfig, _figures, _pooled_micro, crossfit, fit_neural, log_progress, paragraph_scores,
-                  paragraph_texts, predict, prepare, tune_thresholds)
+from ..windows import load_tokenizer
+from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit, fit_neural,
+                  log_progress, paragraph_scores, paragraph_texts, predict, prepare, tune_thresholds)
 from .lexical_fit import fit_lexical
 from .model import minilm_dir, save_checkpoint
 from .ptc_spans import ptc_spans
 
 CV_FILE = "cv.json"
 SCHEMA = "slant.cv/1"
-# What makes two runs the same recipe: a checkpoint is exported with thresholds from cv.json only if these match.
+# The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
 RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
           "joint_article", "article_weight", "max_articles", "tiny")
 
@@ -61,13 +61,11 @@ def load_cv(checkpoint: Path, data_hash: str) -> dict:
 
 def _ptc_targets(cfg: TrainConfig, examples, log):
     """Per example, the token targets with the PTC-2020 spans added (same arrays when there are none)."""
-    from .fit import add_token_targets
-
     union = [e.token_y.copy() for e in examples]
     if not (Path(cfg.data) / "ptc2020").is_dir():
         return union, None
     moved, record = ptc_spans(cfg.data, [e.doc for e in examples])
-    for e, u in zip(examples, union):
+    for e, u in zip(examples, union):  # add_token_targets marks e.token_y: point it at the copy for a moment
         gold = e.token_y
         e.token_y = u
         add_token_targets(e, moved.get(e.doc.id, []))
@@ -83,7 +81,6 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     started = time.time()
     corpus = load_english(cfg.data)
     docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
-    from ..windows import load_tokenizer
     tokenizer = load_tokenizer(minilm_dir() / "tokenizer.json")
     special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
     examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
@@ -109,8 +106,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         held_ex = [examples[i] for i in held]
         for i, e, (tok, par) in zip(held, held_ex, predict(model, held_ex, cfg.windows_per_batch)):
             oof_tok[i] = tok
-            oof_par[i] = np.mean([par, range_max(tok, e.ranges), lexical.probabilities(paragraph_texts([e])[0])],
-                                 axis=0)
+            oof_par[i] = combined_probs(e, tok, par, lexical)
         if len(held) >= 2:  # thresholds tuned on one half of the fold, scored on the other
             per_fold[k] = round(_pooled_micro(crossfit(held_ex, [oof_par[i] for i in held], lambda e: e.par_y,
                                                        paragraph_scores))["f1"], 4)

@@ -29,7 +29,7 @@ import torch
 from .. import taxonomy
 from ..document import Document
 from ..evaluate import multilabel_scores, span_overlap_scores
-from ..heads import evidence_spans, paragraph_ranges, sigmoid
+from ..heads import evidence_spans, paragraph_ranges, range_max, sigmoid
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
 from .model import DocBatch, TechniqueModel, build_encoder, load_checkpoint, minilm_dir
@@ -312,6 +312,12 @@ def paragraph_texts(examples: list[Example]) -> tuple[list[str], np.ndarray]:
     return texts, np.concatenate([e.par_y for e in examples])
 
 
+def combined_probs(e: Example, tok: np.ndarray, par: np.ndarray, lexical) -> np.ndarray:
+    """The runtime's paragraph score computed from the torch model's outputs (``predict``) and a
+    LexicalHead: mean of the paragraph head, the token head's strongest piece and the lexical head."""
+    return np.mean([par, range_max(tok, e.ranges), lexical.probabilities(paragraph_texts([e])[0])], axis=0)
+
+
 def _figures(examples, par_probs, tok_probs, par_thr, tok_thr) -> dict:
     cross = crossfit(examples, par_probs, lambda e: e.par_y, paragraph_scores)
     in_sample = paragraph_scores(examples, par_probs, par_thr)
@@ -428,7 +434,6 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
                               corpus, started, log) -> dict:
     """Thresholds and technique figures of an all-article model come from its cross-validation; what can
     still be measured on its own articles is how often int8 and fp32 disagree."""
-    from ..heads import range_max
     from ..lexical import LexicalHead
     from .export import finalize
 
@@ -438,7 +443,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
     flips = 0
     for e, (tok, par) in zip(examples, predict(model, examples, cfg.windows_per_batch)):
         a = detector.combine(outputs[e.doc.id][2])
-        b = np.mean([par, range_max(tok, e.ranges), lex.probabilities(paragraph_texts([e])[0])], axis=0)
+        b = combined_probs(e, tok, par, lex)
         flips += int(((a >= par_thr) != (b >= par_thr)).sum())
     metrics = {"trained_on": f"all {len(examples)} articles",
                "cross_validated": cv["figures"], "cross_validation_command": cv["command"],
@@ -460,7 +465,6 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
 
 
 def train(cfg: TrainConfig, log=log_progress) -> dict:
-    from ..heads import range_max
     from ..lexical import LexicalHead
     from ..runtime import load_detector
     from .export import finalize, write_artifact
@@ -530,8 +534,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     # The fp32 torch model it came from, combined the same way, for the int8 comparison.
     lex = LexicalHead.from_arrays(lexical)
     fp32 = predict(model, held_ex, cfg.windows_per_batch)
-    fp32_par = [np.mean([par, range_max(tok, e.ranges), lex.probabilities(paragraph_texts([e])[0])], axis=0)
-                for e, (tok, par) in zip(held_ex, fp32)]
+    fp32_par = [combined_probs(e, tok, par, lex) for e, (tok, par) in zip(held_ex, fp32)]
     metrics = {"held_out_articles": len(held_ex),
                "int8_onnx": _figures(held_ex, par_probs, tok_probs, par_thr, tok_thr),
                "fp32_torch": _figures(held_ex, fp32_par, [t for t, _ in fp32], par_thr, tok_thr),
