@@ -539,3 +539,34 @@ def test_cross_validation_never_predicts_an_article_its_model_trained_on(tiny_mo
     extra = [c["ptc_marks"][i] - h["held_marks"][i] for c in folds for h in folds for i in h["predicted"]
              if i in c["trained"]]
     assert extra and min(extra) >= 0 and max(extra) > 0
+
+
+def test_an_interrupted_cross_validation_resumes_after_its_last_fold(tiny_model, tmp_path, monkeypatch):
+    import numpy as np
+    from slant.training import crossval
+    from slant.training.fit import TrainConfig
+    real_fit = crossval.fit_neural
+    trained, interrupt = [], {"at": 2}
+
+    def fit(cfg, train_ex, log):
+        if len(trained) == interrupt["at"]:
+            raise KeyboardInterrupt  # the machine went away during the third model
+        trained.append(len(train_ex))
+        return real_fit(cfg, train_ex, log)
+
+    monkeypatch.setattr(crossval, "fit_neural", fit)
+    cfg = lambda **kw: TrainConfig(data=tiny_model / "data", out=tmp_path / "cv", layers=2, tiny=True, **kw)  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        crossval.cross_validate(cfg(epochs=1), log=lambda msg: None)
+    assert sorted(p.name for p in (tmp_path / "cv").glob("fold-*.npz")) == ["fold-0.npz", "fold-1.npz"]
+    interrupt["at"], trained = None, []
+    messages = []
+    crossval.cross_validate(cfg(epochs=1), log=messages.append)
+    assert sum("read from" in m for m in messages) == 2
+    folds_with_articles = len(list((tmp_path / "cv").glob("fold-*.npz")))
+    assert len(trained) == folds_with_articles - 2 + 1      # the remaining folds, then the final model
+    first = np.load(tmp_path / "cv" / "oof.npz")["paragraph_probs"]
+    messages.clear()                                        # another recipe does not reuse them
+    crossval.cross_validate(cfg(epochs=2), log=messages.append)
+    assert not any("read from" in m for m in messages)
+    assert np.load(tmp_path / "cv" / "oof.npz")["paragraph_probs"].shape == first.shape

@@ -322,7 +322,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--cross-validate", "cross_validate", is_flag=True,
               help="Train the recipe once per fold for out-of-fold predictions of every article (thresholds and "
                    "figures), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
-                   "Export it with --from-checkpoint OUT/teacher-fp32.pt.")
+                   "Six trainings: minutes on a GPU (--device cuda), hours on 2 CPU cores; rerun the same command "
+                   "to resume after the last finished fold. Export with --from-checkpoint OUT/teacher-fp32.pt.")
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),
               help="Where torch fine-tunes (export and scoring stay on the CPU).")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")

@@ -8,7 +8,8 @@ tunes the thresholds on the out-of-fold probabilities of every article, measures
 finally trains the recipe once more on every article.
 
 It writes, in ``--out``: ``teacher-fp32.pt`` (the all-article model), ``cv.json`` (recipe, data hash,
-thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities).  Exporting is
+thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities); after each fold,
+``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes.  Exporting is
 a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
 beside the checkpoint for its thresholds and figures.  The neural steps run on ``--device cuda``
 where there is a GPU (minutes instead of hours).
@@ -74,6 +75,26 @@ def _ptc_targets(cfg: TrainConfig, examples, log):
     return union, record
 
 
+def _save_fold(path: Path, key: str, tok_list: list, par_list: list) -> None:
+    """One fold's out-of-fold probabilities, so that an interrupted run (hours on a CPU) resumes after it."""
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, key=np.array(key), tok=np.concatenate(tok_list), par=np.concatenate(par_list),
+             tok_sizes=np.array([len(t) for t in tok_list]), par_sizes=np.array([len(p) for p in par_list]))
+    tmp.replace(path)
+
+
+def _load_fold(path: Path, key: str, held_ex) -> tuple[list, list] | None:
+    """A fold saved by an earlier run of the same recipe on the same data (None otherwise)."""
+    if not path.is_file():
+        return None
+    z = np.load(path)
+    if str(z["key"]) != key or list(z["tok_sizes"]) != [len(e.tokens) for e in held_ex] \
+            or list(z["par_sizes"]) != [len(e.numbers) for e in held_ex]:
+        return None
+    split = lambda a, sizes: np.split(a, np.cumsum(sizes)[:-1])  # noqa: E731
+    return split(z["tok"], z["tok_sizes"]), split(z["par"], z["par_sizes"])
+
+
 def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -89,29 +110,43 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     union, ptc_record = _ptc_targets(cfg, examples, log)
     log(f"data: {len(docs)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
 
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    key = json.dumps({"recipe": recipe(cfg), "data_sha256": corpus.data_hash}, sort_keys=True)
     oof_par: list = [None] * len(examples)
     oof_tok: list = [None] * len(examples)
     per_fold = {}
     for k in range(cfg.folds):
-        for e, g, u, f in zip(examples, gold, union, folds):
-            e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
-        train_ex = [e for e, f in zip(examples, folds) if f != k]
         held = [i for i, f in enumerate(folds) if f == k]
         if not held:
             continue
-        log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
-        torch.manual_seed(cfg.seed)
-        model = fit_neural(cfg, train_ex, log)
-        lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
         held_ex = [examples[i] for i in held]
-        for i, e, (tok, par) in zip(held, held_ex, predict(model, held_ex, cfg.windows_per_batch)):
-            oof_tok[i] = tok
-            oof_par[i] = combined_probs(e, tok, par, lexical)
+        saved = _load_fold(out / f"fold-{k}.npz", key, held_ex)
+        if saved is not None:
+            log(f"fold {k + 1}/{cfg.folds}: out-of-fold predictions read from {out / f'fold-{k}.npz'} "
+                f"(an interrupted run of the same recipe and data)")
+            tok_list, par_list = saved
+        else:
+            for e, g, u, f in zip(examples, gold, union, folds):
+                e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
+            train_ex = [e for e, f in zip(examples, folds) if f != k]
+            log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
+            torch.manual_seed(cfg.seed)
+            model = fit_neural(cfg, train_ex, log)
+            lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
+            outputs = predict(model, held_ex, cfg.windows_per_batch)
+            tok_list = [tok for tok, _ in outputs]
+            par_list = [combined_probs(e, tok, par, lexical) for e, (tok, par) in zip(held_ex, outputs)]
+            _save_fold(out / f"fold-{k}.npz", key, tok_list, par_list)
+            del model
+        for i, tok, par in zip(held, tok_list, par_list):
+            oof_tok[i], oof_par[i] = tok, par
         if len(held) >= 2:  # thresholds tuned on one half of the fold, scored on the other
-            per_fold[k] = round(_pooled_micro(crossfit(held_ex, [oof_par[i] for i in held], lambda e: e.par_y,
+            for e, g in zip(held_ex, (gold[i] for i in held)):
+                e.token_y = g
+            per_fold[k] = round(_pooled_micro(crossfit(held_ex, par_list, lambda e: e.par_y,
                                                        paragraph_scores))["f1"], 4)
             log(f"fold {k + 1}/{cfg.folds}: micro-F1 (thresholds cross-fitted inside the fold) {per_fold[k]:.4f}")
-        del model
 
     for e, g in zip(examples, gold):
         e.token_y = g
@@ -126,8 +161,6 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     log(f"final model: training on all {len(examples)} articles")
     torch.manual_seed(cfg.seed)
     model = fit_neural(cfg, examples, log)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, None)
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
     np.savez_compressed(out / "oof.npz", ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
