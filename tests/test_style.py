@@ -24,7 +24,18 @@ def test_reporting_and_opinion_differ_where_they_should():
     for name in ("first_person_per_1k_words", "second_person_per_1k_words", "questions_per_1k_chars",
                  "exclamations_per_1k_chars", "title_question"):
         assert column(opinion, name) > column(report, name) == 0, name
-    assert column(report, "paragraphs_with_quote") == 0.5
+    assert column(report, "sentences_with_quote") == 0.5 and column(report, "sentences_opening_with_quote") == 0.5
+
+
+def test_line_breaks_do_not_change_the_style():
+    """Sources differ in how they break a body into lines (blank lines between paragraphs, one sentence per
+    line, ...) whatever the genre: the features must not see it."""
+    one_per_line = REPORT.replace("on Tuesday, officials said. ", "on Tuesday, officials said.\n")
+    one_per_line = one_per_line.replace("dollars on Tuesday, officials said.\n\n", "dollars on Tuesday, officials said.\n")
+    sentence_lines = OPINION.replace(". ", ".\n").replace("? ", "?\n").replace("\n\n", "\n").replace("?\n", "?\n\n", 1)
+    for a, b in ((REPORT, one_per_line), (OPINION, sentence_lines), (OPINION, OPINION.replace("\n\n", "\n   \n\n"))):
+        assert a != b
+        np.testing.assert_array_equal(style_features(a), style_features(b))
 
 
 def test_degenerate_texts_give_finite_numbers():

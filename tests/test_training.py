@@ -87,21 +87,43 @@ def test_a_model_without_article_heads(tiny_model, article_file, tmp_path):
     assert r.stderr.strip() == f"Error: {model}: this model has no genre and frame heads (subtask 1)"
 
 
-def test_a_style_part_named_but_missing_is_one_line(tiny_model, article_file, tmp_path):
+def _with_style_arrays(tiny_model, folder, change, genre_parts=None):
+    """A copy of the tiny model whose article.npz arrays went through ``change`` (manifest hash updated; the
+    genre ensemble set to ``genre_parts`` if given)."""
     import shutil
     import numpy as np
-    model = tmp_path / "model"
-    shutil.copytree(tiny_model / "model", model)
-    with np.load(model / "article.npz") as z:
-        arrays = {k: z[k] for k in z.files if not k.startswith("style_")}
-    np.savez_compressed(model / "article.npz", **arrays)
-    manifest = json.loads((model / "manifest.json").read_text())
     from slant.models import sha256_file
-    manifest["files"]["article.npz"]["sha256"] = sha256_file(model / "article.npz")
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copytree(tiny_model / "model", folder)
+    with np.load(folder / "article.npz") as z:
+        arrays = change({k: z[k] for k in z.files})
+    np.savez_compressed(folder / "article.npz", **arrays)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["article.npz"]["sha256"] = sha256_file(folder / "article.npz")
+    if genre_parts:
+        manifest["article"]["ensemble"]["genre"] = genre_parts
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_a_style_part_named_but_missing_is_one_line(tiny_model, article_file, tmp_path):
+    model = _with_style_arrays(tiny_model, tmp_path / "model",
+                               lambda a: {k: v for k, v in a.items() if not k.startswith("style_")},
+                               genre_parts=["encoder", "style"])
     r = run_slant("analyze", article_file, "--model", model)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().endswith("the genre ensemble names the style part, which it does not hold")
+
+
+def test_a_style_part_for_other_style_features_is_one_line(tiny_model, article_file, tmp_path):
+    """A model fitted when slant computed more style features (25 before they stopped reading line breaks)."""
+    import numpy as np
+    model = _with_style_arrays(tiny_model, tmp_path / "model",
+                               lambda a: {**a, "style_w": np.vstack([a["style_w"], np.zeros((3, a["style_w"].shape[1]))])})
+    r = run_slant("analyze", article_file, "--model", model)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    from slant.style import NAMES
+    assert r.stderr.strip().endswith(f"article.npz: its style part reads {len(NAMES) + 3} style features, this version "
+                                     f"of slant computes {len(NAMES)} (refit it: slant train --article-heads-on)")
 
 
 def test_article_heads_refit_on_an_exported_model(tiny_model, article_file, tmp_path):
@@ -120,7 +142,7 @@ def test_article_heads_refit_on_an_exported_model(tiny_model, article_file, tmp_
     assert "--article-heads-on" in after["training"]["commands"][-1]
     assert after["training"]["holdout_fold"] == before["training"]["holdout_fold"] == 0  # not the 3 asked for
     assert after["thresholds"] == before["thresholds"] and after["metrics"]["article"]["genre"] == figures["genre"]
-    assert after["article"]["ensemble"] == {"genre": ["encoder", "style"], "frames": ["encoder", "lexical"]}
+    assert after["article"]["ensemble"] == {"genre": ["encoder"], "frames": ["encoder", "lexical"]}
     assert after["metrics"]["span_classes"]["training_spans"] > 0 and (out / "span_classes.npz").is_file()
     doc = json.loads(run_slant("analyze", article_file, "--model", out, "--format", "json").stdout)
     assert doc["genre"]["label"] in ("opinion", "reporting", "satire")

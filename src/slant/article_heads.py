@@ -26,6 +26,7 @@ import numpy as np
 from .errors import ModelError
 from .heads import sigmoid
 from .lexical import LexicalHead
+from .style import NAMES as STYLE_NAMES
 from .style import style_features
 
 __all__ = ["FEATURES", "ArticleHeads", "article_features", "softmax"]
@@ -72,6 +73,9 @@ class ArticleHeads:
         self.style_w, self.style_b = arrays.get("style_w"), arrays.get("style_b")
         if self.style_w is None and "style" in self.ensemble.get("genre", []):
             raise ModelError("article.npz: the genre ensemble names the style part, which it does not hold")
+        if self.style_w is not None and self.style_w.shape[0] != len(STYLE_NAMES):
+            raise ModelError(f"article.npz: its style part reads {self.style_w.shape[0]} style features, this version "
+                             f"of slant computes {len(STYLE_NAMES)} (refit it: slant train --article-heads-on)")
 
     def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray) -> dict[str, dict]:
         """{part: {task: probabilities}} for one article: genre [3] and frames [14] per part that has them."""
