@@ -26,12 +26,12 @@ import torch
 
 from ..errors import ModelError
 from ..lexical import LexicalHead
-from .corpus import assign_folds, load_english
-from ..windows import load_tokenizer
-from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit, fit_neural,
-                  log_progress, paragraph_scores, paragraph_texts, predict, prepare, tune_thresholds)
+from .corpus import load_english
+from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit,
+                  examples_and_folds, fit_neural, log_progress, paragraph_scores, paragraph_texts, predict,
+                  seed_and_threads, tune_thresholds)
 from .lexical_fit import fit_lexical
-from .model import minilm_dir, save_checkpoint
+from .model import save_checkpoint
 from .ptc_spans import ptc_spans
 
 CV_FILE = "cv.json"
@@ -96,19 +96,13 @@ def _load_fold(path: Path, key: str, held_ex) -> tuple[list, list] | None:
 
 
 def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
+    seed_and_threads(cfg)
     started = time.time()
     corpus = load_english(cfg.data)
-    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
-    tokenizer = load_tokenizer(minilm_dir() / "tokenizer.json")
-    special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
-    examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
-    folds = assign_folds(docs, cfg.folds, cfg.fold_seed)
+    examples, folds = examples_and_folds(cfg, corpus)
     gold = [e.token_y for e in examples]
     union, ptc_record = _ptc_targets(cfg, examples, log)
-    log(f"data: {len(docs)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
+    log(f"data: {len(examples)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -413,6 +413,21 @@ def refit_article_heads(cfg: TrainConfig, source: Path, log=log_progress) -> dic
     return figures
 
 
+def seed_and_threads(cfg: TrainConfig) -> None:
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+
+
+def examples_and_folds(cfg: TrainConfig, corpus) -> tuple[list[Example], list[int]]:
+    """The corpus's articles (the first ``cfg.max_articles``) as windowed examples, and each one's fold."""
+    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
+    tokenizer = load_tokenizer(minilm_dir() / "tokenizer.json")
+    special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
+    return ([prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs],
+            assign_folds(docs, cfg.folds, cfg.fold_seed))
+
+
 def _all_article_checkpoint(cfg: TrainConfig, data_hash: str, log) -> dict | None:
     """For a checkpoint trained on every article (``slant train --cross-validate``): its cv.json, with the
     recipe copied into ``cfg`` and no held-out fold; None for a checkpoint of the single-fold recipe."""
@@ -470,9 +485,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     from .export import finalize, write_artifact
     from .lexical_fit import fit_lexical
 
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
+    seed_and_threads(cfg)
     started = time.time()
     corpus = load_english(cfg.data)
     cv = _all_article_checkpoint(cfg, corpus.data_hash, log) if cfg.checkpoint else None
@@ -480,15 +493,11 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     if cfg.distil_from and not cfg.checkpoint:  # refuse a teacher before any work is done
         from .distil import attach_soft_targets, check_teacher
         teachers = [check_teacher(t, cfg, corpus.data_hash) for t in cfg.distil_from]
-    docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
     tokenizer_path = minilm_dir() / "tokenizer.json"
-    tokenizer = load_tokenizer(tokenizer_path)
-    special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
-    examples = [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
-    folds = assign_folds(docs, cfg.folds, cfg.fold_seed)
+    examples, folds = examples_and_folds(cfg, corpus)
     train_ex = [e for e, f in zip(examples, folds) if f != cfg.holdout_fold]
     held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
-    log(f"data: {len(docs)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
+    log(f"data: {len(examples)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
         f"{sum(len(e.tokens) for e in examples)} word pieces, sha256 {corpus.data_hash[:12]}")
     ptc_record = None
     if (Path(cfg.data) / "ptc2020").is_dir() and not cfg.checkpoint:
