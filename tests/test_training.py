@@ -592,3 +592,21 @@ def test_an_interrupted_cross_validation_resumes_after_its_last_fold(tiny_model,
     crossval.cross_validate(cfg(epochs=2), log=messages.append)
     assert not any("read from" in m for m in messages)
     assert np.load(tmp_path / "cv" / "oof.npz")["paragraph_probs"].shape == first.shape
+
+
+def test_the_runtime_computes_only_the_article_parts_its_ensembles_name(tiny_model, monkeypatch):
+    """Genre reads the encoder part alone: the style part (fitted, kept for the figures) is not computed when an
+    article is analysed, and the probabilities are the mean of the named parts."""
+    import numpy as np
+    from slant import article_heads
+    from slant.runtime import load_detector
+    detector = load_detector(tiny_model / "model")
+    heads = detector.article
+    assert heads.used_parts == {"encoder", "lexical"} and heads.style_w is not None
+    text = "A title\n\nWe said you would regret it! \"Nobody listens,\" they told us."
+    tokens, states, _, parts = detector.parts(text, [(9, len(text))])
+    everything = heads.parts(text, states, detector.combine(parts))
+    monkeypatch.setattr(article_heads, "style_features", lambda *a: (_ for _ in ()).throw(AssertionError("computed")))
+    genre, frames = heads.probabilities(text, states, detector.combine(parts))
+    np.testing.assert_allclose(genre, everything["encoder"]["genre"], rtol=1e-6)
+    np.testing.assert_allclose(frames, (everything["encoder"]["frames"] + everything["lexical"]["frames"]) / 2, rtol=1e-6)

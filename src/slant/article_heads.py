@@ -73,26 +73,33 @@ class ArticleHeads:
         self.style_w, self.style_b = arrays.get("style_w"), arrays.get("style_b")
         if self.style_w is None and "style" in self.ensemble.get("genre", []):
             raise ModelError("article.npz: the genre ensemble names the style part, which it does not hold")
+        self.used_parts = {name for names in self.ensemble.values() for name in names}
         if self.style_w is not None and self.style_w.shape[0] != len(STYLE_NAMES):
             raise ModelError(f"article.npz: its style part reads {self.style_w.shape[0]} style features, this version "
                              f"of slant computes {len(STYLE_NAMES)} (refit it: slant train --article-heads-on)")
 
-    def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray) -> dict[str, dict]:
-        """{part: {task: probabilities}} for one article: genre [3] and frames [14] per part that has them."""
-        return self.score(article_features(states, paragraph_probs, self.features), text)
+    def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray, names=None) -> dict[str, dict]:
+        """{part: {task: probabilities}} for one article: genre [3] and frames [14] per part that has them
+        (only the parts in ``names`` when given)."""
+        return self.score(article_features(states, paragraph_probs, self.features), text, names)
 
-    def score(self, features: np.ndarray, text: str) -> dict[str, dict]:
+    def score(self, features: np.ndarray, text: str, names=None) -> dict[str, dict]:
         """``parts`` from the article's pooled features (training measures through this too)."""
         g = len(self.genres)
-        enc = features @ self.w + self.b
-        lex = self.lexical.logits([text])[0]
-        out = {"encoder": {"genre": softmax(enc[:g]), "frames": sigmoid(enc[g:])},
-               "lexical": {"genre": softmax(lex[:g]), "frames": sigmoid(lex[g:])}}
-        if self.style_w is not None:
+        wanted = lambda name: names is None or name in names  # noqa: E731
+        out = {}
+        if wanted("encoder"):
+            enc = features @ self.w + self.b
+            out["encoder"] = {"genre": softmax(enc[:g]), "frames": sigmoid(enc[g:])}
+        if wanted("lexical"):
+            lex = self.lexical.logits([text])[0]
+            out["lexical"] = {"genre": softmax(lex[:g]), "frames": sigmoid(lex[g:])}
+        if self.style_w is not None and wanted("style"):
             out["style"] = {"genre": softmax(style_features(text) @ self.style_w + self.style_b)}
         return out
 
     def probabilities(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray):
-        """(genre probabilities [3], frame probabilities [14]): per task, the mean of its ensemble's parts."""
-        parts = self.parts(text, states, paragraph_probs)
+        """(genre probabilities [3], frame probabilities [14]): per task, the mean of its ensemble's parts
+        (a part no task names is not computed)."""
+        parts = self.parts(text, states, paragraph_probs, self.used_parts)
         return tuple(np.mean([parts[n][task] for n in self.ensemble[task]], axis=0) for task in ("genre", "frames"))

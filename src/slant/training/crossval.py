@@ -66,11 +66,8 @@ def _ptc_targets(cfg: TrainConfig, examples, log):
     if not (Path(cfg.data) / "ptc2020").is_dir():
         return union, None
     moved, record = ptc_spans(cfg.data, [e.doc for e in examples])
-    for e, u in zip(examples, union):  # add_token_targets marks e.token_y: point it at the copy for a moment
-        gold = e.token_y
-        e.token_y = u
-        add_token_targets(e, moved.get(e.doc.id, []))
-        e.token_y = gold
+    for e, u in zip(examples, union):
+        add_token_targets(e, moved.get(e.doc.id, []), target=u)
     log(f"PTC-2020 spans: {record.get('moved', 0)} moved onto the SemEval texts; they join the training folds only")
     return union, record
 
@@ -87,12 +84,12 @@ def _load_fold(path: Path, key: str, held_ex) -> tuple[list, list] | None:
     """A fold saved by an earlier run of the same recipe on the same data (None otherwise)."""
     if not path.is_file():
         return None
-    z = np.load(path)
-    if str(z["key"]) != key or list(z["tok_sizes"]) != [len(e.tokens) for e in held_ex] \
-            or list(z["par_sizes"]) != [len(e.numbers) for e in held_ex]:
-        return None
-    split = lambda a, sizes: np.split(a, np.cumsum(sizes)[:-1])  # noqa: E731
-    return split(z["tok"], z["tok_sizes"]), split(z["par"], z["par_sizes"])
+    with np.load(path) as z:
+        if str(z["key"]) != key or list(z["tok_sizes"]) != [len(e.tokens) for e in held_ex] \
+                or list(z["par_sizes"]) != [len(e.numbers) for e in held_ex]:
+            return None
+        return (np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1]),
+                np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]))
 
 
 def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
@@ -136,8 +133,6 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         for i, tok, par in zip(held, tok_list, par_list):
             oof_tok[i], oof_par[i] = tok, par
         if len(held) >= 2:  # thresholds tuned on one half of the fold, scored on the other
-            for e, g in zip(held_ex, (gold[i] for i in held)):
-                e.token_y = g
             per_fold[k] = round(_pooled_micro(crossfit(held_ex, par_list, lambda e: e.par_y,
                                                        paragraph_scores))["f1"], 4)
             log(f"fold {k + 1}/{cfg.folds}: micro-F1 (thresholds cross-fitted inside the fold) {per_fold[k]:.4f}")

@@ -104,15 +104,16 @@ def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tup
     return example
 
 
-def add_token_targets(example: Example, spans) -> int:
-    """Mark spans (anything with start, end, technique) in ``example.token_y``; returns how many piece labels
-    were not marked before."""
+def add_token_targets(example: Example, spans, target: np.ndarray | None = None) -> int:
+    """Mark spans (anything with start, end, technique) in ``target`` (default ``example.token_y``), one row
+    per word piece of ``example``; returns how many piece labels were not marked before."""
     index = {name: k for k, name in enumerate(LABELS)}
     offsets = example.tokens.offsets
-    before = int(example.token_y.sum())
+    target = example.token_y if target is None else target
+    before = int(target.sum())
     for s in spans:
-        example.token_y[(offsets[:, 0] < s.end) & (offsets[:, 1] > s.start), index[s.technique]] = 1
-    return int(example.token_y.sum()) - before
+        target[(offsets[:, 0] < s.end) & (offsets[:, 1] > s.start), index[s.technique]] = 1
+    return int(target.sum()) - before
 
 
 def batches(examples: list[Example], limit: int, rng: random.Random | None):
