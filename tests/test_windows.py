@@ -108,3 +108,22 @@ def test_article_pooling_over_a_long_document():
     x = article_features(states, probs, ["states_mean", "states_max", "techniques_mean", "techniques_max"])
     assert x.tolist() == pytest.approx([(n - 1) / 2, -(n - 1) / 2, n - 1, 0.0, 0.2, 0.55, 0.3, 0.9])
     assert article_features(np.zeros((0, 2)), np.zeros((0, 2)), ["states_max", "techniques_mean"]).tolist() == [0] * 4
+
+
+def test_runs_of_one_technique_merge_across_a_short_gap():
+    """Two sure runs of a technique with up to SPAN_MERGE_GAP unsure pieces between them are one span (the
+    annotators' phrase); further apart they stay two; another technique's pieces never join them."""
+    from slant.heads import SPAN_MERGE_GAP
+    words = [f"w{i}" for i in range(40)]
+    text = " ".join(words)
+    starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+    t = Tokens(np.arange(40), np.stack([starts, starts + [len(w) for w in words]], axis=1))
+    for gap, expected in ((SPAN_MERGE_GAP, 1), (SPAN_MERGE_GAP + 1, 2)):
+        probs = np.zeros((40, 2))
+        probs[[0, 1, 2 + gap], 0] = 0.9
+        probs[5, 1] = 0.9
+        spans = decode_spans(text, t, probs, np.array([0.5, 0.5]), ["X", "Y"])
+        xs = [text[s:e] for s, e, label, _ in spans if label == "X"]
+        assert len(xs) == expected, (gap, xs)
+        assert xs[0].startswith("w0 w1") and xs[-1].endswith(f"w{2 + gap}")
+        assert [text[s:e] for s, e, label, _ in spans if label == "Y"] == ["w5"]
