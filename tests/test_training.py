@@ -610,3 +610,27 @@ def test_the_runtime_computes_only_the_article_parts_its_ensembles_name(tiny_mod
     genre, frames = heads.probabilities(text, states, detector.combine(parts))
     np.testing.assert_allclose(genre, everything["encoder"]["genre"], rtol=1e-6)
     np.testing.assert_allclose(frames, (everything["encoder"]["frames"] + everything["lexical"]["frames"]) / 2, rtol=1e-6)
+
+
+def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slant.training.decode_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "model"), "--gaps", "0,1,12,40"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["held_out_articles"] >= 2
+    gaps = result["span_merge_gap"]
+    counts = [gaps[g]["spans"] for g in ("0", "1", "12", "40")]
+    assert counts == sorted(counts, reverse=True)          # a wider gap only ever merges spans
+    assert all(0 <= v["any_technique"]["f1"] <= 1 and 0 <= v["same_technique_f1"] <= 1 for v in gaps.values())
+    lines = result["one_sentence_per_line"]
+    assert lines["units"]["lines"] >= lines["units"]["paragraphs"]   # tiny paragraphs are one sentence each
+    rows = lines["micro_f1_crossfit"]
+    assert {"paragraph_head+token_max+lexical", "paragraph_head", "token_max", "lexical"} <= set(rows)
+    assert all(len(row) == 6 and all(0 <= f <= 1 for f in row.values()) for row in rows.values())
+    # a model trained on every article has no held-out fold to study: one line, no traceback
+    r = subprocess.run([sys.executable, "-m", "slant.training.decode_study", "--data", str(tiny_model / "data"),
+                        "--model", str(__import__("slant.models", fromlist=["x"]).default_path())],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "trained without a held-out fold" in r.stderr

@@ -1,0 +1,183 @@
+"""How the detector's outputs are decoded, measured on the held-out fold of an exported single-fold model.
+
+    python -m slant.training.decode_study --data ../shared/data --model DIR [--study gap|lines]
+
+* ``gap`` — evidence spans decoded with several merge gaps (runs of one technique at most that many
+  pieces apart become one span; slant uses ``heads.SPAN_MERGE_GAP``): span-overlap F1 for any technique
+  (PTC SI style) and for the same technique.
+* ``lines`` — the held-out articles as they are and with every body sentence on a line of its own, as
+  many sources (and the SemEval-2023 dev articles) print them.  The space after a sentence end becomes
+  a newline: same characters, same offsets, same word pieces, so the encoder reads exactly the same
+  input and only the units change.  Each line is labelled with the techniques whose spans overlap it
+  (the rule the official paragraph labels follow).  Subtask-3 micro-F1 per unit, with thresholds tuned
+  on paragraphs, on lines, or on both, for the shipped three-part score and each part alone.
+
+Thresholds are cross-fitted as in ``slant train``: tuned on one half of the held-out articles, scored
+on the other, both ways.  The model must have been exported with a held-out fold (``slant train
+--holdout-fold K``); its genre and frame heads are not used.  Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+
+import numpy as np
+
+from ..errors import ModelError, SlantError
+from ..evaluate import span_overlap_scores
+from ..heads import SPAN_MERGE_GAP, evidence_spans, paragraph_ranges
+from ..models import load_artifact
+from ..runtime import Detector
+from ..segment import paragraphs
+from .corpus import assign_folds, load_english
+from .fit import tune_thresholds
+
+SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
+
+
+def one_sentence_per_line(text: str) -> str:
+    """``text`` with the space after each sentence end of the body (not the title line) made a newline.
+
+    >>> one_sentence_per_line('Title. Here\\n\\nOne. "Two!" Three? four.')
+    'Title. Here\\n\\nOne.\\n"Two!"\\nThree? four.'
+    """
+    first = text.find("\n")
+    if first < 0:
+        return text
+    return text[:first] + SENTENCE_END.sub(lambda m: m.group(1) + "\n", text[first:])
+
+
+def held_out(model: str, data: str):
+    """(detector without article heads, the model's held-out articles)."""
+    artifact = load_artifact(model)
+    training = artifact.manifest.get("training", {})
+    fold = training.get("holdout_fold")
+    if fold is None:
+        raise ModelError(f"{model}: trained without a held-out fold; export one with slant train --holdout-fold K")
+    docs = load_english(data).documents
+    # models exported before --fold-seed existed drew their folds with the initialisation seed
+    folds = assign_folds(docs, int(training["folds"]), int(training.get("fold_seed", training["seed"])))
+    return Detector(dataclasses.replace(artifact, article=None)), [d for d, f in zip(docs, folds) if f == fold]
+
+
+def unit_labels(doc, units, labels) -> np.ndarray:
+    """[units, K]: the techniques whose spans overlap each unit's characters."""
+    y = np.zeros((len(units), len(labels)), dtype=np.float32)
+    for i, u in enumerate(units):
+        for s in doc.spans:
+            if s.start < u.end and s.end > u.start:
+                y[i, labels.index(s.technique)] = 1
+    return y
+
+
+def _halves(n: int):
+    return [list(range(0, n, 2)), list(range(1, n, 2))]
+
+
+def _micro(tp: int, predicted: int, gold: int) -> float:
+    return round(2 * tp / (predicted + gold), 4) if predicted + gold else 0.0
+
+
+def gap_study(detector: Detector, docs, gaps) -> dict:
+    labels = detector.labels
+    rows = []
+    for d in docs:
+        spans = [(p.start, p.end) for p in d.paragraphs]
+        tokens, token_probs, par_probs = detector.probabilities(d.text, spans)
+        token_y = np.zeros_like(token_probs)
+        for s in d.spans:
+            token_y[(tokens.offsets[:, 0] < s.end) & (tokens.offsets[:, 1] > s.start), labels.index(s.technique)] = 1
+        rows.append((d, tokens, token_probs, par_probs, token_y, unit_labels(d, d.paragraphs, labels),
+                     paragraph_ranges(tokens, spans)))
+    gold_any = {d.id: [(s.start, s.end) for s in d.spans] for d in docs}
+    gold_same: dict = {}
+    for d in docs:
+        for s in d.spans:
+            gold_same.setdefault(f"{d.id}|{s.technique}", []).append((s.start, s.end))
+    out = {}
+    for gap in gaps:
+        pred_any, pred_same, count = {}, {}, 0
+        for tune, test in (_halves(len(rows)), _halves(len(rows))[::-1]):
+            par_thr = tune_thresholds(np.concatenate([rows[i][3] for i in tune]),
+                                      np.concatenate([rows[i][5] for i in tune]))
+            tok_thr = tune_thresholds(np.concatenate([rows[i][2] for i in tune]),
+                                      np.concatenate([rows[i][4] for i in tune]))
+            for i in test:
+                d, tokens, token_probs, par_probs, _, _, ranges = rows[i]
+                hot = [np.flatnonzero(row >= par_thr).tolist() for row in par_probs]
+                for start, end, label, _ in evidence_spans(d.text, tokens, token_probs, tok_thr, labels, ranges, hot,
+                                                           gap):
+                    pred_any.setdefault(d.id, []).append((start, end))
+                    pred_same.setdefault(f"{d.id}|{label}", []).append((start, end))
+                    count += 1
+        any_, same = span_overlap_scores(gold_any, pred_any), span_overlap_scores(gold_same, pred_same)
+        out[str(gap)] = {"spans": count,
+                         "any_technique": {k: round(getattr(any_.micro, k), 4) for k in ("precision", "recall", "f1")},
+                         "same_technique_f1": round(same.micro.f1, 4)}
+    return out
+
+
+def lines_study(detector: Detector, docs) -> dict:
+    labels = detector.labels
+    parts = ("paragraph_head", "token_max", "lexical")
+    units = {"paragraphs": [], "lines": []}  # per article: ({part: [U, K]}, gold [U, K])
+    lengths = {"paragraphs": [], "lines": []}
+    for d in docs:
+        for name, text in (("paragraphs", d.text), ("lines", one_sentence_per_line(d.text))):
+            found = paragraphs(text)
+            _, _, _, probs = detector.parts(text, [(u.start, u.end) for u in found])
+            units[name].append(({k: probs[k] for k in parts}, unit_labels(d, found, labels)))
+            lengths[name] += [u.end - u.start for u in found]
+    scores = {}
+    for combo in [tuple(detector.ensemble)] + [(k,) for k in parts]:
+        def probs(name, idx):
+            return np.concatenate([np.mean([units[name][i][0][k] for k in combo], axis=0) for i in idx])
+
+        def gold(name, idx):
+            return np.concatenate([units[name][i][1] for i in idx])
+
+        row = {}
+        for tuned_on in ("paragraphs", "lines", "both"):
+            for scored_on in ("paragraphs", "lines"):
+                tp = predicted = positives = 0
+                for tune, test in (_halves(len(docs)), _halves(len(docs))[::-1]):
+                    sources = ("paragraphs", "lines") if tuned_on == "both" else (tuned_on,)
+                    thr = tune_thresholds(np.concatenate([probs(s, tune) for s in sources]),
+                                          np.concatenate([gold(s, tune) for s in sources]))
+                    hit, y = probs(scored_on, test) >= thr, gold(scored_on, test) > 0
+                    tp, predicted, positives = tp + int((hit & y).sum()), predicted + int(hit.sum()), positives + int(y.sum())
+                row[f"tuned on {tuned_on}, scored on {scored_on}"] = _micro(tp, predicted, positives)
+        scores["+".join(combo)] = row
+    return {
+        "units": {k: len(v) for k, v in lengths.items()},
+        "median_characters": {k: float(np.median(v)) for k, v in lengths.items()},
+        "units_with_a_technique": {k: round(float(np.mean(np.concatenate([y.sum(1) > 0 for _, y in units[k]]))), 4)
+                                   for k in units},
+        "micro_f1_crossfit": scores,
+    }
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", required=True, help="an exported model with a held-out fold")
+    ap.add_argument("--study", choices=["gap", "lines", "all"], default="all")
+    ap.add_argument("--gaps", default=f"0,1,2,3,5,8,{SPAN_MERGE_GAP},20,40")
+    args = ap.parse_args(argv)
+    try:
+        detector, docs = held_out(args.model, args.data)
+    except SlantError as e:
+        raise SystemExit(f"error: {e}")
+    result = {"model": args.model, "held_out_articles": len(docs)}
+    if args.study in ("gap", "all"):
+        result["span_merge_gap"] = gap_study(detector, docs, [int(g) for g in args.gaps.split(",")])
+    if args.study in ("lines", "all"):
+        result["one_sentence_per_line"] = lines_study(detector, docs)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
