@@ -493,6 +493,24 @@ def test_the_all_article_model_takes_its_thresholds_from_cross_validation(tiny_m
     assert metrics["int8_paragraph_label_flips_vs_fp32_on_training_articles"] >= 0
     assert metrics["article"]["scored"].startswith("out of fold")
     assert metrics["span_classes"]["held_out_spans"] == 0 and metrics["span_classes"]["training_spans"] > 0
+    # the per-technique operating point is tuned on the same out-of-fold probabilities (oof.npz)
+    import numpy as np
+    from slant.training.corpus import load_english
+    from slant.training.fit import per_technique_thresholds
+    oof = np.load(cross_validated / "cv" / "oof.npz")
+    docs = load_english(tiny_model / "data").documents
+    y = np.zeros_like(oof["paragraph_probs"])
+    row = 0
+    for d in docs:
+        for p in d.paragraphs:
+            for label in d.techniques.get(p.number, []):
+                y[row, manifest["labels"].index(label.name)] = 1
+            row += 1
+    expected = per_technique_thresholds(oof["paragraph_probs"], y)
+    assert [manifest["thresholds"]["paragraph_per_technique"][k] for k in trained] == \
+        [round(float(expected[k]), 4) for k in trained]
+    assert set(metrics["cross_validated_per_technique_thresholds"]) == {
+        "subtask3_micro_f1_crossfit", "subtask3_macro_f1_gold_labels_crossfit"}
     r = run_slant("analyze", article_file, "--model", cross_validated / "model", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["techniques"] is not None
@@ -508,6 +526,11 @@ def test_an_all_article_checkpoint_needs_its_cross_validation(tiny_model, cross_
     assert r.stderr.strip().splitlines()[-1] == (f"Error: {ckpt}: trained on every article, but {ckpt.parent / 'cv.json'}"
                                                  " (its thresholds and out-of-fold figures) is missing")
     cv = json.loads((cross_validated / "cv" / "cv.json").read_text())
+    (ckpt.parent / "cv.json").write_text(json.dumps(cv))
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--from-checkpoint", ckpt)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        f"Error: {ckpt.parent / 'oof.npz'}: cannot read the out-of-fold predictions of the cross-validation")
     (ckpt.parent / "cv.json").write_text(json.dumps({**cv, "data_sha256": "0" * 64}))
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--from-checkpoint", ckpt)
     assert r.returncode == 1 and "made from other data (sha256 000000000000" in r.stderr.strip().splitlines()[-1]
@@ -634,3 +657,62 @@ def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
                         "--model", str(__import__("slant.models", fromlist=["x"]).default_path())],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "trained without a held-out fold" in r.stderr
+
+
+def test_per_technique_thresholds_maximise_each_labels_own_f1():
+    """The per-technique operating point: each label (with enough positives) at its own best F1 — for a weak
+    label lower than the micro-F1 tuner puts it — among thresholds where at least 1 report in 10 is right;
+    a label the scores cannot find, or with too few positives, keeps its micro-F1 threshold."""
+    import numpy as np
+    from slant.training.fit import THRESHOLD_GRID, per_technique_thresholds, tune_thresholds
+    rng = np.random.default_rng(0)
+    n = 400
+    clean_y = (np.arange(n) % 4 == 0).astype(float)
+    weak_y = (np.arange(n) % 5 == 0).astype(float)
+    hopeless_y = (np.arange(n) % 50 == 0).astype(float)      # 8 positives, scores unrelated to them
+    rare_y = (np.arange(n) == 7).astype(float)
+    probs = np.stack([np.where(clean_y > 0, 0.8, 0.2), rng.uniform(0.0, 0.5, n) + 0.05 * weak_y,
+                      rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 1.0, n)], 1)
+    y = np.stack([clean_y, weak_y, hopeless_y, rare_y], 1)
+    t, micro = per_technique_thresholds(probs, y), tune_thresholds(probs, y)
+    def own(k, x):
+        return 2 * ((probs[:, k] >= x) & (y[:, k] > 0)).sum() / ((probs[:, k] >= x).sum() + y[:, k].sum())
+
+    for k in (0, 1):
+        assert own(k, t[k]) == max(own(k, g) for g in THRESHOLD_GRID)
+    assert t[1] < micro[1]                                   # the weak label is reported more often
+    assert own(2, 0.05) > own(2, micro[2]) and t[2] == micro[2]   # not lowered to 0.05 for a "best" F1 of noise
+    assert t[3] == micro[3]
+
+
+def test_thresholds_option_picks_the_operating_point(tiny_model, article_file, tmp_path):
+    import shutil
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model / "model", model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert len(manifest["thresholds"]["paragraph_per_technique"]) == 23
+    assert set(manifest["metrics"]["int8_onnx_per_technique_thresholds"]) == {
+        "subtask3_micro_f1_crossfit", "subtask3_macro_f1_gold_labels_crossfit"}
+    manifest["thresholds"]["paragraph_per_technique"] = [0.0] * 23        # every technique everywhere
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    def techniques(*args):
+        doc = json.loads(run_slant("analyze", article_file, "--model", model, "--format", "json", *args).stdout)
+        return len(doc["paragraphs"]), {t["paragraph"]: sorted(x["label"] for x in t["labels"])
+                                        for t in doc["techniques"]}
+
+    paragraphs, every = techniques("--thresholds", "per-technique")
+    assert len(every) == paragraphs and all(labels == sorted(manifest["labels"]) for labels in every.values())
+    assert techniques() == techniques("--thresholds", "micro") != every
+    out = tmp_path / "pred.txt"
+    r = run_slant("semeval", "predict", "--subtask", "3", "--articles", article_file.parent, "--output", out,
+                  "--model", model, "--thresholds", "per-technique")
+    assert r.returncode == 0, r.stderr
+    assert all(len(line.split("\t")[2].split(",")) == 23 for line in out.read_text().splitlines())
+    # a model exported before the per-technique set existed: one line naming the manifest
+    del manifest["thresholds"]["paragraph_per_technique"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    r = run_slant("analyze", article_file, "--model", model, "--thresholds", "per-technique")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (f"Error: {model / 'manifest.json'}: this model has no per-technique thresholds "
+                                "(exported before they existed); use --thresholds micro")
+    assert run_slant("analyze", article_file, "--model", model).returncode == 0

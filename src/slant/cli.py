@@ -86,13 +86,19 @@ def evaluate_cmd(subtask: str | None, ptc: str | None, gold: Path, pred: Path, a
     click.echo(json.dumps(scores.to_dict(), indent=2) if as_json else scores.format())
 
 
-def _detector(model: Path | None):
+def _detector(model: Path | None, thresholds: str = "micro"):
     from .runtime import load_detector
-    return load_detector(model)
+    return load_detector(model, thresholds=thresholds)
 
 
 _MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
                       help="A model folder to use instead of the shipped one.")
+_THRESHOLDS = click.option(
+    "--thresholds", type=click.Choice(["micro", "per-technique"]), default="micro", show_default=True,
+    help="Which techniques a paragraph is labelled with. micro: thresholds tuned together for the best overall "
+         "F1 (fewer false alarms); per-technique: each technique's threshold at its own best F1 where at least "
+         "1 report in 10 was right out of fold — the less common techniques it can find (Doubt, Repetition, "
+         "Causal Oversimplification, ...) are reported more often, Name Calling less (model card).")
 
 
 @cli.command("analyze")
@@ -105,7 +111,8 @@ _MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Write here instead of standard output; with --format html and several inputs, a folder "
                    "that gets one <id>.html per article.")
 @_MODEL
-def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, model: Path | None) -> None:
+@_THRESHOLDS
+def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, model: Path | None, thresholds: str) -> None:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
@@ -115,7 +122,7 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, model: Pa
     from .inputs import read_inputs
     from .render import text_report
 
-    detector = _detector(model)
+    detector = _detector(model, thresholds)
     failed, docs = 0, []
     for item in read_inputs(list(paths)):
         if isinstance(item, SlantError):
@@ -257,12 +264,13 @@ def semeval_group() -> None:
 @click.option("--articles", required=True, type=click.Path(path_type=Path), help="Folder of article*.txt files.")
 @click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
 @_MODEL
-def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path | None) -> None:
+@_THRESHOLDS
+def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path | None, thresholds: str) -> None:
     """Write predictions for every article*.txt in the official subtask format
     (paragraphs numbered as in the official templates)."""
     from .predict import semeval_predict
 
-    n = semeval_predict(_detector(model), subtask, articles, output)
+    n = semeval_predict(_detector(model, thresholds), subtask, articles, output)
     click.echo(f"wrote {output}: subtask {subtask} predictions for {n} articles", err=True)
 
 

@@ -82,7 +82,8 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.ndarray,
-                 labels: list[str] | tuple[str, ...], max_gap: int = SPAN_MERGE_GAP) -> list[tuple[int, int, str, float]]:
+                 labels: list[str] | tuple[str, ...],
+                 max_gap: int = SPAN_MERGE_GAP) -> list[tuple[int, int, str, float]]:
     """Character spans ``(start, end, label, score)`` from per-piece probabilities [n, K].
 
     Pieces at or above the label's threshold form runs; runs separated by at

@@ -78,8 +78,10 @@ def _check_manifest(m: dict, where: Path) -> None:
     labels = m["labels"]
     if not isinstance(labels, list) or not labels:
         fail("'labels' must be a non-empty list")
-    for kind in ("paragraph", "span"):
+    for kind in ("paragraph", "span", "paragraph_per_technique"):
         values = m["thresholds"].get(kind) if isinstance(m["thresholds"], dict) else None
+        if kind == "paragraph_per_technique" and values is None:
+            continue  # optional: models exported before it have only the micro-F1 set
         if not isinstance(values, list) or len(values) != len(labels):
             fail(f"thresholds.{kind} must list one number per label ({len(labels)})")
     if not isinstance(m["window"], int) or not isinstance(m["stride"], int) or not 0 < m["stride"] <= m["window"]:

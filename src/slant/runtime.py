@@ -13,21 +13,29 @@ import numpy as np
 
 from .article_heads import ArticleHeads
 from .document import Document, Label
+from .errors import ModelError
 from .heads import evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
-__all__ = ["Detector", "load_detector", "analyze"]
+__all__ = ["OPERATING_POINTS", "Detector", "load_detector", "analyze"]
+
+
+# Which of the manifest's paragraph threshold sets an operating point uses.
+OPERATING_POINTS = {
+    "micro": "paragraph",                            # tuned together for micro-F1 (the official subtask-3 metric)
+    "per-technique": "paragraph_per_technique",      # each technique's own F1: more rare techniques, more false alarms
+}
 
 
 class Detector:
     """A loaded model.  ``analyze(doc)`` fills ``doc.techniques`` and ``doc.spans``, and
     ``doc.genre`` and ``doc.frames`` when the model has article heads — all from one
-    encoder pass per window."""
+    encoder pass per window.  ``thresholds`` picks the operating point (``OPERATING_POINTS``)."""
 
-    def __init__(self, artifact: Artifact, threads: int | None = None):
+    def __init__(self, artifact: Artifact, threads: int | None = None, thresholds: str = "micro"):
         import onnxruntime as ort
 
         self.artifact = artifact
@@ -35,7 +43,13 @@ class Detector:
         self.labels = artifact.labels
         self.window, self.stride = int(m["window"]), int(m["stride"])
         self.special = (int(m["cls_id"]), int(m["sep_id"]), int(m["pad_id"]))
-        self.paragraph_thresholds = np.asarray(m["thresholds"]["paragraph"], dtype=np.float32)
+        if thresholds not in OPERATING_POINTS:
+            raise ValueError(f"thresholds must be one of {', '.join(OPERATING_POINTS)}")
+        if OPERATING_POINTS[thresholds] not in m["thresholds"]:
+            raise ModelError(f"{artifact.path / 'manifest.json'}: this model has no {thresholds} thresholds "
+                             f"(exported before they existed); use --thresholds micro")
+        self.operating_point = thresholds
+        self.paragraph_thresholds = np.asarray(m["thresholds"][OPERATING_POINTS[thresholds]], dtype=np.float32)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
         options = ort.SessionOptions()
@@ -129,9 +143,9 @@ class Detector:
                               key=lambda lab: -lab.score))
 
 
-def load_detector(path: str | Path | None = None, threads: int | None = None) -> Detector:
+def load_detector(path: str | Path | None = None, threads: int | None = None, thresholds: str = "micro") -> Detector:
     """The shipped detector (or the artifact at ``path``), checked against its manifest."""
-    return Detector(load_artifact(path), threads)
+    return Detector(load_artifact(path), threads, thresholds)
 
 
 @lru_cache(maxsize=1)

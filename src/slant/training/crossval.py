@@ -11,8 +11,8 @@ It writes, in ``--out``: ``teacher-fp32.pt`` (the all-article model), ``cv.json`
 thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities); after each fold,
 ``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes.  Exporting is
 a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
-beside the checkpoint for its thresholds and figures.  The neural steps run on ``--device cuda``
-where there is a GPU (minutes instead of hours).
+beside the checkpoint for its thresholds and figures, and ``oof.npz`` for the per-technique thresholds.
+The neural steps run on ``--device cuda`` where there is a GPU (minutes instead of hours).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .model import save_checkpoint
 from .ptc_spans import ptc_spans
 
 CV_FILE = "cv.json"
+OOF_FILE = "oof.npz"
 SCHEMA = "slant.cv/1"
 # The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
 RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
@@ -58,6 +59,21 @@ def load_cv(checkpoint: Path, data_hash: str) -> dict:
         raise ModelError(f"{path}: made from other data (sha256 {cv['data_sha256'][:12]}, this data "
                          f"{data_hash[:12]})")
     return cv
+
+
+def out_of_fold_probs(checkpoint: Path, examples) -> list[np.ndarray]:
+    """The out-of-fold paragraph probabilities saved beside an all-article checkpoint (oof.npz), one array per
+    example; ModelError when they are missing or belong to other articles."""
+    path = Path(checkpoint).parent / OOF_FILE
+    try:
+        with np.load(path) as z:
+            ids, offsets, probs = [str(i) for i in z["ids"]], z["paragraph_offsets"], z["paragraph_probs"]
+    except (OSError, KeyError, ValueError) as ex:
+        raise ModelError(f"{path}: cannot read the out-of-fold predictions of the cross-validation ({ex})") from None
+    if ids != [e.doc.id for e in examples] or len(offsets) != len(ids) + 1 or \
+            any(offsets[i + 1] - offsets[i] != len(e.numbers) for i, e in enumerate(examples)):
+        raise ModelError(f"{path}: its articles or paragraphs are not those of --data")
+    return [probs[offsets[i]:offsets[i + 1]] for i in range(len(examples))]
 
 
 def _ptc_targets(cfg: TrainConfig, examples, log):
@@ -152,7 +168,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     model = fit_neural(cfg, examples, log)
     save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, None)
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
-    np.savez_compressed(out / "oof.npz", ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
+    np.savez_compressed(out / OOF_FILE, ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
                         paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32))
     record = {
         "schema": SCHEMA,

@@ -148,7 +148,8 @@ def lines_study(detector: Detector, docs) -> dict:
                     thr = tune_thresholds(np.concatenate([probs(s, tune) for s in sources]),
                                           np.concatenate([gold(s, tune) for s in sources]))
                     hit, y = probs(scored_on, test) >= thr, gold(scored_on, test) > 0
-                    tp, predicted, positives = tp + int((hit & y).sum()), predicted + int(hit.sum()), positives + int(y.sum())
+                    tp, predicted = tp + int((hit & y).sum()), predicted + int(hit.sum())
+                    positives += int(y.sum())
                 row[f"tuned on {tuned_on}, scored on {scored_on}"] = _micro(tp, predicted, positives)
         scores["+".join(combo)] = row
     return {

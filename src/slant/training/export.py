@@ -171,18 +171,23 @@ def finish_article_refit(out: Path, figures: dict, span_figures: dict | None = N
     _write_manifest(Path(out), manifest)
 
 
-def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus) -> None:
-    """Record tuned thresholds (labels never seen in training switched off) and the figures."""
+def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus, per_technique_thr) -> None:
+    """Record tuned thresholds (labels never seen in training switched off) and the figures.
+
+    ``par_thr`` maximise micro-F1 (the default operating point), ``per_technique_thr`` each technique's own
+    F1 (``--thresholds per-technique``)."""
     from .fit import LABELS
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     seen = {label.name for d in corpus.documents for labels in (d.techniques or {}).values() for label in labels}
     untrained = [k for k, name in enumerate(LABELS) if name not in seen]
-    par_thr, tok_thr = np.array(par_thr, dtype=float), np.array(tok_thr, dtype=float)
-    par_thr[untrained] = tok_thr[untrained] = DISABLED
+    sets = {"paragraph": par_thr, "span": tok_thr, "paragraph_per_technique": per_technique_thr}
     manifest["untrained_labels"] = [LABELS[k] for k in untrained]
-    manifest["thresholds"] = {"paragraph": [round(float(x), 4) for x in par_thr],
-                              "span": [round(float(x), 4) for x in tok_thr]}
+    manifest["thresholds"] = {}
+    for name, values in sets.items():
+        values = np.array(values, dtype=float)
+        values[untrained] = DISABLED
+        manifest["thresholds"][name] = [round(float(x), 4) for x in values]
     manifest["metrics"] = metrics
     _write_manifest(out, manifest)
 

@@ -163,6 +163,9 @@ def predict(model: TechniqueModel, examples: list[Example], limit: int):
     return out
 
 
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
+
+
 def tune_thresholds(probs: np.ndarray, y: np.ndarray, min_positives: int = 5, passes: int = 2) -> np.ndarray:
     """Per-label thresholds that maximise micro-F1 over all labels (the official subtask-2 and -3 metric):
     start from the one threshold that maximises it, then move each label's threshold (labels with at least
@@ -171,7 +174,7 @@ def tune_thresholds(probs: np.ndarray, y: np.ndarray, min_positives: int = 5, pa
     Maximising each label's own F1 instead (what slant did before) lowers the thresholds of the hard labels
     until their recall pays for their false positives, which costs micro-F1 dearly: on five-fold
     out-of-fold predictions 0.330 against 0.432 (RESULTS.md)."""
-    grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
+    grid = THRESHOLD_GRID
     pos = y > 0
     gold = int(pos.sum())
     hits = np.stack([((probs >= t) & pos).sum(0) for t in grid])   # [grid, labels] true positives
@@ -186,6 +189,28 @@ def tune_thresholds(probs: np.ndarray, y: np.ndarray, min_positives: int = 5, pa
             scores = [f1(tp + hits[g, k], pred + shown[g, k]) for g in range(len(grid))]
             chosen[k] = int(np.argmax(scores))  # first maximum: the lowest threshold among ties
     return grid[chosen]
+
+
+def per_technique_thresholds(probs: np.ndarray, y: np.ndarray, min_positives: int = 5,
+                             min_precision: float = 0.1) -> np.ndarray:
+    """The recall-leaning operating point (``slant analyze --thresholds per-technique``): each label's
+    threshold at its own best F1 among the thresholds where at least ``min_precision`` of its reports are
+    right; a label with no such threshold, or fewer than ``min_positives`` positives, keeps its micro-F1
+    threshold (``tune_thresholds``).
+
+    Without the precision floor a technique the model cannot find gets its "best" F1 from a threshold
+    near 0 (out of fold: Straw_Man reported on 360 paragraphs for 15 gold ones, F1 0.02)."""
+    pos = y > 0
+    chosen = tune_thresholds(probs, y, min_positives)
+    for k in np.flatnonzero(pos.sum(0) >= min_positives):
+        best = -1.0
+        for t in THRESHOLD_GRID:
+            shown = probs[:, k] >= t
+            hits = int((shown & pos[:, k]).sum())
+            f1 = 2 * hits / (shown.sum() + pos[:, k].sum())
+            if shown.any() and hits >= min_precision * shown.sum() and f1 > best:
+                best, chosen[k] = f1, t
+    return chosen
 
 
 def paragraph_scores(examples, par_probs, thresholds):
@@ -212,13 +237,13 @@ def span_scores(examples, token_probs, thresholds, par_probs, par_thresholds):
     return span_overlap_scores(gold_si, pred_si), span_overlap_scores(gold_lab, pred_lab)
 
 
-def crossfit(examples, probs, pick, score):
+def crossfit(examples, probs, pick, score, tuner=tune_thresholds):
     """Score each half of the held-out articles with thresholds tuned on the other half (2-fold cross-fitting)."""
     halves = [list(range(0, len(examples), 2)), list(range(1, len(examples), 2))]
     results = []
     for tune, test in (halves, halves[::-1]):
-        thresholds = tune_thresholds(np.concatenate([probs[i] for i in tune]),
-                                     np.concatenate([pick(examples[i]) for i in tune]))
+        thresholds = tuner(np.concatenate([probs[i] for i in tune]),
+                           np.concatenate([pick(examples[i]) for i in tune]))
         results.append(score([examples[i] for i in test], [probs[i] for i in test], thresholds))
     return results
 
@@ -228,6 +253,19 @@ def _pooled_micro(results) -> dict:
     p = sum(r.micro.predicted for r in results)
     g = sum(r.micro.gold for r in results)
     return {"precision": c / p if p else 0.0, "recall": c / g if g else 0.0, "f1": 2 * c / (p + g) if p + g else 0.0}
+
+
+def per_technique_point(examples, par_probs) -> tuple[np.ndarray, dict]:
+    """The per-technique thresholds tuned on all of ``par_probs`` and that operating point's figures, with
+    thresholds cross-fitted: micro-F1, and macro-F1 over the labels with gold paragraphs (per-label counts
+    pooled over both halves)."""
+    halves = crossfit(examples, par_probs, lambda e: e.par_y, paragraph_scores, per_technique_thresholds)
+    per_label = [[r.per_label[name] for r in halves] for name in LABELS]
+    f1s = [2 * sum(s.correct for s in ss) / (sum(s.predicted for s in ss) + sum(s.gold for s in ss))
+           for ss in per_label if sum(s.gold for s in ss)]
+    thresholds = per_technique_thresholds(np.concatenate(par_probs), np.concatenate([e.par_y for e in examples]))
+    return thresholds, {"subtask3_micro_f1_crossfit": round(_pooled_micro(halves)["f1"], 4),
+                        "subtask3_macro_f1_gold_labels_crossfit": round(float(np.mean(f1s)), 4)}
 
 
 def log_progress(msg: str) -> None:
@@ -451,10 +489,12 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
     """Thresholds and technique figures of an all-article model come from its cross-validation; what can
     still be measured on its own articles is how often int8 and fp32 disagree."""
     from ..lexical import LexicalHead
+    from .crossval import out_of_fold_probs
     from .export import finalize
 
     par_thr = np.array(cv["thresholds"]["paragraph"])
     tok_thr = np.array(cv["thresholds"]["span"])
+    per_technique_thr, per_technique = per_technique_point(examples, out_of_fold_probs(cfg.checkpoint, examples))
     lex = LexicalHead.from_arrays(lexical)
     flips = 0
     for e, (tok, par) in zip(examples, predict(model, examples, cfg.windows_per_batch)):
@@ -463,6 +503,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
         flips += int(((a >= par_thr) != (b >= par_thr)).sum())
     metrics = {"trained_on": f"all {len(examples)} articles",
                "cross_validated": cv["figures"], "cross_validation_command": cv["command"],
+               "cross_validated_per_technique_thresholds": per_technique,
                "cross_validation_device": cv["device"], "cross_validation_torch": cv["torch"],
                "int8_paragraph_label_flips_vs_fp32_on_training_articles": flips,
                "paragraphs": int(sum(len(e.numbers) for e in examples)),
@@ -472,7 +513,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
         metrics["ptc2020_spans_in_training_folds"] = cv["ptc2020_spans"]
     if span_classes is not None:
         metrics["span_classes"] = span_classes
-    finalize(out, par_thr, tok_thr, metrics, corpus)
+    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr)
     oof = cv["figures"]["fp32_torch"]
     log(f"exported {out}: out-of-fold micro-F1 (cross-fitted, fp32) {oof['subtask3_micro_f1_crossfit']:.4f}; "
         f"{flips} paragraph labels differ int8 vs fp32; genre macro-F1 {article['genre']['macro_f1']:.4f}, "
@@ -540,6 +581,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
                                                                   paragraph_scores))["f1"], 4)
     par_thr = tune_thresholds(np.concatenate(par_probs), np.concatenate([e.par_y for e in held_ex]))
     tok_thr = tune_thresholds(np.concatenate(tok_probs), np.concatenate([e.token_y for e in held_ex]))
+    per_technique_thr, per_technique = per_technique_point(held_ex, par_probs)
 
     # The fp32 torch model it came from, combined the same way, for the int8 comparison.
     lex = LexicalHead.from_arrays(lexical)
@@ -548,6 +590,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     metrics = {"held_out_articles": len(held_ex),
                "int8_onnx": _figures(held_ex, par_probs, tok_probs, par_thr, tok_thr),
                "fp32_torch": _figures(held_ex, fp32_par, [t for t, _ in fp32], par_thr, tok_thr),
+               "int8_onnx_per_technique_thresholds": per_technique,
                "train_minutes": round((time.time() - started) / 60, 1)}
     if ptc_record:
         metrics["ptc2020_spans_in_training_folds"] = ptc_record
@@ -557,7 +600,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     metrics["article"] = article
     if span_classes is not None:
         metrics["span_classes"] = span_classes
-    finalize(out, par_thr, tok_thr, metrics, corpus)
+    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr)
     i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
     log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
         f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ; "
