@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -71,6 +73,19 @@ def tiny_model(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def every_technique_model(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model with its per-technique thresholds all 0: with --thresholds per-technique every paragraph
+    gets every technique, so a test can tell which operating point ran."""
+    import shutil
+    model = tmp_path_factory.mktemp("every") / "model"
+    shutil.copytree(tiny_model / "model", model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["thresholds"]["paragraph_per_technique"] = [0.0] * len(manifest["labels"])
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    return model
+
+
 # -- the browser (Debian's chromium, driven by Playwright; never a downloaded browser) ---------------
 
 XSS_ARTICLE = (
@@ -118,16 +133,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """`slant serve` started as a user starts it, on 127.0.0.1; yields its base URL."""
+@contextlib.contextmanager
+def serving(log_dir: Path, *args):
+    """`slant serve ARGS` started as a user starts it, on a free port of 127.0.0.1; yields its base URL."""
     import time
     import urllib.request
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    log = log_dir / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "slant", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen([sys.executable, "-m", "slant", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 *map(str, args)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -145,3 +160,10 @@ def server(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`slant serve` with the shipped model; yields its base URL."""
+    with serving(tmp_path_factory.mktemp("serve")) as base:
+        yield base

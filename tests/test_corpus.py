@@ -334,3 +334,16 @@ def test_sources_that_slug_alike_get_their_own_example_sections():
 
     assert anchor("s", "a b") != anchor("s", "a-b")
     assert anchor("t", "Loaded_Language") == "t-Loaded_Language"
+
+
+def test_batch_with_per_technique_thresholds_and_no_mixing_on_resume(tmp_path, every_technique_model):
+    out = tmp_path / "out"
+    jsonl = write_formats(tmp_path)["jsonl"]
+    r = batch(jsonl, "-o", out, "--workers", "1", "--thresholds", "per-technique", model=every_technique_model)
+    assert r.returncode == 0, r.stderr
+    rows = query(out, "SELECT id, count(DISTINCT technique) AS n FROM techniques GROUP BY id ORDER BY id")
+    assert rows == [{"id": aid, "n": 23} for aid, _, _ in META]      # every technique: the per-technique set ran
+    # the same output folder with the default operating point would mix two: refused in one line
+    r = batch(jsonl, "-o", out, "--workers", "1", model=every_technique_model)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "--thresholds per-technique), not this one" in r.stderr.strip() and len(r.stderr.strip().splitlines()) == 1

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from conftest import XSS_ARTICLE
+from conftest import XSS_ARTICLE, run_slant, serving
 
 
 def call(base: str, path: str, body=None, raw: bytes | None = None, headers=None):
@@ -105,3 +105,22 @@ def test_injected_markup_never_executes_in_the_page(server, page):
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#report img, #report svg, #report b, #report script").count() == 0
     assert "<script>window.__pwned = 1</script>" in page.inner_text("#article")
+
+
+def test_serve_with_per_technique_thresholds(every_technique_model, article_text, tmp_path):
+    with serving(tmp_path, "--model", every_technique_model, "--thresholds", "per-technique") as base:
+        status, _, body = call(base, "/api/analyze", {"text": article_text})
+    doc = json.loads(body)
+    assert status == 200 and len(doc["techniques"]) == len(doc["paragraphs"])
+    assert all(len(p["labels"]) == 23 for p in doc["techniques"])
+    # a model without that set: one line before anything listens
+    import shutil
+    old = tmp_path / "old"
+    shutil.copytree(every_technique_model, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["thresholds"]["paragraph_per_technique"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    r = run_slant("serve", "--port", "0", "--model", old, "--thresholds", "per-technique")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (f"Error: {old / 'manifest.json'}: this model has no per-technique thresholds "
+                                "(exported before they existed); use --thresholds micro")

@@ -685,16 +685,15 @@ def test_per_technique_thresholds_maximise_each_labels_own_f1():
     assert t[3] == micro[3]
 
 
-def test_thresholds_option_picks_the_operating_point(tiny_model, article_file, tmp_path):
+def test_thresholds_option_picks_the_operating_point(tiny_model, every_technique_model, article_file, tmp_path):
     import shutil
-    model = tmp_path / "m"
-    shutil.copytree(tiny_model / "model", model)
-    manifest = json.loads((model / "manifest.json").read_text())
-    assert len(manifest["thresholds"]["paragraph_per_technique"]) == 23
-    assert set(manifest["metrics"]["int8_onnx_per_technique_thresholds"]) == {
+    trained = json.loads((tiny_model / "model" / "manifest.json").read_text())
+    assert len(trained["thresholds"]["paragraph_per_technique"]) == 23
+    assert set(trained["metrics"]["int8_onnx_per_technique_thresholds"]) == {
         "subtask3_micro_f1_crossfit", "subtask3_macro_f1_gold_labels_crossfit"}
-    manifest["thresholds"]["paragraph_per_technique"] = [0.0] * 23        # every technique everywhere
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    model = tmp_path / "m"
+    shutil.copytree(every_technique_model, model)       # per-technique thresholds all 0
+    manifest = json.loads((model / "manifest.json").read_text())
     def techniques(*args):
         doc = json.loads(run_slant("analyze", article_file, "--model", model, "--format", "json", *args).stdout)
         return len(doc["paragraphs"]), {t["paragraph"]: sorted(x["label"] for x in t["labels"])

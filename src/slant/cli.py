@@ -171,12 +171,14 @@ def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @_MODEL
-def serve_cmd(host: str, port: int, model: Path | None) -> None:
+@_THRESHOLDS
+def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None:
     """Serve the web page (/) and the HTTP API (/api/analyze, /api/taxonomy, /healthz, /docs)."""
-    from .server import serve
+    from .server import create_app, serve
 
+    app = create_app(model, thresholds=thresholds)  # a model that cannot load is one line, before anything listens
     click.echo(f"slant {__version__} serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    serve(host, port, model)
+    serve(app, host, port)
 
 
 @cli.command("batch")
@@ -195,8 +197,9 @@ def serve_cmd(host: str, port: int, model: Path | None) -> None:
               help="Commit the results every this many inputs (and at least once a minute).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_MODEL
+@_THRESHOLDS
 def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: int | None, engine: str,
-              address: str | None, chunk_size: int, quiet: bool, model: Path | None) -> None:
+              address: str | None, chunk_size: int, quiet: bool, model: Path | None, thresholds: str) -> None:
     """Analyse a corpus into Parquet tables under OUT: articles (one row per article: id, source,
     date, genre and its probability, frames, techniques with counts and top scores), spans
     (the evidence), errors (inputs that could not be analysed, with the reason) and
@@ -213,7 +216,7 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     workers = workers or default_workers()
     with BatchProgress(enabled=not quiet) as progress:
         summary = run_batch(list(inputs), out, model=model, workers=workers, threads=threads, engine=engine,
-                            address=address, chunk_size=chunk_size, on_start=progress.start,
+                            address=address, chunk_size=chunk_size, thresholds=thresholds, on_start=progress.start,
                             on_advance=progress.advance)
     print_summary(summary)
 

@@ -46,11 +46,12 @@ class AnalyzeRequest(BaseModel):
 
 
 def create_app(model: str | Path | None = None, fetch_options: dict | None = None,
-               max_body: int = MAX_BODY) -> FastAPI:
-    """The application; the model at ``model`` (default: the shipped one) loads at startup."""
+               max_body: int = MAX_BODY, thresholds: str = "micro") -> FastAPI:
+    """The application; the model at ``model`` (default: the shipped one) loads at startup, with the
+    operating point ``thresholds`` (``runtime.OPERATING_POINTS``)."""
     from .runtime import load_detector
 
-    detector = load_detector(model)
+    detector = load_detector(model, thresholds=thresholds)
     app = FastAPI(title="slant", version=__version__,
                   description="How a news article persuades: genre, frames, persuasion techniques with spans.")
 
@@ -111,7 +112,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
     return app
 
 
-def serve(host: str, port: int, model: str | Path | None = None) -> None:
+def serve(app: FastAPI, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(model), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -46,17 +46,19 @@ class BatchSummary:
         return (self.analysed + self.errors) / self.seconds if self.seconds else 0.0
 
 
-def model_identity(model: str | Path | None) -> dict:
-    """Name and encoder hash of the model (checked against its manifest): the output remembers it."""
+def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:
+    """Name and encoder hash of the model (checked against its manifest), and its operating point when it is
+    not the default: the output remembers them, so a resumed run cannot mix two."""
     from ..models import load_artifact
 
     artifact = load_artifact(model)
-    return {"name": artifact.manifest.get("name") or artifact.path.name,
-            "sha256": artifact.manifest["files"]["encoder.onnx"]}
+    identity = {"name": artifact.manifest.get("name") or artifact.path.name,
+                "sha256": artifact.manifest["files"]["encoder.onnx"]}
+    return identity if thresholds == "micro" else {**identity, "thresholds": thresholds}
 
 
 def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = None, workers: int = 1,
-              threads: int | None = None, engine: str = "local", address: str | None = None,
+              threads: int | None = None, engine: str = "local", address: str | None = None, thresholds: str = "micro",
               chunk_size: int = 1000, commit_seconds: float = 60.0,
               on_start: Callable[[int, int], None] | None = None,
               on_advance: Callable[[int], None] | None = None) -> BatchSummary:
@@ -64,7 +66,7 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
 
     ``on_start(total, already_done)`` and ``on_advance(n)`` report progress."""
     corpus = Corpus(inputs, exclude=out)
-    identity = model_identity(model)
+    identity = model_identity(model, thresholds)
     store = Store.open(out, identity)
     done_origins, keys = store.done()
     summary = BatchSummary(Path(out), inputs=len(corpus), workers=workers, engine=engine)
@@ -122,7 +124,8 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
         on_start(summary.inputs, min(len(done_origins), summary.inputs))
     started = time.monotonic()
     try:
-        with make_engine(engine, None if model is None else str(model), workers, threads, address) as runner:
+        with make_engine(engine, None if model is None else str(model), workers, threads, address,
+                         thresholds) as runner:
             for outcomes, pid, peak in runner.map(batches()):
                 for o in outcomes:
                     r = o.record

@@ -35,8 +35,9 @@ def default_workers() -> int:
 class Engine:
     name = "engine"
 
-    def __init__(self, model: str | None, workers: int, threads: int | None):
+    def __init__(self, model: str | None, workers: int, threads: int | None, thresholds: str = "micro"):
         self.model = model
+        self.thresholds = thresholds
         self.workers = workers
         # each worker gets its share of the cores unless told otherwise
         self.threads = threads or max(1, default_workers() // workers)
@@ -59,12 +60,12 @@ class LocalEngine(Engine):
 
     name = "local"
 
-    def __init__(self, model: str | None, workers: int, threads: int | None = None):
+    def __init__(self, model: str | None, workers: int, threads: int | None = None, thresholds: str = "micro"):
         import multiprocessing
 
-        super().__init__(model, workers, threads)
+        super().__init__(model, workers, threads, thresholds)
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=init_worker, initargs=(model, self.threads))
+                                        initializer=init_worker, initargs=(model, self.threads, thresholds))
 
     def map(self, batches: Iterable[list[Record]]) -> Iterator[Result]:
         from concurrent.futures.process import BrokenProcessPool
@@ -98,8 +99,8 @@ class LocalEngine(Engine):
 class _Analyst:
     """A Ray actor: one worker with its own loaded model."""
 
-    def __init__(self, model: str | None, threads: int):
-        init_worker(model, threads)
+    def __init__(self, model: str | None, threads: int, thresholds: str):
+        init_worker(model, threads, thresholds)
 
     def run(self, batch: list[Record]) -> Result:
         return analyse_batch(batch)
@@ -113,12 +114,13 @@ class RayEngine(Engine):
 
     name = "ray"
 
-    def __init__(self, model: str | None, workers: int, threads: int | None = None, address: str | None = None):
+    def __init__(self, model: str | None, workers: int, threads: int | None = None, address: str | None = None,
+                 thresholds: str = "micro"):
         try:
             import ray
         except ImportError:
             raise EngineError('--engine ray needs Ray: pip install "slant[ray]"') from None
-        super().__init__(model, workers, threads)
+        super().__init__(model, workers, threads, thresholds)
         self.ray = ray
         self.started = False
         if not ray.is_initialized():
@@ -133,7 +135,7 @@ class RayEngine(Engine):
                                   f"{str(ex).splitlines()[0] if str(ex) else ex.__class__.__name__}") from None
             self.started = True
         actor = ray.remote(num_cpus=1)(_Analyst)
-        self.actors = [actor.remote(model, self.threads) for _ in range(workers)]
+        self.actors = [actor.remote(model, self.threads, thresholds) for _ in range(workers)]
 
     def map(self, batches: Iterable[list[Record]]) -> Iterator[Result]:
         ray = self.ray
@@ -170,13 +172,13 @@ class RayEngine(Engine):
 
 
 def make_engine(engine: str, model: str | None, workers: int, threads: int | None = None,
-                address: str | None = None) -> Engine:
+                address: str | None = None, thresholds: str = "micro") -> Engine:
     if workers < 1:
         raise SlantError(f"--workers must be at least 1, got {workers}")
     if engine == "local":
         if address:
             raise SlantError("--address goes with --engine ray only")
-        return LocalEngine(model, workers, threads)
+        return LocalEngine(model, workers, threads, thresholds)
     if engine == "ray":
-        return RayEngine(model, workers, threads, address)
+        return RayEngine(model, workers, threads, address, thresholds)
     raise SlantError(f"unknown engine {engine!r} (local or ray)")

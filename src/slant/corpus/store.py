@@ -105,9 +105,8 @@ class Store:
             manifest = cls._manifest(root)
             was = manifest.get("model") or {}
             if was != model:
-                raise InputError(f"{root}: was written with model {was.get('name')!r} "
-                                 f"({was.get('sha256', '?')[:12]}), not this one "
-                                 f"({model.get('name')!r}, {model.get('sha256', '?')[:12]}); use another output folder")
+                raise InputError(f"{root}: was written with model {_describe(was)}, not this one ({_describe(model)}); "
+                                 "use another output folder")
         elif root.exists() and any(root.iterdir()):
             raise InputError(f"{root}: folder is not empty and holds no {MANIFEST}; use a new or empty folder")
         else:
@@ -225,3 +224,15 @@ def _part_name(chunk: int) -> str:
 def _chunk_of(path: Path) -> int | None:
     stem = path.name.removeprefix("part-").removesuffix(".parquet")
     return int(stem) if stem.isdigit() and path.name.startswith("part-") else None
+
+
+def _describe(model: dict) -> str:
+    """'slant-en' (0123456789ab), with its operating point when it is not the default.
+
+    >>> _describe({"name": "slant-en", "sha256": {"sha256": "0123456789abcdef", "bytes": 1}, "thresholds": "x"})
+    "'slant-en' (0123456789ab, --thresholds x)"
+    """
+    digest = model.get("sha256") or "?"
+    digest = digest.get("sha256", "?") if isinstance(digest, dict) else str(digest)  # the manifest's file entry
+    point = f", --thresholds {model['thresholds']}" if model.get("thresholds") else ""
+    return f"{model.get('name')!r} ({digest[:12]}{point})"

@@ -21,12 +21,12 @@ _DETECTOR = None
 CONTEXT = 80  # characters of context kept on each side of a span
 
 
-def init_worker(model: str | None, threads: int) -> None:
+def init_worker(model: str | None, threads: int, thresholds: str = "micro") -> None:
     """Load the model once for this process (the pool initializer / the Ray actor's constructor)."""
     global _DETECTOR
     from ..runtime import load_detector
 
-    _DETECTOR = load_detector(model, threads=threads)
+    _DETECTOR = load_detector(model, threads=threads, thresholds=thresholds)
 
 
 class Outcome:
