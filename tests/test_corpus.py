@@ -347,3 +347,15 @@ def test_batch_with_per_technique_thresholds_and_no_mixing_on_resume(tmp_path, e
     r = batch(jsonl, "-o", out, "--workers", "1", model=every_technique_model)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "--thresholds per-technique), not this one" in r.stderr.strip() and len(r.stderr.strip().splitlines()) == 1
+    # a model without a per-technique set: one line, and no output folder is started
+    import shutil
+    old = tmp_path / "old"
+    shutil.copytree(every_technique_model, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["thresholds"]["paragraph_per_technique"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    r = batch(jsonl, "-o", tmp_path / "out2", "--thresholds", "per-technique", model=old)
+    assert r.returncode == 1 and r.stderr.strip() == (
+        f"Error: {old / 'manifest.json'}: this model has no per-technique thresholds (exported before they existed); "
+        "use --thresholds micro")
+    assert not (tmp_path / "out2").exists()

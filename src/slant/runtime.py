@@ -20,7 +20,7 @@ from .models import Artifact, load_artifact
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
-__all__ = ["OPERATING_POINTS", "Detector", "load_detector", "analyze"]
+__all__ = ["OPERATING_POINTS", "paragraph_thresholds", "Detector", "load_detector", "analyze"]
 
 
 # Which of the manifest's paragraph threshold sets an operating point uses.
@@ -28,6 +28,17 @@ OPERATING_POINTS = {
     "micro": "paragraph",                            # tuned together for micro-F1 (the official subtask-3 metric)
     "per-technique": "paragraph_per_technique",      # each technique's own F1: more rare techniques, more false alarms
 }
+
+
+def paragraph_thresholds(artifact: Artifact, thresholds: str) -> list[float]:
+    """The paragraph thresholds of operating point ``thresholds``; ModelError when the model lacks them."""
+    if thresholds not in OPERATING_POINTS:
+        raise ValueError(f"thresholds must be one of {', '.join(OPERATING_POINTS)}")
+    values = artifact.manifest["thresholds"].get(OPERATING_POINTS[thresholds])
+    if values is None:
+        raise ModelError(f"{artifact.path / 'manifest.json'}: this model has no {thresholds} thresholds "
+                         f"(exported before they existed); use --thresholds micro")
+    return values
 
 
 class Detector:
@@ -43,13 +54,8 @@ class Detector:
         self.labels = artifact.labels
         self.window, self.stride = int(m["window"]), int(m["stride"])
         self.special = (int(m["cls_id"]), int(m["sep_id"]), int(m["pad_id"]))
-        if thresholds not in OPERATING_POINTS:
-            raise ValueError(f"thresholds must be one of {', '.join(OPERATING_POINTS)}")
-        if OPERATING_POINTS[thresholds] not in m["thresholds"]:
-            raise ModelError(f"{artifact.path / 'manifest.json'}: this model has no {thresholds} thresholds "
-                             f"(exported before they existed); use --thresholds micro")
         self.operating_point = thresholds
-        self.paragraph_thresholds = np.asarray(m["thresholds"][OPERATING_POINTS[thresholds]], dtype=np.float32)
+        self.paragraph_thresholds = np.asarray(paragraph_thresholds(artifact, thresholds), dtype=np.float32)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
         options = ort.SessionOptions()

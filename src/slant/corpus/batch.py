@@ -50,8 +50,10 @@ def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:
     """Name and encoder hash of the model (checked against its manifest), and its operating point when it is
     not the default: the output remembers them, so a resumed run cannot mix two."""
     from ..models import load_artifact
+    from ..runtime import paragraph_thresholds
 
     artifact = load_artifact(model)
+    paragraph_thresholds(artifact, thresholds)  # refused here, before the output folder is touched
     identity = {"name": artifact.manifest.get("name") or artifact.path.name,
                 "sha256": artifact.manifest["files"]["encoder.onnx"]}
     return identity if thresholds == "micro" else {**identity, "thresholds": thresholds}
