@@ -28,12 +28,12 @@ import numpy as np
 
 from ..errors import ModelError, SlantError
 from ..evaluate import span_overlap_scores
-from ..heads import SPAN_MERGE_GAP, evidence_spans, paragraph_ranges
+from ..heads import SPAN_MERGE_GAP, evidence_spans
 from ..models import load_artifact
 from ..runtime import Detector
 from ..segment import paragraphs
 from .corpus import assign_folds, load_english
-from .fit import tune_thresholds
+from .fit import prepare, tune_thresholds
 
 SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
 
@@ -82,36 +82,30 @@ def _micro(tp: int, predicted: int, gold: int) -> float:
 
 
 def gap_study(detector: Detector, docs, gaps) -> dict:
-    labels = detector.labels
-    rows = []
-    for d in docs:
-        spans = [(p.start, p.end) for p in d.paragraphs]
-        tokens, token_probs, par_probs = detector.probabilities(d.text, spans)
-        token_y = np.zeros_like(token_probs)
-        for s in d.spans:
-            token_y[(tokens.offsets[:, 0] < s.end) & (tokens.offsets[:, 1] > s.start), labels.index(s.technique)] = 1
-        rows.append((d, tokens, token_probs, par_probs, token_y, unit_labels(d, d.paragraphs, labels),
-                     paragraph_ranges(tokens, spans)))
-    gold_any = {d.id: [(s.start, s.end) for s in d.spans] for d in docs}
+    """Span-overlap F1 per merge gap.  Span scores cannot be summed over the two halves (their precision and
+    recall rest on different overlaps), so both halves' spans are collected first and scored once."""
+    examples = [prepare(d, detector.tokenizer, detector.window, detector.stride, detector.special) for d in docs]
+    outputs = [detector.probabilities(d.text, [(p.start, p.end) for p in d.paragraphs]) for d in docs]
+    gold_any = {e.doc.id: [(s.start, s.end) for s in e.doc.spans] for e in examples}
     gold_same: dict = {}
-    for d in docs:
-        for s in d.spans:
-            gold_same.setdefault(f"{d.id}|{s.technique}", []).append((s.start, s.end))
+    for e in examples:
+        for s in e.doc.spans:
+            gold_same.setdefault(f"{e.doc.id}|{s.technique}", []).append((s.start, s.end))
     out = {}
     for gap in gaps:
         pred_any, pred_same, count = {}, {}, 0
-        for tune, test in (_halves(len(rows)), _halves(len(rows))[::-1]):
-            par_thr = tune_thresholds(np.concatenate([rows[i][3] for i in tune]),
-                                      np.concatenate([rows[i][5] for i in tune]))
-            tok_thr = tune_thresholds(np.concatenate([rows[i][2] for i in tune]),
-                                      np.concatenate([rows[i][4] for i in tune]))
+        for tune, test in (_halves(len(docs)), _halves(len(docs))[::-1]):
+            par_thr = tune_thresholds(np.concatenate([outputs[i][2] for i in tune]),
+                                      np.concatenate([examples[i].par_y for i in tune]))
+            tok_thr = tune_thresholds(np.concatenate([outputs[i][1] for i in tune]),
+                                      np.concatenate([examples[i].token_y for i in tune]))
             for i in test:
-                d, tokens, token_probs, par_probs, _, _, ranges = rows[i]
+                e, (tokens, token_probs, par_probs) = examples[i], outputs[i]
                 hot = [np.flatnonzero(row >= par_thr).tolist() for row in par_probs]
-                for start, end, label, _ in evidence_spans(d.text, tokens, token_probs, tok_thr, labels, ranges, hot,
-                                                           gap):
-                    pred_any.setdefault(d.id, []).append((start, end))
-                    pred_same.setdefault(f"{d.id}|{label}", []).append((start, end))
+                for start, end, label, _ in evidence_spans(e.doc.text, tokens, token_probs, tok_thr, detector.labels,
+                                                           e.ranges, hot, gap):
+                    pred_any.setdefault(e.doc.id, []).append((start, end))
+                    pred_same.setdefault(f"{e.doc.id}|{label}", []).append((start, end))
                     count += 1
         any_, same = span_overlap_scores(gold_any, pred_any), span_overlap_scores(gold_same, pred_same)
         out[str(gap)] = {"spans": count,
