@@ -54,7 +54,6 @@ class Detector:
         self.labels = artifact.labels
         self.window, self.stride = int(m["window"]), int(m["stride"])
         self.special = (int(m["cls_id"]), int(m["sep_id"]), int(m["pad_id"]))
-        self.operating_point = thresholds
         self.paragraph_thresholds = np.asarray(paragraph_thresholds(artifact, thresholds), dtype=np.float32)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")

@@ -35,9 +35,8 @@ def default_workers() -> int:
 class Engine:
     name = "engine"
 
-    def __init__(self, model: str | None, workers: int, threads: int | None, thresholds: str = "micro"):
+    def __init__(self, model: str | None, workers: int, threads: int | None):
         self.model = model
-        self.thresholds = thresholds
         self.workers = workers
         # each worker gets its share of the cores unless told otherwise
         self.threads = threads or max(1, default_workers() // workers)
@@ -63,7 +62,7 @@ class LocalEngine(Engine):
     def __init__(self, model: str | None, workers: int, threads: int | None = None, thresholds: str = "micro"):
         import multiprocessing
 
-        super().__init__(model, workers, threads, thresholds)
+        super().__init__(model, workers, threads)
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=init_worker, initargs=(model, self.threads, thresholds))
 
@@ -120,7 +119,7 @@ class RayEngine(Engine):
             import ray
         except ImportError:
             raise EngineError('--engine ray needs Ray: pip install "slant[ray]"') from None
-        super().__init__(model, workers, threads, thresholds)
+        super().__init__(model, workers, threads)
         self.ray = ray
         self.started = False
         if not ray.is_initialized():

@@ -28,7 +28,7 @@ import torch
 
 from .. import taxonomy
 from ..document import Document
-from ..evaluate import multilabel_scores, span_overlap_scores
+from ..evaluate import multilabel_scores, prf, span_overlap_scores
 from ..heads import evidence_spans, paragraph_ranges, range_max, sigmoid
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
@@ -260,9 +260,9 @@ def per_technique_point(examples, par_probs) -> tuple[np.ndarray, dict]:
     thresholds cross-fitted: micro-F1, and macro-F1 over the labels with gold paragraphs (per-label counts
     pooled over both halves)."""
     halves = crossfit(examples, par_probs, lambda e: e.par_y, paragraph_scores, per_technique_thresholds)
-    per_label = [[r.per_label[name] for r in halves] for name in LABELS]
-    f1s = [2 * sum(s.correct for s in ss) / (sum(s.predicted for s in ss) + sum(s.gold for s in ss))
-           for ss in per_label if sum(s.gold for s in ss)]
+    pooled = [prf(*(sum(getattr(r.per_label[name], k) for r in halves) for k in ("correct", "predicted", "gold")))
+              for name in LABELS]
+    f1s = [s.f1 for s in pooled if s.gold]
     thresholds = per_technique_thresholds(np.concatenate(par_probs), np.concatenate([e.par_y for e in examples]))
     return thresholds, {"subtask3_micro_f1_crossfit": round(_pooled_micro(halves)["f1"], 4),
                         "subtask3_macro_f1_gold_labels_crossfit": round(float(np.mean(f1s)), 4)}
