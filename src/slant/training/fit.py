@@ -401,7 +401,7 @@ def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[
                 log(f"  {i}/{len(article_docs)} articles")
             yield states, detector.combine(parts)
 
-    articles = article_fit.articles(article_docs, run_all())
+    articles = article_fit.articles(article_docs, run_all(), unseen_ids={d.id for d in extra})
     if cfg.holdout_fold is None:
         log("fitting the genre and frame heads on every article (thresholds and figures out of fold)")
         arrays, article = article_fit.measure_out_of_fold(articles, np.array(article_folds))

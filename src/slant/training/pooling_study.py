@@ -100,13 +100,14 @@ def run(data, model, folds=(0,), seed: int = 13) -> dict:
     for d in docs:
         _, s, _, _ = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
         states.append(s.astype(np.float32))
-    articles = article_fit.articles(docs, ((s, np.zeros((1, 1))) for s in states))
+    articles = article_fit.articles(docs, ((s, np.zeros((1, 1))) for s in states),
+                                    unseen_ids={d.id for d in corpus.article_only})
     labelled = articles.labelled
     result = {"model": str(model), "folds": list(folds), "poolings": {}}
     for pooling in POOLINGS:
         figures = []
         for k in folds:
-            train_rows = np.flatnonzero((fold != k) & labelled)
+            train_rows = np.flatnonzero((fold != k) & labelled & articles.seen)
             test_rows = np.flatnonzero((fold == k) & labelled)
             genre_p, frame_p = fit_predict(states, articles.genre, articles.frames, train_rows, test_rows, pooling)
             held = articles.take(test_rows)
