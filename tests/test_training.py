@@ -756,3 +756,52 @@ def test_the_encoder_part_is_fitted_on_articles_the_encoder_was_trained_on():
     everyone = article_fit.articles(docs, states)  # the old way: every article is taken as seen
     confounded = article_fit.predict_parts(article_fit.fit(everyone), article_fit.DEFAULT_FEATURES, held)
     assert confounded["encoder"]["genre"][0].argmax() == 2  # what the change is for
+
+
+def test_length_study_groups_articles_by_paragraph_length(tiny_model, tmp_path):
+    """Out-of-fold predictions of the tiny corpus written as a cross-validation would: perfect ones for the
+    articles with the shorter paragraphs, nothing for the others — the study must tell the two groups apart,
+    and weighting by a folder of short-paragraph articles must give the short group's figure."""
+    import subprocess
+    import sys
+    import numpy as np
+    from slant import taxonomy
+    from slant.training import length_study
+    from slant.training.corpus import load_english
+    docs = load_english(tiny_model / "data").documents
+    edges = (0, 50, 100)  # the tiny articles' paragraphs have medians of 44 to 56 characters
+    groups = [length_study.group_of(length_study.median_paragraph(d), edges) for d in docs]
+    assert set(groups) == {0, 1}
+    assert length_study.group_of(99.5) == 0 and length_study.group_of(100) == 1 and length_study.group_of(900) == 3
+    probs = []
+    for d, g in zip(docs, groups):
+        y = np.zeros((len(d.paragraphs), len(taxonomy.TECHNIQUES)), dtype=np.float32)
+        for k, p in enumerate(d.paragraphs):
+            for label in d.paragraph_techniques(p.number) if d.techniques else []:
+                y[k, taxonomy.TECHNIQUES.index(label.name)] = 1
+        probs.append(y if g == 0 else np.zeros_like(y))
+    cv = tmp_path / "cv"
+    cv.mkdir()
+    np.savez(cv / "oof.npz", ids=np.array([d.id for d in docs]),
+             paragraph_offsets=np.cumsum([0] + [len(p) for p in probs]), paragraph_probs=np.concatenate(probs))
+    short = tmp_path / "short"
+    short.mkdir()
+    for i, d in enumerate(d for d, g in zip(docs, groups) if g == 0):
+        (short / f"article{i + 1}.txt").write_text(d.text, encoding="utf-8")
+
+    result = length_study.run(tiny_model / "data", cv, short, edges)
+    assert result["all"]["articles"] == len(docs)
+    rows = result["by_median_paragraph"]
+    assert [v["articles"] for v in rows.values()] == [groups.count(0), groups.count(1), 0]
+    assert rows["0-50"]["micro_f1_crossfit"] > result["all"]["micro_f1_crossfit"] and rows["50-100"]["micro_f1_crossfit"] == 0
+    assert result["articles"]["training_micro_f1_in_this_mix"] == rows["0-50"]["micro_f1_crossfit"]
+
+    def study(*args):
+        return subprocess.run([sys.executable, "-m", "slant.training.length_study", "--data",
+                               str(tiny_model / "data"), *map(str, args)], capture_output=True, text=True)
+
+    r = study("--cv", cv, "--articles", short)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["all"] == result["all"]
+    r = study("--cv", tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "cannot read the out-of-fold predictions" in r.stderr

@@ -1,0 +1,133 @@
+"""Techniques micro-F1 by how long an article's paragraphs are, from a cross-validation's out-of-fold predictions.
+
+    python -m slant.training.length_study --data ../shared/data --cv runs/e10 [--articles DIR]
+
+Sources differ in how they break a text into paragraphs, and the paragraph is the unit the
+official metric scores: many of the SemEval-2023 English dev articles print one or two
+sentences per paragraph, most training articles print longer ones.  This groups the
+training articles by the median length of their paragraphs (characters; ``EDGES``) and
+scores each group's out-of-fold paragraph probabilities (``oof.npz`` beside ``cv.json``,
+written by ``slant train --cross-validate``) with thresholds cross-fitted over all articles,
+as ``slant train`` reports its overall figure: tuned on one half of the articles, scored
+on the other, both ways.
+
+With ``--articles DIR`` it also counts that folder's articles and paragraphs per group
+(no labels are read) and gives the micro-F1 the training articles would have in that
+folder's mix: each group's true positives, predictions and gold weighted by the folder's
+share of paragraphs in the group over the training articles' share.  Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import taxonomy
+from ..errors import SlantError
+from ..formats import read_articles
+from .corpus import load_english
+from .crossval import OOF_FILE
+from .fit import tune_thresholds
+
+EDGES = (0, 100, 150, 250)  # group k holds median paragraph lengths in [EDGES[k], EDGES[k+1])
+
+
+def median_paragraph(doc) -> float:
+    lengths = [p.end - p.start for p in doc.paragraphs if p.end > p.start]
+    return float(np.median(lengths)) if lengths else 0.0
+
+
+def group_of(median: float, edges=EDGES) -> int:
+    return int(np.searchsorted(edges, median, side="right")) - 1
+
+
+def group_names(edges=EDGES) -> list[str]:
+    return [f"{lo}-{hi}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
+
+
+def crossfit_counts(probs: list[np.ndarray], gold: list[np.ndarray], groups: list[int], n_groups: int) -> np.ndarray:
+    """[n_groups, 3] true positives, predictions and gold positives per group, every article scored with
+    thresholds tuned on the other half of the articles (alternate articles, both ways)."""
+    counts = np.zeros((n_groups, 3))
+    halves = [list(range(0, len(probs), 2)), list(range(1, len(probs), 2))]
+    for tune, test in (halves, halves[::-1]):
+        if not tune or not test:
+            continue
+        thr = tune_thresholds(np.concatenate([probs[i] for i in tune]), np.concatenate([gold[i] for i in tune]))
+        for i in test:
+            hit, y = probs[i] >= thr, gold[i] > 0
+            counts[groups[i]] += ((hit & y).sum(), hit.sum(), y.sum())
+    return counts
+
+
+def f1(counts) -> float | None:
+    tp, predicted, positives = counts
+    return round(float(2 * tp / (predicted + positives)), 4) if predicted + positives else None
+
+
+def run(data: str | Path, cv: str | Path, articles: str | Path | None = None, edges=EDGES) -> dict:
+    path = Path(cv) / OOF_FILE
+    try:
+        with np.load(path) as z:
+            ids, offsets, oof = [str(i) for i in z["ids"]], z["paragraph_offsets"], z["paragraph_probs"]
+    except (OSError, KeyError, ValueError) as ex:
+        raise SlantError(f"{path}: cannot read the out-of-fold predictions of a cross-validation ({ex})") from None
+    docs = {d.id: d for d in load_english(data).documents}
+    labels = list(taxonomy.TECHNIQUES)
+    probs, gold, groups = [], [], []
+    for i, doc_id in enumerate(ids):
+        doc = docs.get(doc_id)
+        p = oof[offsets[i]:offsets[i + 1]]
+        if doc is None or len(doc.paragraphs) != len(p):
+            raise SlantError(f"{path}: its articles or paragraphs are not those of {data}")
+        y = np.zeros((len(doc.paragraphs), len(labels)), dtype=np.float32)
+        for k, par in enumerate(doc.paragraphs):
+            for label in doc.paragraph_techniques(par.number) if doc.techniques else []:
+                y[k, labels.index(label.name)] = 1
+        probs.append(p)
+        gold.append(y)
+        groups.append(group_of(median_paragraph(doc), edges))
+    names = group_names(edges)
+    counts = crossfit_counts(probs, gold, groups, len(names))
+    paragraphs = np.bincount(groups, weights=[len(y) for y in gold], minlength=len(names))
+    result = {
+        "cv": str(cv),
+        "groups": "median paragraph length of the article, characters",
+        "all": {"articles": len(ids), "paragraphs": int(paragraphs.sum()), "micro_f1_crossfit": f1(counts.sum(0))},
+        "by_median_paragraph": {name: {"articles": int(np.sum(np.array(groups) == k)), "paragraphs": int(paragraphs[k]),
+                                       "micro_f1_crossfit": f1(counts[k])} for k, name in enumerate(names)},
+    }
+    if articles is not None:
+        other = read_articles(articles, "en")
+        other_groups = [group_of(median_paragraph(d), edges) for d in other]
+        other_paragraphs = np.bincount(other_groups, weights=[len(d.paragraphs) for d in other], minlength=len(names))
+        share = other_paragraphs / max(other_paragraphs.sum(), 1)
+        own = paragraphs / max(paragraphs.sum(), 1)
+        weight = np.divide(share, own, out=np.zeros_like(share), where=own > 0)
+        missing = [names[k] for k in range(len(names)) if share[k] > 0 and own[k] == 0]
+        result["articles"] = {
+            "folder": str(articles),
+            "by_median_paragraph": {name: {"articles": int(np.sum(np.array(other_groups) == k)),
+                                           "paragraphs": int(other_paragraphs[k])} for k, name in enumerate(names)},
+            "training_micro_f1_in_this_mix": None if missing else f1((counts * weight[:, None]).sum(0)),
+        }
+    return result
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--cv", required=True, help="the output folder of slant train --cross-validate (holds oof.npz)")
+    ap.add_argument("--articles", default=None, help="a folder of article*.txt whose mix of paragraph lengths to use")
+    args = ap.parse_args(argv)
+    try:
+        print(json.dumps(run(args.data, args.cv, args.articles), indent=2))
+    except SlantError as e:
+        raise SystemExit(f"error: {e}")
+
+
+if __name__ == "__main__":
+    main()
