@@ -22,7 +22,7 @@ def call(base: str, path: str, body=None, raw: bytes | None = None, headers=None
 
 def test_health_taxonomy_and_openapi(server):
     status, _, body = call(server, "/healthz")
-    assert status == 200 and json.loads(body)["status"] == "ok"
+    assert status == 200 and json.loads(body)["status"] == "ok" and json.loads(body)["thresholds"] == "micro"
     status, _, body = call(server, "/api/taxonomy")
     taxonomy = json.loads(body)
     assert status == 200 and len(taxonomy["techniques"]) == 23 and len(taxonomy["frames"]) == 14
@@ -113,7 +113,7 @@ def test_serve_with_per_technique_thresholds(every_technique_model, article_text
     doc = json.loads(body)
     assert status == 200 and len(doc["techniques"]) == len(doc["paragraphs"])
     assert all(len(p["labels"]) == 23 for p in doc["techniques"])
-    # a model without that set: one line before anything listens
+    # a model without that set: one line before anything listens, and a request for it is refused in one line
     import shutil
     old = tmp_path / "old"
     shutil.copytree(every_technique_model, old)
@@ -124,3 +124,35 @@ def test_serve_with_per_technique_thresholds(every_technique_model, article_text
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip() == (f"Error: {old / 'manifest.json'}: this model has no per-technique thresholds "
                                 "(exported before they existed); use --thresholds micro")
+    with serving(tmp_path, "--model", old) as base:
+        status, _, body = call(base, "/api/analyze", {"text": article_text, "thresholds": "per-technique"})
+        assert status == 400 and json.loads(body)["detail"].startswith(f"{old / 'manifest.json'}: this model has no")
+        assert call(base, "/api/analyze", {"text": article_text})[0] == 200
+
+
+def test_each_request_can_pick_the_operating_point(every_technique_model, article_text, tmp_path):
+    """A server started at the default (micro) answers per-technique when a request asks for it (the tiny
+    model's per-technique thresholds are all 0: every technique in every paragraph), and micro otherwise."""
+    with serving(tmp_path, "--model", every_technique_model) as base:
+        answers = {point: json.loads(call(base, "/api/analyze", {"text": article_text, "thresholds": point})[2])
+                   for point in ("per-technique", "micro")}
+        default = json.loads(call(base, "/api/analyze", {"text": article_text})[2])
+        status, _, body = call(base, "/api/analyze", {"text": article_text, "thresholds": "recall"})
+    assert all(len(p["labels"]) == 23 for p in answers["per-technique"]["techniques"])
+    assert answers["micro"]["techniques"] == default["techniques"]
+    assert sum(len(p["labels"]) for p in default["techniques"]) < 23 * len(default["paragraphs"])
+    assert status == 422 and "per-technique" in body.decode()
+
+
+def test_the_page_can_pick_the_operating_point(every_technique_model, page, article_text, tmp_path):
+    with serving(tmp_path, "--model", every_technique_model) as base:
+        page.goto(base + "/")
+        page.fill("#text", article_text)
+        page.click("#analyze")
+        page.wait_for_selector("#genre")
+        default = page.locator("#techniques label").count()
+        page.select_option("#thresholds", "per-technique")
+        page.click("#analyze")
+        page.wait_for_function("document.querySelectorAll('#techniques label').length === 23")
+        assert default < 23
+        assert page.inner_text("#status") == "done" and page.errors == []

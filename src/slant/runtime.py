@@ -44,7 +44,8 @@ def paragraph_thresholds(artifact: Artifact, thresholds: str) -> list[float]:
 class Detector:
     """A loaded model.  ``analyze(doc)`` fills ``doc.techniques`` and ``doc.spans``, and
     ``doc.genre`` and ``doc.frames`` when the model has article heads — all from one
-    encoder pass per window.  ``thresholds`` picks the operating point (``OPERATING_POINTS``)."""
+    encoder pass per window.  ``thresholds`` picks the default operating point (``OPERATING_POINTS``);
+    ``analyze`` can be given another."""
 
     def __init__(self, artifact: Artifact, threads: int | None = None, thresholds: str = "micro"):
         import onnxruntime as ort
@@ -54,7 +55,8 @@ class Detector:
         self.labels = artifact.labels
         self.window, self.stride = int(m["window"]), int(m["stride"])
         self.special = (int(m["cls_id"]), int(m["sep_id"]), int(m["pad_id"]))
-        self.paragraph_thresholds = np.asarray(paragraph_thresholds(artifact, thresholds), dtype=np.float32)
+        self.operating_point = thresholds
+        self.paragraph_thresholds = self.thresholds_at(thresholds)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
         options = ort.SessionOptions()
@@ -71,6 +73,10 @@ class Detector:
         self.article = ArticleHeads(artifact.article, m["article"]) if artifact.article is not None else None
         self.span_classifier = (SpanClassifier(artifact.span_classes, m["span_classes"]["classes"])
                                 if artifact.span_classes is not None else None)
+
+    def thresholds_at(self, point: str) -> np.ndarray:
+        """The paragraph thresholds of operating point ``point``; ModelError when the model lacks them."""
+        return np.asarray(paragraph_thresholds(self.artifact, point), dtype=np.float32)
 
     def encode(self, text: str):
         """(word pieces, their merged encoder states [n, H])."""
@@ -120,15 +126,17 @@ class Detector:
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         return np.mean([parts[name] for name in self.ensemble], axis=0)
 
-    def analyze(self, doc: Document) -> Document:
+    def analyze(self, doc: Document, thresholds: str | None = None) -> Document:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
-        with scores, the spans backing them) and return it."""
+        with scores, the spans backing them) and return it; ``thresholds`` names an operating point
+        other than the detector's."""
+        cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
         tokens, states, token_probs, parts = self.parts(doc.text, spans)
         par_probs = self.combine(parts)
         if self.article is not None:
             self._label_article(doc, *self.article.probabilities(doc.text, states, par_probs))
-        hot = [np.flatnonzero(row >= self.paragraph_thresholds).tolist() for row in par_probs]
+        hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]
         doc.techniques = {}
         for p, row, ks in zip(doc.paragraphs, par_probs, hot):
             labels = sorted((Label(self.labels[k], round(float(row[k]), 4)) for k in ks), key=lambda lab: -lab.score)

@@ -1,7 +1,8 @@
 """``slant serve``: the HTTP API and the web page, on FastAPI.
 
-* ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ...}`` or ``{"url": ...}``; answers the
-  Document (schema slant.document/1).
+* ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ...}`` or ``{"url": ...}``, and optionally
+  ``"thresholds": "micro" | "per-technique"`` (default: the server's); answers the Document (schema
+  slant.document/1).
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
 * ``GET /healthz`` — liveness, with the model's name.
 * ``GET /`` — the web page: paste text or a URL, see the highlighted report.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -43,6 +45,10 @@ class AnalyzeRequest(BaseModel):
     url: str | None = Field(None, description="An http(s) URL to fetch and extract (public addresses only).")
     title: str | None = Field(None, description="Title, when it is not the first line of text.")
     id: str | None = Field(None, description="Id to give the document (no spaces).")
+    thresholds: Literal["micro", "per-technique"] | None = Field(
+        None, description="Operating point: micro (thresholds tuned together for micro-F1, fewer false alarms) or "
+                          "per-technique (each technique at its own best F1: more of the less common techniques); "
+                          "default: the one the server was started with.")
 
 
 def create_app(model: str | Path | None = None, fetch_options: dict | None = None,
@@ -80,7 +86,8 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
 
     @app.get("/healthz")
     def healthz() -> dict:
-        return {"status": "ok", "model": detector.artifact.manifest.get("name"), "version": __version__}
+        return {"status": "ok", "model": detector.artifact.manifest.get("name"), "version": __version__,
+                "thresholds": detector.operating_point}
 
     @app.get("/api/taxonomy")
     def get_taxonomy() -> dict:
@@ -102,7 +109,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
             doc = Document(doc_id, body.text, title=body.title, source="api")
-        await run_in_threadpool(detector.analyze, doc)
+        await run_in_threadpool(detector.analyze, doc, body.thresholds)
         return JSONResponse(schema.to_dict(doc))
 
     @app.get("/", response_class=HTMLResponse)

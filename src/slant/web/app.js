@@ -10,12 +10,14 @@
     event.preventDefault();
     const text = document.getElementById("text").value;
     const url = document.getElementById("url").value.trim();
+    const thresholds = document.getElementById("thresholds").value;
     status.className = "muted";
     status.textContent = "analysing…";
     try {
       const response = await fetch("api/analyze", {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(url ? { url: url } : { text: text }),
+        body: JSON.stringify(Object.assign(url ? { url: url } : { text: text },
+                                           thresholds ? { thresholds: thresholds } : {})),
       });
       const body = await response.json();
       if (!response.ok) throw new Error(body.detail || response.statusText);
