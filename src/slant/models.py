@@ -117,6 +117,9 @@ def _check_article(a, fail) -> None:
             fail(f"article.ensemble.{task} must name some of {', '.join(allowed)}")
     if not isinstance(a["frame_thresholds"], list) or len(a["frame_thresholds"]) != len(a["frames"]):
         fail(f"article.frame_thresholds must list one number per frame ({len(a['frames'])})")
+    t = a.get("genre_temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
+        fail("article.genre_temperature must be a positive number")
 
 
 def load_artifact(path: str | Path | None = None, verify: bool = True) -> Artifact:

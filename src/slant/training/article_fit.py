@@ -7,9 +7,10 @@ a TF-IDF + logistic regression head on the article text (genre and frames) and a
 logistic regression over style features (genre) are fitted beside them, and the
 runtime averages, per task, the parts the manifest names (``ENSEMBLE``: chosen on
 out-of-fold figures, see RESULTS.md).  Frame thresholds are tuned per frame (jointly for
-micro-F1) on the held-out fold — for a model trained on every article, on out-of-fold
-predictions; the reported figures use thresholds cross-fitted inside it
-(tuned on one half of its articles, scored on the other), as for techniques.
+micro-F1), and the temperature of the genre probabilities for log loss, on the held-out
+fold — for a model trained on every article, on out-of-fold predictions; the reported
+figures use thresholds and temperatures cross-fitted inside it (tuned on one half of its
+articles, scored on the other), as for techniques.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import taxonomy
-from ..article_heads import FEATURES, ArticleHeads, article_features
+from ..article_heads import FEATURES, ArticleHeads, article_features, temper
 from ..document import Document
 from ..evaluate import multilabel_scores, single_label_scores
 from ..style import style_features
@@ -164,9 +165,10 @@ def fit(train: Articles, features=DEFAULT_FEATURES, c_encoder: float = C_ENCODER
             **fit_lexical_part(t.texts, t.genre, t.frames, c_lexical, min_df if len(t.docs) > 20 else 1)}
 
 
-def section(features, thresholds) -> dict:
+def section(features, thresholds, genre_temperature: float = 1.0) -> dict:
     return {"genres": GENRES, "frames": FRAMES, "features": list(features), "ensemble": ENSEMBLE,
-            "frame_thresholds": [round(float(x), 4) for x in thresholds]}
+            "frame_thresholds": [round(float(x), 4) for x in thresholds],
+            "genre_temperature": round(float(genre_temperature), 2)}
 
 
 def predict_parts(arrays: dict, features, data: Articles) -> dict[str, dict[str, np.ndarray]]:
@@ -223,11 +225,49 @@ def frames_crossfit(data: Articles, probs: np.ndarray) -> float:
     return round(_pooled_micro(results)["f1"], 4)
 
 
-def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.ndarray]:
-    """Frame thresholds tuned on ``held`` and the figures of ``parts`` (predictions for ``held``), with the
-    baselines and ablations measured the same way."""
+TEMPERATURES = np.round(np.linspace(0.2, 3.0, 57), 2)
+
+
+def _log_loss(probs: np.ndarray, gold: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(gold)), gold], 1e-9, 1.0)).mean())
+
+
+def _calibration_error(probs: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the most likely genre: |confidence - accuracy| per confidence bin,
+    weighted by the bin's share of articles."""
+    confidence, right = probs.max(1), probs.argmax(1) == gold
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    return float(sum((which == b).mean() * abs(confidence[which == b].mean() - right[which == b].mean())
+                     for b in range(bins) if (which == b).any()))
+
+
+def tune_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
+    """The temperature in ``TEMPERATURES`` with the lowest log loss of ``temper(probs, t)``."""
+    return float(min(TEMPERATURES, key=lambda t: _log_loss(temper(probs, t), gold)))
+
+
+def genre_calibration(data: Articles, probs: np.ndarray) -> tuple[float, dict]:
+    """(temperature tuned on all labelled articles of ``data``, figures): log loss and calibration error
+    before, and with temperatures cross-fitted (tuned on one half of the articles, applied to the other)."""
+    m = np.flatnonzero(data.labelled)
+    p, gold = probs[m], data.genre[m]
+    crossfit = np.zeros_like(p)
+    halves = [np.arange(0, len(m), 2), np.arange(1, len(m), 2)]
+    for tune, test in (halves, halves[::-1]):
+        crossfit[test] = temper(p[test], tune_temperature(p[tune], gold[tune]) if len(tune) else 1.0)
+    t = tune_temperature(p, gold)
+    r = lambda x: round(x, 4)  # noqa: E731
+    return t, {"temperature": t, "log_loss": r(_log_loss(p, gold)), "log_loss_crossfit": r(_log_loss(crossfit, gold)),
+               "calibration_error": r(_calibration_error(p, gold)),
+               "calibration_error_crossfit": r(_calibration_error(crossfit, gold))}
+
+
+def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.ndarray, float]:
+    """Frame thresholds and the genre temperature tuned on ``held`` and the figures of ``parts``
+    (predictions for ``held``), with the baselines and ablations measured the same way."""
     genre_p, frame_p = combine(parts)
     thresholds = tune_frames(held, frame_p)
+    temperature, calibration = genre_calibration(held, genre_p)
     majority = np.zeros_like(genre_p)
     majority[:, majority_genre] = 1
     in_sample = frame_scores(held, frame_p, thresholds)
@@ -236,6 +276,7 @@ def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.
         "held_out_articles": int(held.labelled.sum()),
         "ensemble": ENSEMBLE,
         "genre": genre_scores(held, genre_p),
+        "genre_calibration": calibration,
         "frames_micro_f1_crossfit": frames_crossfit(held, frame_p),
         "frames_micro_f1_tuned_in_sample": round(in_sample.micro.f1, 4),
         "frames_macro_f1_tuned_in_sample": round(in_sample.macro_f1, 4),
@@ -251,7 +292,7 @@ def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.
                      "genre: encoder+lexical": genre_of("encoder", "lexical"),
                      "genre: encoder+lexical+style": genre_of("encoder", "lexical", "style")},
     }
-    return figures, thresholds
+    return figures, thresholds, temperature
 
 
 def _majority(data: Articles) -> int:
@@ -270,20 +311,20 @@ def measure_out_of_fold(data: Articles, folds: np.ndarray, features=DEFAULT_FEAT
         for name, tasks in fold_parts.items():
             for task, probs in tasks.items():
                 parts.setdefault(name, {}).setdefault(task, np.zeros((len(data.docs), probs.shape[1])))[rows] = probs
-    figures, thresholds = _scored(data, parts, _majority(data))
+    figures, thresholds, temperature = _scored(data, parts, _majority(data))
     figures["scored"] = "out of fold: heads refitted per fold on the features of the encoder trained on every article"
-    return fit(data, features), {"figures": figures, "thresholds": thresholds}
+    return fit(data, features), {"figures": figures, "thresholds": thresholds, "genre_temperature": temperature}
 
 
 def measure(train: Articles, held: Articles, features=DEFAULT_FEATURES) -> tuple[dict, dict]:
     """Fit on ``train``, tune frame thresholds on ``held``; return (arrays, figures) with the
     baselines and ablations measured on ``held`` the same way."""
     arrays = fit(train, features)
-    figures, thresholds = _scored(held, predict_parts(arrays, features, held), _majority(train))
+    figures, thresholds, temperature = _scored(held, predict_parts(arrays, features, held), _majority(train))
     t = encoder_rows(train.take(np.flatnonzero(train.labelled)))
     for name, pooling in POOLINGS.items():  # pooling over windows, measured with the encoder part alone
         w, b = fit_encoder_part(t.x(pooling), t.genre, t.frames, C_ENCODER)
         enc = predict_parts({**arrays, "encoder_w": w, "encoder_b": b}, pooling, held)["encoder"]
         figures["ablation"][f"pooling {name}"] = {"genre_macro_f1": genre_scores(held, enc["genre"])["macro_f1"],
                                                   "frames_micro_f1_crossfit": frames_crossfit(held, enc["frames"])}
-    return arrays, {"figures": figures, "thresholds": thresholds}
+    return arrays, {"figures": figures, "thresholds": thresholds, "genre_temperature": temperature}

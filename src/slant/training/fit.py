@@ -410,7 +410,8 @@ def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[
         arrays, article = article_fit.measure(
             articles.take(i for i, f in enumerate(article_folds) if f != cfg.holdout_fold),
             articles.take(i for i, f in enumerate(article_folds) if f == cfg.holdout_fold))
-    add_article_heads(out, arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"]))
+    add_article_heads(out, arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"],
+                                                       article["genre_temperature"]))
     return outputs, article["figures"]
 
 
