@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import taxonomy
 from ..article_heads import softmax
+from ..errors import SlantError
 from ..evaluate import single_label_scores
 from ..formats import read_articles, semeval
 from ..lexical import LexicalHead
@@ -111,9 +112,13 @@ def run(data: str | Path, model: str | Path | None = None, seed: int = 13) -> di
     style = np.array([style_features(t) for t in texts], dtype=np.float64)
     encoder, holdout = None, None
     if model is not None:
-        from ..runtime import load_detector
-        detector = load_detector(model)
-        holdout = detector.artifact.manifest.get("training", {}).get("holdout_fold")
+        import dataclasses
+
+        from ..models import load_artifact
+        from ..runtime import Detector
+        artifact = load_artifact(model)  # its own genre and frame heads are not used (they may be an older kind)
+        detector = Detector(dataclasses.replace(artifact, article=None))
+        holdout = artifact.manifest.get("training", {}).get("holdout_fold")
         pooled = []
         for d in docs:
             _, states, _, parts = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
@@ -186,7 +191,10 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default=None, help="a model folder whose encoder gives the encoder part")
     args = parser.parse_args()
-    print(json.dumps(run(args.data, args.model), indent=2))
+    try:
+        print(json.dumps(run(args.data, args.model), indent=2))
+    except SlantError as e:
+        raise SystemExit(f"error: {e}")
 
 
 if __name__ == "__main__":
