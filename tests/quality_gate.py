@@ -39,8 +39,9 @@ def load_set(path: Path) -> list[dict]:
 
 
 def model_digest(detector) -> str:
-    """SHA-256 over the model's file hashes: any replaced file changes it."""
-    return hashlib.sha256(json.dumps(detector.artifact.manifest["files"], sort_keys=True).encode()).hexdigest()
+    """The model's digest (slant.models.model_digest): any replaced file or changed threshold changes it."""
+    from slant.models import model_digest as digest
+    return digest(detector.artifact.manifest)
 
 
 def items() -> int:

@@ -359,3 +359,28 @@ def test_batch_with_per_technique_thresholds_and_no_mixing_on_resume(tmp_path, e
         f"Error: {old / 'manifest.json'}: this model has no per-technique thresholds (exported before they existed); "
         "use --thresholds micro")
     assert not (tmp_path / "out2").exists()
+
+
+def test_resuming_with_a_model_whose_outputs_differ_is_refused(tmp_path, model):
+    """The output remembers the model's digest: files, thresholds and head settings. A model with the same
+    files but another genre temperature (as a re-fitted release can be) would mix genre probabilities, so it is
+    refused; a re-export that differs only in its training record resumes."""
+    import shutil
+    jsonl = write_formats(tmp_path)["jsonl"]
+    mine = tmp_path / "model"
+    shutil.copytree(model, mine)
+    out = tmp_path / "out"
+    assert batch(jsonl, "-o", out, "--workers", "1", model=mine).returncode == 0
+
+    def edit(change):
+        manifest = json.loads((mine / "manifest.json").read_text())
+        change(manifest)
+        (mine / "manifest.json").write_text(json.dumps(manifest))
+
+    edit(lambda m: m["training"]["commands"].append("slant train --from-checkpoint again"))
+    r = batch(jsonl, "-o", out, "--workers", "1", model=mine)
+    assert r.returncode == 0, r.stderr
+    edit(lambda m: m["article"].update(genre_temperature=m["article"]["genre_temperature"] * 2))
+    r = batch(jsonl, "-o", out, "--workers", "1", model=mine)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "was written with model" in r.stderr and "not this one" in r.stderr

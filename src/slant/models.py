@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "model_files", "sha256_file"]
+__all__ = ["Artifact", "DEFAULT_MODEL", "load_artifact", "model_digest", "model_files", "sha256_file"]
 
 DEFAULT_MODEL = "slant-en"
 FILES = ("encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json")
@@ -56,6 +56,18 @@ class Artifact:
     @property
     def labels(self) -> list[str]:
         return list(self.manifest["labels"])
+
+
+# Manifest entries that record how a model was made and measured; everything else decides its outputs.
+RECORD_ONLY = ("training", "metrics", "slant_version")
+
+
+def model_digest(manifest: dict) -> str:
+    """SHA-256 over what decides a model's outputs: its files' hashes, labels, windows, thresholds and head
+    sections — not its training record or figures, so a re-export of the same model keeps its digest and a
+    new threshold, temperature or file changes it."""
+    deciding = {k: v for k, v in manifest.items() if k not in RECORD_ONLY}
+    return hashlib.sha256(json.dumps(deciding, sort_keys=True).encode()).hexdigest()
 
 
 def default_path() -> Path:

@@ -47,15 +47,16 @@ class BatchSummary:
 
 
 def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:
-    """Name and encoder hash of the model (checked against its manifest), and its operating point when it is
-    not the default: the output remembers them, so a resumed run cannot mix two."""
-    from ..models import load_artifact
+    """Name and digest of the model (``models.model_digest``: files, thresholds, heads — checked against its
+    manifest), and its operating point when it is not the default: the output remembers them, so a resumed
+    run cannot mix two."""
+    from ..models import load_artifact, model_digest
     from ..runtime import paragraph_thresholds
 
     artifact = load_artifact(model)
     paragraph_thresholds(artifact, thresholds)  # refused here, before the output folder is touched
     identity = {"name": artifact.manifest.get("name") or artifact.path.name,
-                "sha256": artifact.manifest["files"]["encoder.onnx"]}
+                "sha256": model_digest(artifact.manifest)}
     return identity if thresholds == "micro" else {**identity, "thresholds": thresholds}
 
 
