@@ -4,7 +4,7 @@
   ``"thresholds": "micro" | "per-technique"`` (default: the server's); answers the Document (schema
   slant.document/1).
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
-* ``GET /healthz`` — liveness, with the model's name.
+* ``GET /healthz`` — liveness, with the model's name and default operating point.
 * ``GET /`` — the web page: paste text or a URL, see the highlighted report.
 * ``/docs`` and ``/openapi.json`` — the OpenAPI description.
 

@@ -184,6 +184,13 @@ def combine(parts: dict, ensemble=ENSEMBLE) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.mean([parts[n][task] for n in ensemble[task]], axis=0) for task in ("genre", "frames"))
 
 
+TEMPERATURES = np.round(np.linspace(0.2, 3.0, 57), 2)
+
+
+def _log_loss(probs: np.ndarray, gold: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(gold)), gold], 1e-9, 1.0)).mean())
+
+
 def genre_scores(data: Articles, probs: np.ndarray) -> dict:
     """Official subtask-1 figures (macro-F1 over the genres in gold or prediction), accuracy,
     log loss, per genre."""
@@ -191,10 +198,9 @@ def genre_scores(data: Articles, probs: np.ndarray) -> dict:
     gold = {data.docs[i].id: GENRES[data.genre[i]] for i in m}
     pred = {data.docs[i].id: GENRES[int(np.argmax(probs[i]))] for i in m}
     s = single_label_scores(gold, pred, "subtask 1")
-    p_true = np.clip(probs[m, data.genre[m]], 1e-9, 1.0)
     r = lambda x: None if x is None else round(float(x), 4)  # noqa: E731
     called = np.bincount(probs[m].argmax(1), minlength=len(GENRES))
-    return {"macro_f1": r(s.macro_f1), "accuracy": r(s.micro.f1), "log_loss": r(-np.log(p_true).mean()),
+    return {"macro_f1": r(s.macro_f1), "accuracy": r(s.micro.f1), "log_loss": r(_log_loss(probs[m], data.genre[m])),
             "predicted": {n: int(c) for n, c in zip(GENRES, called)},
             "per_genre": {n: {"precision": r(v.precision), "recall": r(v.recall), "f1": r(v.f1), "gold": v.gold}
                           for n, v in s.per_label.items()}}
@@ -223,13 +229,6 @@ def frames_crossfit(data: Articles, probs: np.ndarray) -> float:
     results = [frame_scores(data.take(test), probs[test], tune_frames(data.take(tune), probs[tune]))
                for tune, test in (halves, halves[::-1])]
     return round(_pooled_micro(results)["f1"], 4)
-
-
-TEMPERATURES = np.round(np.linspace(0.2, 3.0, 57), 2)
-
-
-def _log_loss(probs: np.ndarray, gold: np.ndarray) -> float:
-    return float(-np.log(np.clip(probs[np.arange(len(gold)), gold], 1e-9, 1.0)).mean())
 
 
 def _calibration_error(probs: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
