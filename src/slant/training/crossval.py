@@ -61,19 +61,20 @@ def load_cv(checkpoint: Path, data_hash: str) -> dict:
     return cv
 
 
-def out_of_fold_probs(checkpoint: Path, examples) -> list[np.ndarray]:
-    """The out-of-fold paragraph probabilities saved beside an all-article checkpoint (oof.npz), one array per
-    example; ModelError when they are missing or belong to other articles."""
-    path = Path(checkpoint).parent / OOF_FILE
+def out_of_fold_probs(folder: Path, docs) -> list[np.ndarray]:
+    """The out-of-fold paragraph probabilities a cross-validation saved in ``folder`` (oof.npz, beside its
+    all-article checkpoint), one array per document of ``docs`` (in the order they were saved); ModelError
+    when they are missing or belong to other articles."""
+    path = Path(folder) / OOF_FILE
     try:
         with np.load(path) as z:
             ids, offsets, probs = [str(i) for i in z["ids"]], z["paragraph_offsets"], z["paragraph_probs"]
     except (OSError, KeyError, ValueError) as ex:
         raise ModelError(f"{path}: cannot read the out-of-fold predictions of the cross-validation ({ex})") from None
-    if ids != [e.doc.id for e in examples] or len(offsets) != len(ids) + 1 or \
-            any(offsets[i + 1] - offsets[i] != len(e.numbers) for i, e in enumerate(examples)):
+    if ids != [d.id for d in docs] or len(offsets) != len(ids) + 1 or \
+            any(offsets[i + 1] - offsets[i] != len(d.paragraphs) for i, d in enumerate(docs)):
         raise ModelError(f"{path}: its articles or paragraphs are not those of --data")
-    return [probs[offsets[i]:offsets[i + 1]] for i in range(len(examples))]
+    return [probs[offsets[i]:offsets[i + 1]] for i in range(len(docs))]
 
 
 def _ptc_targets(cfg: TrainConfig, examples, log):

@@ -82,16 +82,22 @@ class Example:
     soft_par: np.ndarray | None = None    # [P, K]
 
 
+def paragraph_labels(doc: Document) -> np.ndarray:
+    """[paragraphs, techniques]: 1 where the document's subtask-3 labels give a paragraph a technique."""
+    index = {name: k for k, name in enumerate(LABELS)}
+    y = np.zeros((len(doc.paragraphs), len(LABELS)), dtype=np.float32)
+    for i, p in enumerate(doc.paragraphs):
+        for label in (doc.techniques or {}).get(p.number, []):
+            y[i, index[label.name]] = 1
+    return y
+
+
 def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tuple[int, int, int]) -> Example:
     tokens = tokenize(tokenizer, doc.text)
     bounds = window_bounds(len(tokens), window, stride)
     ids, mask = encoder_inputs(tokens, bounds, *ids_special)
     ranges = paragraph_ranges(tokens, [(p.start, p.end) for p in doc.paragraphs])
-    index = {name: k for k, name in enumerate(LABELS)}
-    par_y = np.zeros((len(doc.paragraphs), len(LABELS)), dtype=np.float32)
-    for i, p in enumerate(doc.paragraphs):
-        for label in (doc.techniques or {}).get(p.number, []):
-            par_y[i, index[label.name]] = 1
+    par_y = paragraph_labels(doc)
     frames_y = None
     if doc.frames is not None:
         frames_y = np.zeros(len(taxonomy.FRAMES), dtype=np.float32)
@@ -495,7 +501,8 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
 
     par_thr = np.array(cv["thresholds"]["paragraph"])
     tok_thr = np.array(cv["thresholds"]["span"])
-    per_technique_thr, per_technique = per_technique_point(examples, out_of_fold_probs(cfg.checkpoint, examples))
+    oof = out_of_fold_probs(Path(cfg.checkpoint).parent, [e.doc for e in examples])
+    per_technique_thr, per_technique = per_technique_point(examples, oof)
     lex = LexicalHead.from_arrays(lexical)
     flips = 0
     for e, (tok, par) in zip(examples, predict(model, examples, cfg.windows_per_batch)):

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import taxonomy
 from ..errors import SlantError
 from ..formats import read_articles
 from .corpus import load_english
-from .crossval import OOF_FILE
-from .fit import tune_thresholds
+from .crossval import OOF_FILE, out_of_fold_probs
+from .fit import paragraph_labels, tune_thresholds
 
 EDGES = (0, 100, 150, 250)  # group k holds median paragraph lengths in [EDGES[k], EDGES[k+1])
 
@@ -69,27 +68,19 @@ def f1(counts) -> float | None:
 
 
 def run(data: str | Path, cv: str | Path, articles: str | Path | None = None, edges=EDGES) -> dict:
+    corpus_docs = {d.id: d for d in load_english(data).documents}
     path = Path(cv) / OOF_FILE
     try:
         with np.load(path) as z:
-            ids, offsets, oof = [str(i) for i in z["ids"]], z["paragraph_offsets"], z["paragraph_probs"]
+            ids = [str(i) for i in z["ids"]]
     except (OSError, KeyError, ValueError) as ex:
         raise SlantError(f"{path}: cannot read the out-of-fold predictions of a cross-validation ({ex})") from None
-    docs = {d.id: d for d in load_english(data).documents}
-    labels = list(taxonomy.TECHNIQUES)
-    probs, gold, groups = [], [], []
-    for i, doc_id in enumerate(ids):
-        doc = docs.get(doc_id)
-        p = oof[offsets[i]:offsets[i + 1]]
-        if doc is None or len(doc.paragraphs) != len(p):
-            raise SlantError(f"{path}: its articles or paragraphs are not those of {data}")
-        y = np.zeros((len(doc.paragraphs), len(labels)), dtype=np.float32)
-        for k, par in enumerate(doc.paragraphs):
-            for label in doc.paragraph_techniques(par.number) if doc.techniques else []:
-                y[k, labels.index(label.name)] = 1
-        probs.append(p)
-        gold.append(y)
-        groups.append(group_of(median_paragraph(doc), edges))
+    if not set(ids) <= set(corpus_docs):
+        raise SlantError(f"{path}: its articles are not those of {data}")
+    docs = [corpus_docs[i] for i in ids]
+    probs = out_of_fold_probs(cv, docs)
+    gold = [paragraph_labels(d) for d in docs]
+    groups = [group_of(median_paragraph(d), edges) for d in docs]
     names = group_names(edges)
     counts = crossfit_counts(probs, gold, groups, len(names))
     paragraphs = np.bincount(groups, weights=[len(y) for y in gold], minlength=len(names))
