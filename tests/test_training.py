@@ -843,3 +843,24 @@ def test_genre_temperature_is_tuned_for_log_loss_and_keeps_the_decision(tiny_mod
     sharp, _ = detector.article.probabilities(text, states, detector.combine(parts))
     assert plain.argmax() == sharp.argmax() and sharp.max() >= plain.max()
     np.testing.assert_allclose(sharp, temper(plain, 0.5), rtol=1e-5)
+
+
+def test_frames_crossfit_scores_each_half_against_its_own_gold():
+    """Perfect frame probabilities score 1.0 with thresholds cross-fitted, also when unlabelled articles sit
+    between the labelled ones and the halves differ in size."""
+    import numpy as np
+    from slant.document import Document
+    from slant.training import article_fit
+    rng = np.random.default_rng(3)
+    docs, states = [], []
+    for i in range(11):
+        doc = Document(f"a{i}", f"Title {i}\n\nSome words {i}.\n")
+        if i % 4 != 3:  # every fourth article has no labels
+            doc.set_genre("opinion")
+            doc.set_frames([article_fit.FRAMES[k] for k in np.flatnonzero(rng.random(14) < 0.3)] or ["Political"])
+        docs.append(doc)
+        states.append((np.zeros((2, 4), dtype=np.float32), np.zeros((1, 23), dtype=np.float32)))
+    data = article_fit.articles(docs, states)
+    assert article_fit.frames_crossfit(data, data.frames.copy()) == 1.0
+    shuffled = data.frames[::-1].copy()
+    assert article_fit.frames_crossfit(data, shuffled) < 1.0

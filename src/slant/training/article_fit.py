@@ -222,12 +222,11 @@ def tune_frames(data: Articles, probs: np.ndarray) -> np.ndarray:
 
 def frames_crossfit(data: Articles, probs: np.ndarray) -> float:
     """Frames micro-F1 with thresholds tuned on one half of the held-out articles and scored on the other."""
-    from .fit import _pooled_micro
+    from .fit import _pooled_micro, crossfit_splits
 
     m = np.flatnonzero(data.labelled)
-    halves = [m[0::2], m[1::2]]
-    results = [frame_scores(data.take(test), probs[test], tune_frames(data.take(tune), probs[tune]))
-               for tune, test in (halves, halves[::-1])]
+    results = [frame_scores(data.take(m[test]), probs[m[test]], tune_frames(data.take(m[tune]), probs[m[tune]]))
+               for tune, test in crossfit_splits(len(m))]
     return round(_pooled_micro(results)["f1"], 4)
 
 
@@ -250,10 +249,11 @@ def genre_calibration(data: Articles, probs: np.ndarray) -> tuple[float, dict]:
     before, and with temperatures cross-fitted (tuned on one half of the articles, applied to the other)."""
     m = np.flatnonzero(data.labelled)
     p, gold = probs[m], data.genre[m]
+    from .fit import crossfit_splits
+
     crossfit = np.zeros_like(p)
-    halves = [np.arange(0, len(m), 2), np.arange(1, len(m), 2)]
-    for tune, test in (halves, halves[::-1]):
-        crossfit[test] = temper(p[test], tune_temperature(p[tune], gold[tune]) if len(tune) else 1.0)
+    for tune, test in crossfit_splits(len(m)):
+        crossfit[test] = temper(p[test], tune_temperature(p[tune], gold[tune]) if tune else 1.0)
     t = tune_temperature(p, gold)
     r = lambda x: round(x, 4)  # noqa: E731
     return t, {"temperature": t, "log_loss": r(_log_loss(p, gold)), "log_loss_crossfit": r(_log_loss(crossfit, gold)),

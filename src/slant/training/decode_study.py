@@ -33,7 +33,7 @@ from ..models import load_artifact
 from ..runtime import Detector
 from ..segment import paragraphs
 from .corpus import assign_folds, load_english
-from .fit import prepare, tune_thresholds
+from .fit import crossfit_splits, f1_from_counts, prepare, tune_thresholds
 
 SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
 
@@ -73,14 +73,6 @@ def unit_labels(doc, units, labels) -> np.ndarray:
     return y
 
 
-def _halves(n: int):
-    return [list(range(0, n, 2)), list(range(1, n, 2))]
-
-
-def _micro(tp: int, predicted: int, gold: int) -> float:
-    return round(2 * tp / (predicted + gold), 4) if predicted + gold else 0.0
-
-
 def gap_study(detector: Detector, docs, gaps) -> dict:
     """Span-overlap F1 per merge gap.  Span scores cannot be summed over the two halves (their precision and
     recall rest on different overlaps), so both halves' spans are collected first and scored once."""
@@ -94,7 +86,7 @@ def gap_study(detector: Detector, docs, gaps) -> dict:
     out = {}
     for gap in gaps:
         pred_any, pred_same, count = {}, {}, 0
-        for tune, test in (_halves(len(docs)), _halves(len(docs))[::-1]):
+        for tune, test in crossfit_splits(len(docs)):
             par_thr = tune_thresholds(np.concatenate([outputs[i][2] for i in tune]),
                                       np.concatenate([examples[i].par_y for i in tune]))
             tok_thr = tune_thresholds(np.concatenate([outputs[i][1] for i in tune]),
@@ -137,14 +129,14 @@ def lines_study(detector: Detector, docs) -> dict:
         for tuned_on in ("paragraphs", "lines", "both"):
             for scored_on in ("paragraphs", "lines"):
                 tp = predicted = positives = 0
-                for tune, test in (_halves(len(docs)), _halves(len(docs))[::-1]):
+                for tune, test in crossfit_splits(len(docs)):
                     sources = ("paragraphs", "lines") if tuned_on == "both" else (tuned_on,)
                     thr = tune_thresholds(np.concatenate([probs(s, tune) for s in sources]),
                                           np.concatenate([gold(s, tune) for s in sources]))
                     hit, y = probs(scored_on, test) >= thr, gold(scored_on, test) > 0
                     tp, predicted = tp + int((hit & y).sum()), predicted + int(hit.sum())
                     positives += int(y.sum())
-                row[f"tuned on {tuned_on}, scored on {scored_on}"] = _micro(tp, predicted, positives)
+                row[f"tuned on {tuned_on}, scored on {scored_on}"] = round(f1_from_counts(tp, predicted, positives), 4)
         scores["+".join(combo)] = row
     return {
         "units": {k: len(v) for k, v in lengths.items()},

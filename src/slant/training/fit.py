@@ -243,11 +243,25 @@ def span_scores(examples, token_probs, thresholds, par_probs, par_thresholds):
     return span_overlap_scores(gold_si, pred_si), span_overlap_scores(gold_lab, pred_lab)
 
 
+def crossfit_splits(n: int) -> list[tuple[list[int], list[int]]]:
+    """The two (tune, test) splits of 2-fold cross-fitting over ``n`` articles: alternate articles, both ways.
+
+    >>> crossfit_splits(5)
+    [([0, 2, 4], [1, 3]), ([1, 3], [0, 2, 4])]
+    """
+    halves = [list(range(0, n, 2)), list(range(1, n, 2))]
+    return [(halves[0], halves[1]), (halves[1], halves[0])]
+
+
+def f1_from_counts(correct: float, predicted: float, gold: float) -> float:
+    """Micro-F1 from pooled counts (0 when there is nothing predicted and nothing to find)."""
+    return 2 * correct / (predicted + gold) if predicted + gold else 0.0
+
+
 def crossfit(examples, probs, pick, score, tuner=tune_thresholds):
     """Score each half of the held-out articles with thresholds tuned on the other half (2-fold cross-fitting)."""
-    halves = [list(range(0, len(examples), 2)), list(range(1, len(examples), 2))]
     results = []
-    for tune, test in (halves, halves[::-1]):
+    for tune, test in crossfit_splits(len(examples)):
         thresholds = tuner(np.concatenate([probs[i] for i in tune]),
                            np.concatenate([pick(examples[i]) for i in tune]))
         results.append(score([examples[i] for i in test], [probs[i] for i in test], thresholds))
@@ -258,7 +272,7 @@ def _pooled_micro(results) -> dict:
     c = sum(r.micro.correct for r in results)
     p = sum(r.micro.predicted for r in results)
     g = sum(r.micro.gold for r in results)
-    return {"precision": c / p if p else 0.0, "recall": c / g if g else 0.0, "f1": 2 * c / (p + g) if p + g else 0.0}
+    return {"precision": c / p if p else 0.0, "recall": c / g if g else 0.0, "f1": f1_from_counts(c, p, g)}
 
 
 def per_technique_point(examples, par_probs) -> tuple[np.ndarray, dict]:

@@ -29,7 +29,7 @@ from ..errors import SlantError
 from ..formats import read_articles
 from .corpus import load_english
 from .crossval import OOF_FILE, out_of_fold_probs
-from .fit import paragraph_labels, tune_thresholds
+from .fit import crossfit_splits, f1_from_counts, paragraph_labels, tune_thresholds
 
 EDGES = (0, 100, 150, 250)  # group k holds median paragraph lengths in [EDGES[k], EDGES[k+1])
 
@@ -51,8 +51,7 @@ def crossfit_counts(probs: list[np.ndarray], gold: list[np.ndarray], groups: lis
     """[n_groups, 3] true positives, predictions and gold positives per group, every article scored with
     thresholds tuned on the other half of the articles (alternate articles, both ways)."""
     counts = np.zeros((n_groups, 3))
-    halves = [list(range(0, len(probs), 2)), list(range(1, len(probs), 2))]
-    for tune, test in (halves, halves[::-1]):
+    for tune, test in crossfit_splits(len(probs)):
         if not tune or not test:
             continue
         thr = tune_thresholds(np.concatenate([probs[i] for i in tune]), np.concatenate([gold[i] for i in tune]))
@@ -62,9 +61,8 @@ def crossfit_counts(probs: list[np.ndarray], gold: list[np.ndarray], groups: lis
     return counts
 
 
-def f1(counts) -> float | None:
-    tp, predicted, positives = counts
-    return round(float(2 * tp / (predicted + positives)), 4) if predicted + positives else None
+def f1(counts) -> float:
+    return round(f1_from_counts(*counts), 4)
 
 
 def run(data: str | Path, cv: str | Path, articles: str | Path | None = None, edges=EDGES) -> dict:
@@ -89,7 +87,8 @@ def run(data: str | Path, cv: str | Path, articles: str | Path | None = None, ed
         "groups": "median paragraph length of the article, characters",
         "all": {"articles": len(ids), "paragraphs": int(paragraphs.sum()), "micro_f1_crossfit": f1(counts.sum(0))},
         "by_median_paragraph": {name: {"articles": int(np.sum(np.array(groups) == k)), "paragraphs": int(paragraphs[k]),
-                                       "micro_f1_crossfit": f1(counts[k])} for k, name in enumerate(names)},
+                                       "micro_f1_crossfit": f1(counts[k]) if paragraphs[k] else None}
+                                for k, name in enumerate(names)},
     }
     if articles is not None:
         other = read_articles(articles, "en")
