@@ -304,6 +304,14 @@ def test_genre_study_runs_on_tiny_data(tiny_model):
     assert all(0 <= row["macro_f1_pooled"] <= 1 and 1 <= len(row["per_fold"]) <= 5
                for row in rows.values())
     assert result["other_languages_style"] == {}   # the tiny corpus is English only
+    assert "encoder, fitted on unseen articles too" in rows
+    calls = result["satire_calls_on_opinion_and_reporting"]
+    assert json.loads((tiny_model / "model" / "manifest.json").read_text())["training"]["holdout_fold"] is not None
+    assert all(set(v) == {"seen by the encoder", "not seen"} for v in calls.values())
+    assert not calls["encoder"]["not seen"].startswith("0 of 0")   # the tiny model's held-out fold is unseen text
+    r = subprocess.run([sys.executable, "-m", "slant.training.genre_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "nothing-here")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.strip().endswith("manifest.json missing)")
 
 
 def test_pooling_study_runs_on_tiny_data(tiny_model):
