@@ -660,14 +660,40 @@ def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
     assert all(0 <= v["any_technique"]["f1"] <= 1 and 0 <= v["same_technique_f1"] <= 1 for v in gaps.values())
     lines = result["one_sentence_per_line"]
     assert lines["units"]["lines"] >= lines["units"]["paragraphs"]   # tiny paragraphs are one sentence each
+    assert lines["units"]["ptc"] == lines["units"]["paragraphs"]     # PTC's text: the same sentences, one per line
+    assert lines["ptc_spans_not_moved"] == 0 and lines["spans"] > 0
     rows = lines["micro_f1_crossfit"]
     assert {"paragraph_head+token_max+lexical", "paragraph_head", "token_max", "lexical"} <= set(rows)
-    assert all(len(row) == 6 and all(0 <= f <= 1 for f in row.values()) for row in rows.values())
+    assert all(len(row) == 12 and all(0 <= f <= 1 for f in row.values()) for row in rows.values())
+    assert "tuned on paragraphs, scored on ptc" in rows["paragraph_head+token_max+lexical"]
     # a model trained on every article has no held-out fold to study: one line, no traceback
     r = subprocess.run([sys.executable, "-m", "slant.training.decode_study", "--data", str(tiny_model / "data"),
                         "--model", str(__import__("slant.models", fromlist=["x"]).default_path())],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "trained without a held-out fold" in r.stderr
+
+
+def test_ptc_version_moves_the_semeval_spans_onto_the_ptc_text(tmp_path):
+    """The dev-format study reads each article as PTC-2020 prints it: the SemEval spans land on the same
+    words of PTC's text (one sentence per line, a word respelt), or are counted as not moved."""
+    from slant.training.corpus import load_english
+    from slant.training.decode_study import ptc_version
+    from tiny_corpus import write_tiny_corpus
+    root = write_tiny_corpus(tmp_path / "data", articles=4)
+    docs = load_english(root).documents
+    for doc in docs:
+        text, spans, lost = ptc_version(str(root), doc)
+        assert text != doc.text and "\n\n" not in text.split("\n\n", 1)[1]
+        assert lost == 0 and len(spans) == len(doc.spans)
+        assert [(text[m.start:m.end], m.technique) for m in spans] == [(s.text, s.technique) for s in doc.spans]
+    # a span over the respelt word keeps the words both versions share
+    doc = next(d for d in docs if "weather" in d.text)
+    i = doc.text.find("weather")
+    doc.add_span(i - 4, i + len("weather in the north"), "Loaded_Language")
+    text, spans, lost = ptc_version(str(root), doc)
+    assert lost == 0 and ("The wether in the north", "Loaded_Language") in [(text[m.start:m.end], m.technique)
+                                                                              for m in spans]
+    assert ptc_version(str(tmp_path), doc) is None       # no PTC text for it
 
 
 def test_per_technique_thresholds_maximise_each_labels_own_f1():
@@ -771,8 +797,7 @@ def test_the_encoder_part_is_fitted_on_articles_the_encoder_was_trained_on():
 
 def test_length_study_groups_articles_by_paragraph_length(tiny_model, tmp_path):
     """Out-of-fold predictions of the tiny corpus written as a cross-validation would: perfect ones for the
-    articles with the shorter paragraphs, nothing for the others — the study must tell the two groups apart,
-    and weighting by a folder of short-paragraph articles must give the short group's figure."""
+    articles with the shorter paragraphs, nothing for the others — the study must tell the two groups apart."""
     import subprocess
     import sys
     import numpy as np
@@ -795,23 +820,18 @@ def test_length_study_groups_articles_by_paragraph_length(tiny_model, tmp_path):
     cv.mkdir()
     np.savez(cv / "oof.npz", ids=np.array([d.id for d in docs]),
              paragraph_offsets=np.cumsum([0] + [len(p) for p in probs]), paragraph_probs=np.concatenate(probs))
-    short = tmp_path / "short"
-    short.mkdir()
-    for i, d in enumerate(d for d, g in zip(docs, groups) if g == 0):
-        (short / f"article{i + 1}.txt").write_text(d.text, encoding="utf-8")
 
-    result = length_study.run(tiny_model / "data", cv, short, edges)
+    result = length_study.run(tiny_model / "data", cv, edges)
     assert result["all"]["articles"] == len(docs)
     rows = result["by_median_paragraph"]
     assert [v["articles"] for v in rows.values()] == [groups.count(0), groups.count(1), 0]
     assert rows["0-50"]["micro_f1_crossfit"] > result["all"]["micro_f1_crossfit"] and rows["50-100"]["micro_f1_crossfit"] == 0
-    assert result["articles"]["training_micro_f1_in_this_mix"] == rows["0-50"]["micro_f1_crossfit"]
 
     def study(*args):
         return subprocess.run([sys.executable, "-m", "slant.training.length_study", "--data",
                                str(tiny_model / "data"), *map(str, args)], capture_output=True, text=True)
 
-    r = study("--cv", cv, "--articles", short)
+    r = study("--cv", cv)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["all"] == result["all"]
     r = study("--cv", tmp_path)

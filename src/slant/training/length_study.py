@@ -1,20 +1,19 @@
 """Techniques micro-F1 by how long an article's paragraphs are, from a cross-validation's out-of-fold predictions.
 
-    python -m slant.training.length_study --data ../shared/data --cv runs/e10 [--articles DIR]
+    python -m slant.training.length_study --data ../shared/data --cv runs/e10
 
 Sources differ in how they break a text into paragraphs, and the paragraph is the unit the
-official metric scores: many of the SemEval-2023 English dev articles print one or two
-sentences per paragraph, most training articles print longer ones.  This groups the
-training articles by the median length of their paragraphs (characters; ``EDGES``) and
-scores each group's out-of-fold paragraph probabilities (``oof.npz`` beside ``cv.json``,
-written by ``slant train --cross-validate``) with thresholds cross-fitted over all articles,
-as ``slant train`` reports its overall figure: tuned on one half of the articles, scored
-on the other, both ways.
+official metric scores.  This groups the training articles by the median length of their
+paragraphs as their sources printed them (characters; ``EDGES``) and scores each group's
+out-of-fold paragraph probabilities (``oof.npz`` beside ``cv.json``, written by ``slant
+train --cross-validate``) with thresholds cross-fitted over all articles, as ``slant train``
+reports its overall figure: tuned on one half of the articles, scored on the other, both
+ways.  Prints JSON.
 
-With ``--articles DIR`` it also counts that folder's articles and paragraphs per group
-(no labels are read) and gives the micro-F1 the training articles would have in that
-folder's mix: each group's true positives, predictions and gold weighted by the folder's
-share of paragraphs in the group over the training articles' share.  Prints JSON.
+It says nothing about text split into lines by a machine, one sentence per line — the
+format of the SemEval-2023 English dev articles (PTC-2020's automatic split): for that,
+``python -m slant.training.decode_study --study lines`` scores a held-out fold in PTC's own
+text.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SlantError
-from ..formats import read_articles
 from .corpus import load_english
 from .crossval import OOF_FILE, out_of_fold_probs
 from .fit import crossfit_splits, f1_from_counts, paragraph_labels, tune_thresholds
@@ -65,7 +63,7 @@ def f1(counts) -> float:
     return round(f1_from_counts(*counts), 4)
 
 
-def run(data: str | Path, cv: str | Path, articles: str | Path | None = None, edges=EDGES) -> dict:
+def run(data: str | Path, cv: str | Path, edges=EDGES) -> dict:
     corpus_docs = {d.id: d for d in load_english(data).documents}
     path = Path(cv) / OOF_FILE
     try:
@@ -90,20 +88,6 @@ def run(data: str | Path, cv: str | Path, articles: str | Path | None = None, ed
                                        "micro_f1_crossfit": f1(counts[k]) if paragraphs[k] else None}
                                 for k, name in enumerate(names)},
     }
-    if articles is not None:
-        other = read_articles(articles, "en")
-        other_groups = [group_of(median_paragraph(d), edges) for d in other]
-        other_paragraphs = np.bincount(other_groups, weights=[len(d.paragraphs) for d in other], minlength=len(names))
-        share = other_paragraphs / max(other_paragraphs.sum(), 1)
-        own = paragraphs / max(paragraphs.sum(), 1)
-        weight = np.divide(share, own, out=np.zeros_like(share), where=own > 0)
-        missing = [names[k] for k in range(len(names)) if share[k] > 0 and own[k] == 0]
-        result["articles"] = {
-            "folder": str(articles),
-            "by_median_paragraph": {name: {"articles": int(np.sum(np.array(other_groups) == k)),
-                                           "paragraphs": int(other_paragraphs[k])} for k, name in enumerate(names)},
-            "training_micro_f1_in_this_mix": None if missing else f1((counts * weight[:, None]).sum(0)),
-        }
     return result
 
 
@@ -111,10 +95,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--cv", required=True, help="the output folder of slant train --cross-validate (holds oof.npz)")
-    ap.add_argument("--articles", default=None, help="a folder of article*.txt whose mix of paragraph lengths to use")
     args = ap.parse_args(argv)
     try:
-        print(json.dumps(run(args.data, args.cv, args.articles), indent=2))
+        print(json.dumps(run(args.data, args.cv), indent=2))
     except SlantError as e:
         raise SystemExit(f"error: {e}")
 
