@@ -15,6 +15,7 @@ import click
 from . import __version__, schema, taxonomy
 from .errors import SlantError
 from .evaluate import evaluate_files
+from .operating_points import OPERATING_POINTS
 
 
 class SlantGroup(click.Group):
@@ -94,7 +95,7 @@ def _detector(model: Path | None, thresholds: str = "micro"):
 _MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
                       help="A model folder to use instead of the shipped one.")
 _THRESHOLDS = click.option(
-    "--thresholds", type=click.Choice(["micro", "per-technique"]), default="micro", show_default=True,
+    "--thresholds", type=click.Choice(list(OPERATING_POINTS)), default="micro", show_default=True,
     help="Which techniques a paragraph is labelled with. micro: thresholds tuned together for the best overall "
          "F1 (fewer false alarms); per-technique: each technique's threshold at its own best F1 where at least "
          "1 report in 10 was right out of fold — the less common techniques it can find (Doubt, Repetition, "

@@ -17,17 +17,12 @@ from .errors import ModelError
 from .heads import evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
+from .operating_points import OPERATING_POINTS
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
 __all__ = ["OPERATING_POINTS", "paragraph_thresholds", "Detector", "load_detector", "analyze"]
 
-
-# Which of the manifest's paragraph threshold sets an operating point uses.
-OPERATING_POINTS = {
-    "micro": "paragraph",                            # tuned together for micro-F1 (the official subtask-3 metric)
-    "per-technique": "paragraph_per_technique",      # each technique's own F1: more rare techniques, more false alarms
-}
 
 
 def paragraph_thresholds(artifact: Artifact, thresholds: str) -> list[float]:

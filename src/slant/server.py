@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import __version__, schema
 from .document import Document
 from .errors import InputError, SlantError
+from .operating_points import OPERATING_POINTS
 from .report_html import app_page, taxonomy_dict
 
 __all__ = ["create_app", "MAX_BODY"]
@@ -37,6 +38,9 @@ MAX_TEXT = 200_000    # characters of article text
 log = logging.getLogger("slant.server")
 
 
+OperatingPoint = Literal[tuple(OPERATING_POINTS)]  # type: ignore[valid-type]
+
+
 class AnalyzeRequest(BaseModel):
     """Give either ``text`` (the article: title on the first line, then paragraphs) or ``url``."""
 
@@ -45,7 +49,7 @@ class AnalyzeRequest(BaseModel):
     url: str | None = Field(None, description="An http(s) URL to fetch and extract (public addresses only).")
     title: str | None = Field(None, description="Title, when it is not the first line of text.")
     id: str | None = Field(None, description="Id to give the document (no spaces).")
-    thresholds: Literal["micro", "per-technique"] | None = Field(
+    thresholds: OperatingPoint | None = Field(
         None, description="Operating point: micro (thresholds tuned together for micro-F1, fewer false alarms) or "
                           "per-technique (each technique at its own best F1: more of the less common techniques); "
                           "default: the one the server was started with.")
@@ -54,7 +58,7 @@ class AnalyzeRequest(BaseModel):
 def create_app(model: str | Path | None = None, fetch_options: dict | None = None,
                max_body: int = MAX_BODY, thresholds: str = "micro") -> FastAPI:
     """The application; the model at ``model`` (default: the shipped one) loads at startup, with the
-    operating point ``thresholds`` (``runtime.OPERATING_POINTS``)."""
+    operating point ``thresholds`` (``operating_points.OPERATING_POINTS``)."""
     from .runtime import load_detector
 
     detector = load_detector(model, thresholds=thresholds)

@@ -15,18 +15,12 @@ import json
 import numpy as np
 
 from .corpus import assign_folds, load_english
-from .fit import LABELS, _pooled_micro, tune_thresholds
+from .fit import LABELS, _pooled_micro, crossfit_splits, paragraph_labels, tune_thresholds
 
 
 def _paragraphs(docs):
-    rows = []
-    for d in docs:
-        for p in d.paragraphs:
-            y = np.zeros(len(LABELS), dtype=np.float32)
-            for label in (d.techniques or {}).get(p.number, []):
-                y[LABELS.index(label.name)] = 1
-            rows.append((d.id, p.number, d.text[p.start:p.end], y))
-    return rows
+    """(article id, paragraph number, text, label vector) per paragraph."""
+    return [(d.id, p.number, d.text[p.start:p.end], y) for d in docs for p, y in zip(d.paragraphs, paragraph_labels(d))]
 
 
 def _scores(rows, probs, thresholds):
@@ -50,9 +44,9 @@ def run(data, holdout_fold: int = 0, folds: int = 5, seed: int = 13) -> dict:
     probs = LexicalHead.from_arrays(lexical).probabilities([t for _, _, t, _ in held])
     y_held = np.stack([y for *_, y in held])
     articles = sorted({a for a, *_ in held}, key=int)
-    halves = [set(articles[0::2]), set(articles[1::2])]
     results = []
-    for tune, test in (halves, halves[::-1]):
+    for tune_idx, test_idx in crossfit_splits(len(articles)):
+        tune, test = {articles[k] for k in tune_idx}, {articles[k] for k in test_idx}
         ti = [i for i, r in enumerate(held) if r[0] in tune]
         si = [i for i, r in enumerate(held) if r[0] in test]
         thr = tune_thresholds(probs[ti], y_held[ti])
