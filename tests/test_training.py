@@ -371,6 +371,48 @@ def test_soft_targets_are_the_mean_of_the_teachers(tiny_model):
         np.testing.assert_allclose(e.soft_par, par_p, rtol=1e-5)
 
 
+def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model):
+    """--sentence-units: a two-sentence paragraph is trained as itself and as its two sentences, each labelled
+    by the spans it overlaps; predictions (and the thresholds tuned on them) still see paragraphs only."""
+    import numpy as np
+    import torch
+    from slant.document import Document
+    from slant.training.fit import LABELS, add_sentence_units, collate, prepare
+    from slant.training.model import load_checkpoint
+    from slant.windows import load_tokenizer
+    tok = load_tokenizer(tiny_model / "model" / "tokenizer.json")
+    text = "A title. Here\n\nThe council met on Tuesday. The corrupt elite lied again!\n\nOne sentence only.\n"
+    doc = Document("d1", text)
+    start = text.index("corrupt elite")
+    doc.add_span(start, start + len("corrupt elite"), "Loaded_Language")
+    doc.techniques = doc.techniques_from_spans()
+    e = prepare(doc, tok, 254, 200, (101, 102, 0))
+    assert add_sentence_units([e]) == 2                     # the title and the one-sentence paragraph add nothing
+    ranges, y = e.train_units
+    assert ranges[:3] == e.ranges and len(ranges) == 5 and y.shape == (5, len(LABELS))
+    k = LABELS.index("Loaded_Language")
+    assert y[:, k].tolist() == [0, 1, 0, 0, 1] and y.sum() == 2     # paragraph 2 and its second sentence
+    first, second = (e.tokens.offsets[a:b] for a, b in ranges[3:])
+    assert text[first[0][0]:first[-1][1]] == "The council met on Tuesday."
+    assert text[second[0][0]:second[-1][1]] == "The corrupt elite lied again!"
+    model = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").eval()
+    with torch.no_grad():
+        for training, rows in ((True, 5), (False, 3)):
+            ids, mask, docs = collate([e], training=training)
+            (_, par, _), = model(ids, mask, docs)
+            assert par.shape == (rows, len(LABELS))
+
+
+def test_sentence_units_from_the_command_line(tiny_model, tmp_path):
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny", "--sentence-units")
+    assert r.returncode == 0, r.stderr
+    assert "sentence units added to the paragraph head's training: 0" in r.stderr   # tiny paragraphs: one sentence
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["training"]["sentence_units"] is True
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "t", "--tiny", "--sentence-units",
+                  "--from-checkpoint", tiny_model / "model" / "teacher-fp32.pt")
+    assert r.returncode == 2 and "--sentence-units trains a new encoder" in r.stderr
+
+
 @pytest.mark.parametrize("args,error", [
     (["--holdout-fold", "1"], "teacher trained with holdout_fold 0, this run uses 1 "
                               "(a teacher must not have seen the held-out fold)"),

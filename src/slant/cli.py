@@ -331,6 +331,9 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold.")
 @click.option("--distil-weight", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Share of the loss given to the teachers' soft targets (the gold labels get the rest).")
+@click.option("--sentence-units", is_flag=True,
+              help="Train the paragraph head on the sentences of every multi-sentence paragraph as well (labelled by "
+                   "span overlap, same encoder pass), for sources that print one sentence per line.")
 @click.option("--cross-validate", "cross_validate", is_flag=True,
               help="Train the recipe once per fold for out-of-fold predictions of every article (thresholds and "
                    "figures), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
@@ -342,7 +345,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              cross_validate: bool, device: str, tiny: bool) -> None:
+              sentence_units: bool, cross_validate: bool, device: str, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -355,7 +358,7 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
                       article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,
-                      device=device)
+                      sentence_units=sentence_units, device=device)
     if device == "cuda":
         import torch
 
@@ -363,6 +366,9 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
             raise click.UsageError("--device cuda: torch sees no CUDA GPU on this machine")
     if article_weight != 1.0 and not joint:
         raise click.UsageError("--article-weight weighs the losses of --joint-article-heads: give both")
+    if sentence_units and (teachers or checkpoint is not None or article_source is not None):
+        raise click.UsageError("--sentence-units trains a new encoder without a teacher: it does not go with "
+                               "--distil-from, --from-checkpoint or --article-heads-on")
     if teachers and (checkpoint is not None or article_source is not None):
         raise click.UsageError("--distil-from trains a new encoder: it does not go with --from-checkpoint or "
                                "--article-heads-on")

@@ -14,9 +14,13 @@ usually 3).  U+FEFF is not whitespace to ``str.strip`` and stays in the line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-__all__ = ["Paragraph", "paragraphs", "title_of"]
+__all__ = ["Paragraph", "paragraphs", "title_of", "one_sentence_per_line"]
+
+# The space after a sentence end: . ! or ? (and a closing quote or bracket), then an opening quote or a capital.
+SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,17 @@ def title_of(text: str) -> str | None:
     """The first line, stripped (and without a leading U+FEFF), when it holds text."""
     first = text.split("\n", 1)[0].lstrip("\ufeff").strip()
     return first or None
+
+
+def one_sentence_per_line(text: str) -> str:
+    """``text`` with the space after each sentence end of the body (not the title line) made a newline:
+    the same characters at the same offsets, printed one sentence per line as many sources (and
+    PTC-2020) print them.
+
+    >>> one_sentence_per_line('Title. Here\\n\\nOne. "Two!" Three? four.')
+    'Title. Here\\n\\nOne.\\n"Two!"\\nThree? four.'
+    """
+    first = text.find("\n")
+    if first < 0:
+        return text
+    return text[:first] + SENTENCE_END.sub(lambda m: m.group(1) + "\n", text[first:])

@@ -39,7 +39,7 @@ OOF_FILE = "oof.npz"
 SCHEMA = "slant.cv/1"
 # The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
 RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
-          "joint_article", "article_weight", "max_articles", "tiny")
+          "joint_article", "article_weight", "sentence_units", "max_articles", "tiny")
 
 
 def recipe(cfg: TrainConfig) -> dict:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -36,26 +35,11 @@ from ..evaluate import span_overlap_scores
 from ..heads import SPAN_MERGE_GAP, evidence_spans
 from ..models import load_artifact
 from ..runtime import Detector
-from ..segment import paragraphs
+from ..segment import one_sentence_per_line, paragraphs
 from ..formats.tsv import read_text
 from .corpus import assign_folds, load_english
-from .fit import crossfit_splits, f1_from_counts, prepare, tune_thresholds
+from .fit import crossfit_splits, f1_from_counts, prepare, span_overlap_labels, tune_thresholds
 from .ptc_spans import MovedSpan, align_offsets
-
-SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
-
-
-def one_sentence_per_line(text: str) -> str:
-    """``text`` with the space after each sentence end of the body (not the title line) made a newline.
-
-    >>> one_sentence_per_line('Title. Here\\n\\nOne. "Two!" Three? four.')
-    'Title. Here\\n\\nOne.\\n"Two!"\\nThree? four.'
-    """
-    first = text.find("\n")
-    if first < 0:
-        return text
-    return text[:first] + SENTENCE_END.sub(lambda m: m.group(1) + "\n", text[first:])
-
 
 def held_out(model: str, data: str):
     """(detector without article heads, the model's held-out articles)."""
@@ -68,16 +52,6 @@ def held_out(model: str, data: str):
     # models exported before --fold-seed existed drew their folds with the initialisation seed
     folds = assign_folds(docs, int(training["folds"]), int(training.get("fold_seed", training["seed"])))
     return Detector(dataclasses.replace(artifact, article=None)), [d for d, f in zip(docs, folds) if f == fold]
-
-
-def unit_labels(spans, units, labels) -> np.ndarray:
-    """[units, K]: the techniques whose spans (anything with start, end, technique) overlap each unit."""
-    y = np.zeros((len(units), len(labels)), dtype=np.float32)
-    for i, u in enumerate(units):
-        for s in spans:
-            if s.start < u.end and s.end > u.start:
-                y[i, labels.index(s.technique)] = 1
-    return y
 
 
 def ptc_version(data: str, doc) -> tuple[str, list[MovedSpan], int] | None:
@@ -139,7 +113,6 @@ FORMATS = ("paragraphs", "lines", "ptc")
 
 
 def lines_study(detector: Detector, docs, data: str) -> dict:
-    labels = detector.labels
     parts = ("paragraph_head", "token_max", "lexical")
     versions = [ptc_version(data, d) for d in docs]
     if any(v is None for v in versions):  # all 446 English train articles are in PTC-2020
@@ -152,7 +125,7 @@ def lines_study(detector: Detector, docs, data: str) -> dict:
                                   ("ptc", ptc_text, ptc_spans)):
             found = paragraphs(text)
             _, _, _, probs = detector.parts(text, [(u.start, u.end) for u in found])
-            units[name].append(({k: probs[k] for k in parts}, unit_labels(spans, found, labels)))
+            units[name].append(({k: probs[k] for k in parts}, span_overlap_labels(spans, [(u.start, u.end) for u in found])))
             lengths[name] += [u.end - u.start for u in found]
     scores = {}
     for combo in [tuple(detector.ensemble)] + [(k,) for k in parts]:

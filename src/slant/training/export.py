@@ -102,6 +102,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
                      "article_loss_weight": cfg.article_weight if model.article_head is not None else None,
                      "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
                      "max_articles": cfg.max_articles,
+                     "sentence_units": cfg.sentence_units,
                      "distilled_from": ({"teachers": teachers, "weight": cfg.distil_weight} if teachers else None),
                      "torch": torch.__version__, "machine": f"{platform.machine()}, {cfg.threads} threads"},
         "metrics": {},

@@ -30,6 +30,7 @@ from .. import taxonomy
 from ..document import Document
 from ..evaluate import multilabel_scores, prf, span_overlap_scores
 from ..heads import evidence_spans, paragraph_ranges, range_max, sigmoid
+from ..segment import one_sentence_per_line, paragraphs
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
 from .model import DocBatch, TechniqueModel, build_encoder, load_checkpoint, minilm_dir
@@ -62,6 +63,7 @@ class TrainConfig:
     article_weight: float = 1.0          # weight of the genre and frames losses when joint_article
     distil_from: tuple[Path, ...] = ()   # teacher checkpoints whose mean probabilities become soft targets
     distil_weight: float = 0.5           # share of the soft-target loss; the gold labels get the rest
+    sentence_units: bool = False         # the paragraph head also trains on the sentences of each paragraph
     command: str = ""
 
 
@@ -80,6 +82,9 @@ class Example:
     frames_y: np.ndarray | None = None  # [14], None when unknown
     soft_token: np.ndarray | None = None  # [n, K] teachers' probabilities (--distil-from)
     soft_par: np.ndarray | None = None    # [P, K]
+    # (piece ranges, labels [U, K]) of the units the paragraph head trains on when they are not just the
+    # paragraphs (--sentence-units: the paragraphs, then the sentences of those with several)
+    train_units: tuple[list, np.ndarray] | None = None
 
 
 def paragraph_labels(doc: Document) -> np.ndarray:
@@ -90,6 +95,33 @@ def paragraph_labels(doc: Document) -> np.ndarray:
         for label in (doc.techniques or {}).get(p.number, []):
             y[i, index[label.name]] = 1
     return y
+
+
+def span_overlap_labels(spans, units: list[tuple[int, int]]) -> np.ndarray:
+    """[units, techniques]: the techniques of the spans (anything with start, end, technique) that overlap
+    each character range — the rule the official paragraph labels follow."""
+    index = {name: k for k, name in enumerate(LABELS)}
+    y = np.zeros((len(units), len(LABELS)), dtype=np.float32)
+    for i, (start, end) in enumerate(units):
+        for s in spans:
+            if s.start < end and s.end > start:
+                y[i, index[s.technique]] = 1
+    return y
+
+
+def add_sentence_units(examples: list[Example]) -> int:
+    """``--sentence-units``: give the paragraph head, beside each example's paragraphs, the sentences of every
+    paragraph that has several (``segment.one_sentence_per_line``), labelled by span overlap — so it learns
+    the units of sources that print one sentence per line (PTC-2020, the SemEval-2023 English dev articles)
+    from the same encoder pass.  Returns how many sentence units were added."""
+    added = 0
+    for e in examples:
+        have = {(p.start, p.end) for p in e.doc.paragraphs}
+        extra = [(u.start, u.end) for u in paragraphs(one_sentence_per_line(e.doc.text)) if (u.start, u.end) not in have]
+        e.train_units = (list(e.ranges) + paragraph_ranges(e.tokens, extra),
+                         np.concatenate([e.par_y, span_overlap_labels(e.doc.spans, extra)]))
+        added += len(extra)
+    return added
 
 
 def prepare(doc: Document, tokenizer, window: int, stride: int, ids_special: tuple[int, int, int]) -> Example:
@@ -138,13 +170,16 @@ def batches(examples: list[Example], limit: int, rng: random.Random | None):
         yield batch
 
 
-def collate(batch: list[Example]):
+def collate(batch: list[Example], training: bool = False):
+    """Encoder inputs of a batch and each document's windows and units: its paragraphs, or in training the
+    units its paragraph head trains on (``Example.train_units``)."""
     width = max(e.ids.shape[1] for e in batch)
     ids = np.concatenate([np.pad(e.ids, ((0, 0), (0, width - e.ids.shape[1]))) for e in batch])
     mask = np.concatenate([np.pad(e.mask, ((0, 0), (0, width - e.mask.shape[1]))) for e in batch])
     docs, first = [], 0
     for e in batch:
-        docs.append(DocBatch(first, e.bounds, len(e.tokens), e.ranges))
+        ranges = e.train_units[0] if training and e.train_units is not None else e.ranges
+        docs.append(DocBatch(first, e.bounds, len(e.tokens), ranges))
         first += len(e.bounds)
     return torch.from_numpy(ids), torch.from_numpy(mask), docs
 
@@ -318,6 +353,10 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
         model = load_checkpoint(cfg.checkpoint)
         log(f"encoder and heads loaded from {cfg.checkpoint}")
         return model
+    if cfg.sentence_units:
+        if cfg.distil_from:
+            raise ValueError("sentence units have no teacher targets: --sentence-units does not go with --distil-from")
+        log(f"sentence units added to the paragraph head's training: {add_sentence_units(train_ex)}")
     device = torch.device(cfg.device)
     model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS), article_outputs=n_article).to(device)
     rng = random.Random(cfg.seed)
@@ -335,7 +374,8 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
     on = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
 
     def technique_loss(e: Example, tok, par):
-        gold = par_loss(par, on(e.par_y)) + token_loss(tok, on(e.token_y))
+        par_y = e.train_units[1] if e.train_units is not None else e.par_y
+        gold = par_loss(par, on(par_y)) + token_loss(tok, on(e.token_y))
         if not alpha:
             return gold
         soft = par_loss(par, on(e.soft_par)) + token_loss(tok, on(e.soft_token))
@@ -346,7 +386,7 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
         model.train()
         total = 0.0
         for batch in batches(train_ex, cfg.windows_per_batch, rng):
-            ids, mask, docs_b = collate(batch)
+            ids, mask, docs_b = collate(batch, training=True)
             outputs = model(ids.to(device), mask.to(device), docs_b)
             loss = sum(technique_loss(e, tok, par)
                        + (cfg.article_weight * article_loss(e, art) if article_loss else 0.0)
