@@ -374,7 +374,6 @@ def test_soft_targets_are_the_mean_of_the_teachers(tiny_model):
 def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model):
     """--sentence-units: a two-sentence paragraph is trained as itself and as its two sentences, each labelled
     by the spans it overlaps; predictions (and the thresholds tuned on them) still see paragraphs only."""
-    import numpy as np
     import torch
     from slant.document import Document
     from slant.training.fit import LABELS, add_sentence_units, collate, prepare
