@@ -688,6 +688,7 @@ def test_the_runtime_computes_only_the_article_parts_its_ensembles_name(tiny_mod
 
 
 def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
+    import shutil
     import subprocess
     import sys
     r = subprocess.run([sys.executable, "-m", "slant.training.decode_study", "--data", str(tiny_model / "data"),
@@ -712,6 +713,13 @@ def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
                         "--model", str(__import__("slant.models", fromlist=["x"]).default_path())],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "trained without a held-out fold" in r.stderr
+    # a data folder without the PTC-2020 texts the dev-format rows need: one line, no traceback
+    data = tmp_path / "data"
+    shutil.copytree(tiny_model / "data", data)
+    shutil.rmtree(data / "ptc2020" / "train-articles")
+    r = subprocess.run([sys.executable, "-m", "slant.training.decode_study", "--data", str(data), "--model",
+                        str(tiny_model / "model"), "--study", "lines"], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "no PTC-2020 text for article(s)" in r.stderr
 
 
 def test_ptc_version_moves_the_semeval_spans_onto_the_ptc_text(tmp_path):

@@ -30,16 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, SlantError
+from ..errors import InputError, ModelError, SlantError
 from ..evaluate import span_overlap_scores
+from ..formats.tsv import read_text
 from ..heads import SPAN_MERGE_GAP, evidence_spans
 from ..models import load_artifact
 from ..runtime import Detector
 from ..segment import one_sentence_per_line, paragraphs
-from ..formats.tsv import read_text
 from .corpus import assign_folds, load_english
 from .fit import crossfit_splits, f1_from_counts, prepare, span_overlap_labels, tune_thresholds
 from .ptc_spans import MovedSpan, align_offsets
+
 
 def held_out(model: str, data: str):
     """(detector without article heads, the model's held-out articles)."""
@@ -117,7 +118,7 @@ def lines_study(detector: Detector, docs, data: str) -> dict:
     versions = [ptc_version(data, d) for d in docs]
     if any(v is None for v in versions):  # all 446 English train articles are in PTC-2020
         missing = [d.id for d, v in zip(docs, versions) if v is None]
-        raise ModelError(f"{data}/ptc2020: no PTC-2020 text for article(s) {', '.join(missing[:5])}")
+        raise InputError(f"{Path(data) / 'ptc2020'}: no PTC-2020 text for article(s) {', '.join(missing[:5])}")
     units = {k: [] for k in FORMATS}  # per article: ({part: [U, K]}, gold [U, K])
     lengths = {k: [] for k in FORMATS}
     for d, (ptc_text, ptc_spans, _) in zip(docs, versions):
@@ -167,13 +168,13 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     try:
         detector, docs = held_out(args.model, args.data)
+        result = {"model": args.model, "held_out_articles": len(docs)}
+        if args.study in ("gap", "all"):
+            result["span_merge_gap"] = gap_study(detector, docs, [int(g) for g in args.gaps.split(",")])
+        if args.study in ("lines", "all"):
+            result["one_sentence_per_line"] = lines_study(detector, docs, args.data)
     except SlantError as e:
         raise SystemExit(f"error: {e}")
-    result = {"model": args.model, "held_out_articles": len(docs)}
-    if args.study in ("gap", "all"):
-        result["span_merge_gap"] = gap_study(detector, docs, [int(g) for g in args.gaps.split(",")])
-    if args.study in ("lines", "all"):
-        result["one_sentence_per_line"] = lines_study(detector, docs, args.data)
     print(json.dumps(result, indent=2))
 
 
