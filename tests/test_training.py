@@ -526,6 +526,11 @@ def test_cross_validation_gives_every_article_an_out_of_fold_prediction(tiny_mod
     assert cv["figures"]["out_of_fold_articles"] == len(docs)
     assert 0 <= figures["subtask3_micro_f1_crossfit"] <= 1 and figures["per_fold_micro_f1_crossfit"]
     assert len(cv["thresholds"]["paragraph"]) == len(cv["thresholds"]["span"]) == 23
+    # the same articles as PTC-2020 prints them (one sentence per line, the dev format), out of fold too
+    ptc = figures["ptc_text"]
+    assert ptc["units"] == oof["ptc_offsets"][-1] == len(oof["ptc_probs"]) and len(oof["ptc_offsets"]) == len(docs) + 1
+    assert 0 <= ptc["micro_f1_crossfit_thresholds_tuned_on_paragraphs"] <= 1
+    assert 0 <= ptc["micro_f1_crossfit_thresholds_tuned_on_ptc_text"] <= 1
 
 
 def test_the_all_article_model_takes_its_thresholds_from_cross_validation(tiny_model, cross_validated, article_file):
@@ -617,8 +622,9 @@ def test_cross_validation_never_predicts_an_article_its_model_trained_on(tiny_mo
         return real_fit(cfg, train_ex, log)
 
     def predict(model, examples, limit):
-        calls[-1]["predicted"] = {e.doc.id for e in examples}
-        calls[-1]["held_marks"] = {e.doc.id: int(e.token_y.sum()) for e in examples}
+        calls[-1].setdefault("predicted", {e.doc.id for e in examples})   # then the same articles as PTC prints them
+        calls[-1].setdefault("held_marks", {e.doc.id: int(e.token_y.sum()) for e in examples})
+        calls[-1].setdefault("texts", []).append({e.doc.id: e.doc.text for e in examples})
         return real_predict(model, examples, limit)
 
     monkeypatch.setattr(crossval, "fit_neural", fit)
@@ -628,6 +634,9 @@ def test_cross_validation_never_predicts_an_article_its_model_trained_on(tiny_mo
     *folds, final = calls
     every = set().union(*(c["predicted"] for c in folds))
     assert len(folds) >= 2 and final["trained"] == every and "predicted" not in final
+    for c in folds:          # each fold model predicts its articles twice: as SemEval and as PTC-2020 print them
+        semeval, ptc = c["texts"]
+        assert semeval.keys() == ptc.keys() == c["predicted"] and all(semeval[i] != ptc[i] for i in semeval)
     for c in folds:
         assert c["trained"].isdisjoint(c["predicted"]) and c["trained"] | c["predicted"] == every
     # an article's PTC spans add token marks when it trains, never when it is predicted
@@ -722,16 +731,16 @@ def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr and "no PTC-2020 text for article(s)" in r.stderr
 
 
-def test_ptc_version_moves_the_semeval_spans_onto_the_ptc_text(tmp_path):
+def test_on_ptc_text_moves_the_semeval_spans_onto_the_ptc_text(tmp_path):
     """The dev-format study reads each article as PTC-2020 prints it: the SemEval spans land on the same
     words of PTC's text (one sentence per line, a word respelt), or are counted as not moved."""
     from slant.training.corpus import load_english
-    from slant.training.decode_study import ptc_version
+    from slant.training.ptc_spans import on_ptc_text
     from tiny_corpus import write_tiny_corpus
     root = write_tiny_corpus(tmp_path / "data", articles=4)
     docs = load_english(root).documents
     for doc in docs:
-        text, spans, lost = ptc_version(str(root), doc)
+        text, spans, lost = on_ptc_text(root, doc)
         assert text != doc.text and "\n\n" not in text.split("\n\n", 1)[1]
         assert lost == 0 and len(spans) == len(doc.spans)
         assert [(text[m.start:m.end], m.technique) for m in spans] == [(s.text, s.technique) for s in doc.spans]
@@ -739,10 +748,10 @@ def test_ptc_version_moves_the_semeval_spans_onto_the_ptc_text(tmp_path):
     doc = next(d for d in docs if "weather" in d.text)
     i = doc.text.find("weather")
     doc.add_span(i - 4, i + len("weather in the north"), "Loaded_Language")
-    text, spans, lost = ptc_version(str(root), doc)
+    text, spans, lost = on_ptc_text(root, doc)
     assert lost == 0 and ("The wether in the north", "Loaded_Language") in [(text[m.start:m.end], m.technique)
                                                                               for m in spans]
-    assert ptc_version(str(tmp_path), doc) is None       # no PTC text for it
+    assert on_ptc_text(tmp_path, doc) is None       # no PTC text for it
 
 
 def test_per_technique_thresholds_maximise_each_labels_own_f1():

@@ -336,7 +336,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "span overlap, same encoder pass), for sources that print one sentence per line.")
 @click.option("--cross-validate", "cross_validate", is_flag=True,
               help="Train the recipe once per fold for out-of-fold predictions of every article (thresholds and "
-                   "figures), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
+                   "figures; also of the article as PTC-2020 prints it, one sentence per line, when DATA/ptc2020 "
+                   "has it), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
                    "Six trainings: minutes on a GPU (--device cuda), hours on 2 CPU cores; rerun the same command "
                    "to resume after the last finished fold. Export with --from-checkpoint OUT/teacher-fp32.pt.")
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),

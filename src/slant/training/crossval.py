@@ -24,15 +24,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..document import Document
 from ..errors import ModelError
 from ..lexical import LexicalHead
 from .corpus import load_english
-from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit,
-                  examples_and_folds, fit_neural, log_progress, paragraph_scores, paragraph_texts, predict,
-                  seed_and_threads, tune_thresholds)
+from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit, crossfit_splits,
+                  examples_and_folds, f1_from_counts, fit_neural, log_progress, paragraph_scores, paragraph_texts,
+                  predict, prepare_all, seed_and_threads, tune_thresholds)
 from .lexical_fit import fit_lexical
 from .model import save_checkpoint
-from .ptc_spans import ptc_spans
+from .ptc_spans import on_ptc_text, ptc_spans
 
 CV_FILE = "cv.json"
 OOF_FILE = "oof.npz"
@@ -89,24 +90,71 @@ def _ptc_targets(cfg: TrainConfig, examples, log):
     return union, record
 
 
-def _save_fold(path: Path, key: str, tok_list: list, par_list: list) -> None:
+def ptc_examples(cfg: TrainConfig, examples, log) -> list | None:
+    """Each example as PTC-2020 prints the article — one sentence per line, the format of the SemEval-2023
+    English dev articles — with its SemEval spans moved onto that text and its lines labelled by them
+    (``ptc_spans.on_ptc_text``); None when the data has no PTC text for some article."""
+    if not (Path(cfg.data) / "ptc2020").is_dir():
+        return None
+    docs = []
+    for e in examples:
+        found = on_ptc_text(cfg.data, e.doc)
+        if found is None:
+            log(f"no PTC-2020 text for article {e.doc.id}: no out-of-fold figures in PTC's format")
+            return None
+        doc = Document(e.doc.id, found[0])
+        for m in found[1]:
+            doc.add_span(m.start, m.end, m.technique)
+        doc.techniques = doc.techniques_from_spans()
+        docs.append(doc)
+    return prepare_all(cfg, docs)
+
+
+def ptc_figures(examples, par_probs, ptc_ex, ptc_probs) -> dict:
+    """Out-of-fold micro-F1 on the articles as PTC-2020 prints them, thresholds cross-fitted (tuned on one half
+    of the articles, scored on the other's PTC lines): tuned on the paragraphs, as the shipped thresholds are,
+    and tuned on the PTC lines themselves."""
+    lengths = [p.end - p.start for e in ptc_ex for p in e.doc.paragraphs]
+    out = {"units": len(lengths), "median_characters": float(np.median(lengths)) if lengths else 0.0}
+    for name, probs, source in (("paragraphs", par_probs, examples), ("ptc_text", ptc_probs, ptc_ex)):
+        correct = predicted = gold = 0
+        for tune, test in crossfit_splits(len(examples)):
+            if not tune:
+                continue
+            thr = tune_thresholds(np.concatenate([probs[i] for i in tune]),
+                                  np.concatenate([source[i].par_y for i in tune]))
+            for i in test:
+                hit, y = ptc_probs[i] >= thr, ptc_ex[i].par_y > 0
+                correct, predicted, gold = correct + int((hit & y).sum()), predicted + int(hit.sum()), gold + int(y.sum())
+        out[f"micro_f1_crossfit_thresholds_tuned_on_{name}"] = round(f1_from_counts(correct, predicted, gold), 4)
+    return out
+
+
+def _save_fold(path: Path, key: str, tok_list: list, par_list: list, ptc_list: list | None) -> None:
     """One fold's out-of-fold probabilities, so that an interrupted run (hours on a CPU) resumes after it."""
     tmp = path.with_suffix(".tmp.npz")
+    ptc = {} if ptc_list is None else {"ptc": np.concatenate(ptc_list), "ptc_sizes": np.array([len(p) for p in ptc_list])}
     np.savez(tmp, key=np.array(key), tok=np.concatenate(tok_list), par=np.concatenate(par_list),
-             tok_sizes=np.array([len(t) for t in tok_list]), par_sizes=np.array([len(p) for p in par_list]))
+             tok_sizes=np.array([len(t) for t in tok_list]), par_sizes=np.array([len(p) for p in par_list]), **ptc)
     tmp.replace(path)
 
 
-def _load_fold(path: Path, key: str, held_ex) -> tuple[list, list] | None:
-    """A fold saved by an earlier run of the same recipe on the same data (None otherwise)."""
+def _load_fold(path: Path, key: str, held_ex, held_ptc) -> tuple[list, list, list | None] | None:
+    """A fold saved by an earlier run of the same recipe on the same data (None otherwise, or when it lacks
+    the PTC-format predictions this run makes)."""
     if not path.is_file():
         return None
     with np.load(path) as z:
         if str(z["key"]) != key or list(z["tok_sizes"]) != [len(e.tokens) for e in held_ex] \
                 or list(z["par_sizes"]) != [len(e.numbers) for e in held_ex]:
             return None
+        ptc = None
+        if held_ptc is not None:
+            if "ptc_sizes" not in z.files or list(z["ptc_sizes"]) != [len(e.numbers) for e in held_ptc]:
+                return None
+            ptc = np.split(z["ptc"], np.cumsum(z["ptc_sizes"])[:-1])
         return (np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1]),
-                np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]))
+                np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]), ptc)
 
 
 def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
@@ -116,6 +164,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     examples, folds = examples_and_folds(cfg, corpus)
     gold = [e.token_y for e in examples]
     union, ptc_record = _ptc_targets(cfg, examples, log)
+    ptc_ex = ptc_examples(cfg, examples, log)
     log(f"data: {len(examples)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
 
     out = Path(cfg.out)
@@ -123,17 +172,19 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     key = json.dumps({"recipe": recipe(cfg), "data_sha256": corpus.data_hash}, sort_keys=True)
     oof_par: list = [None] * len(examples)
     oof_tok: list = [None] * len(examples)
+    oof_ptc: list = [None] * len(examples)
     per_fold = {}
     for k in range(cfg.folds):
         held = [i for i, f in enumerate(folds) if f == k]
         if not held:
             continue
         held_ex = [examples[i] for i in held]
-        saved = _load_fold(out / f"fold-{k}.npz", key, held_ex)
+        held_ptc = [ptc_ex[i] for i in held] if ptc_ex is not None else None
+        saved = _load_fold(out / f"fold-{k}.npz", key, held_ex, held_ptc)
         if saved is not None:
             log(f"fold {k + 1}/{cfg.folds}: out-of-fold predictions read from {out / f'fold-{k}.npz'} "
                 f"(an interrupted run of the same recipe and data)")
-            tok_list, par_list = saved
+            tok_list, par_list, ptc_list = saved
         else:
             for e, g, u, f in zip(examples, gold, union, folds):
                 e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
@@ -145,10 +196,16 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
             outputs = predict(model, held_ex, cfg.windows_per_batch)
             tok_list = [tok for tok, _ in outputs]
             par_list = [combined_probs(e, tok, par, lexical) for e, (tok, par) in zip(held_ex, outputs)]
-            _save_fold(out / f"fold-{k}.npz", key, tok_list, par_list)
+            ptc_list = None
+            if held_ptc is not None:  # the same articles as PTC prints them (the dev format)
+                ptc_list = [combined_probs(e, tok, par, lexical)
+                            for e, (tok, par) in zip(held_ptc, predict(model, held_ptc, cfg.windows_per_batch))]
+            _save_fold(out / f"fold-{k}.npz", key, tok_list, par_list, ptc_list)
             del model
-        for i, tok, par in zip(held, tok_list, par_list):
+        for j, (i, tok, par) in enumerate(zip(held, tok_list, par_list)):
             oof_tok[i], oof_par[i] = tok, par
+            if ptc_list is not None:
+                oof_ptc[i] = ptc_list[j]
         if len(held) >= 2:  # thresholds tuned on one half of the fold, scored on the other
             per_fold[k] = round(_pooled_micro(crossfit(held_ex, par_list, lambda e: e.par_y,
                                                        paragraph_scores))["f1"], 4)
@@ -161,6 +218,13 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     figures = _figures(examples, oof_par, oof_tok, par_thr, tok_thr)
     figures["per_fold_micro_f1_crossfit"] = per_fold
     log(f"out of fold, all {len(examples)} articles: micro-F1 (cross-fitted) {figures['subtask3_micro_f1_crossfit']:.4f}")
+    ptc_arrays = {}
+    if ptc_ex is not None:
+        figures["ptc_text"] = ptc_figures(examples, oof_par, ptc_ex, oof_ptc)
+        ptc_arrays = {"ptc_offsets": np.cumsum([0] + [len(p) for p in oof_ptc]),
+                      "ptc_probs": np.concatenate(oof_ptc).astype(np.float32)}
+        log(f"out of fold, the same articles as PTC-2020 prints them (one sentence per line, the dev format): "
+            f"micro-F1 {figures['ptc_text']['micro_f1_crossfit_thresholds_tuned_on_paragraphs']:.4f}")
 
     for e, u in zip(examples, union):
         e.token_y = u
@@ -170,7 +234,8 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, None)
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
     np.savez_compressed(out / OOF_FILE, ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
-                        paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32))
+                        paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32),
+                        **ptc_arrays)
     record = {
         "schema": SCHEMA,
         "command": cfg.command,

@@ -32,14 +32,13 @@ import numpy as np
 
 from ..errors import InputError, ModelError, SlantError
 from ..evaluate import span_overlap_scores
-from ..formats.tsv import read_text
 from ..heads import SPAN_MERGE_GAP, evidence_spans
 from ..models import load_artifact
 from ..runtime import Detector
 from ..segment import one_sentence_per_line, paragraphs
 from .corpus import assign_folds, load_english
 from .fit import crossfit_splits, f1_from_counts, prepare, span_overlap_labels, tune_thresholds
-from .ptc_spans import MovedSpan, align_offsets
+from .ptc_spans import on_ptc_text
 
 
 def held_out(model: str, data: str):
@@ -53,28 +52,6 @@ def held_out(model: str, data: str):
     # models exported before --fold-seed existed drew their folds with the initialisation seed
     folds = assign_folds(docs, int(training["folds"]), int(training.get("fold_seed", training["seed"])))
     return Detector(dataclasses.replace(artifact, article=None)), [d for d, f in zip(docs, folds) if f == fold]
-
-
-def ptc_version(data: str, doc) -> tuple[str, list[MovedSpan], int] | None:
-    """(PTC-2020 text of ``doc``, its SemEval spans moved onto that text, spans that could not be moved),
-    or None when PTC has no such article.  A span end inside text the two versions do not share moves to
-    the nearest shared character inside the span; a span with no shared character is not moved."""
-    for split in ("train-articles", "dev-articles", "test-articles"):
-        path = Path(data) / "ptc2020" / split / f"article{doc.id}.txt"
-        if not path.is_file():
-            continue
-        text = read_text(path)
-        offsets = align_offsets(doc.text, text)
-        moved, lost = [], 0
-        for s in doc.spans:
-            inside = [c for c in range(s.start, s.end + 1) if c in offsets]
-            starts, ends = [c for c in inside if c < s.end], [c for c in inside if c > s.start]
-            if not starts or not ends or offsets[ends[-1]] <= offsets[starts[0]]:
-                lost += 1
-                continue
-            moved.append(MovedSpan(offsets[starts[0]], offsets[ends[-1]], s.technique))
-        return text, moved, lost
-    return None
 
 
 def gap_study(detector: Detector, docs, gaps) -> dict:
@@ -115,7 +92,7 @@ FORMATS = ("paragraphs", "lines", "ptc")
 
 def lines_study(detector: Detector, docs, data: str) -> dict:
     parts = ("paragraph_head", "token_max", "lexical")
-    versions = [ptc_version(data, d) for d in docs]
+    versions = [on_ptc_text(data, d) for d in docs]
     if any(v is None for v in versions):  # all 446 English train articles are in PTC-2020
         missing = [d.id for d, v in zip(docs, versions) if v is None]
         raise InputError(f"{Path(data) / 'ptc2020'}: no PTC-2020 text for article(s) {', '.join(missing[:5])}")

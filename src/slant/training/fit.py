@@ -522,10 +522,14 @@ def seed_and_threads(cfg: TrainConfig) -> None:
 def examples_and_folds(cfg: TrainConfig, corpus) -> tuple[list[Example], list[int]]:
     """The corpus's articles (the first ``cfg.max_articles``) as windowed examples, and each one's fold."""
     docs = corpus.documents[: cfg.max_articles] if cfg.max_articles else corpus.documents
+    return prepare_all(cfg, docs), assign_folds(docs, cfg.folds, cfg.fold_seed)
+
+
+def prepare_all(cfg: TrainConfig, docs: list[Document]) -> list[Example]:
+    """``docs`` as windowed examples for the encoder's tokenizer and ``cfg``'s windows."""
     tokenizer = load_tokenizer(minilm_dir() / "tokenizer.json")
     special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
-    return ([prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs],
-            assign_folds(docs, cfg.folds, cfg.fold_seed))
+    return [prepare(d, tokenizer, cfg.window, cfg.stride, special) for d in docs]
 
 
 def _all_article_checkpoint(cfg: TrainConfig, data_hash: str, log) -> dict | None:

@@ -16,6 +16,11 @@ rather than guessed.
 
 The spans join the article they belong to, so they follow its fold: nothing
 crosses from training folds to held-out ones.
+
+The other way, ``on_ptc_text`` gives an article as PTC prints it — one sentence per
+line, the format of the SemEval-2023 English dev articles (the PTC-2020 test
+articles, not rejoined into paragraphs) — with its SemEval spans moved onto that
+text, so that held-out articles can be scored in the dev format.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from ..document import Document
 from ..formats import ptc
 from ..formats.tsv import read_text
 
-__all__ = ["MovedSpan", "align_offsets", "ptc_spans"]
+__all__ = ["MovedSpan", "align_offsets", "ptc_spans", "on_ptc_text"]
 
 _WORD = re.compile(r"\S+")
 
@@ -112,3 +117,25 @@ def ptc_spans(data_root: str | Path, docs: list[Document]) -> tuple[dict[str, li
                 counts["moved, identical to a SemEval span"] += 1
         out[doc.id] = sorted(moved, key=lambda m: (m.start, m.end, m.technique))
     return out, {"sha256": digest.hexdigest(), **dict(sorted(counts.items()))}
+
+
+def on_ptc_text(data_root: str | Path, doc: Document) -> tuple[str, list[MovedSpan], int] | None:
+    """(PTC-2020 text of ``doc``, its SemEval spans moved onto that text, spans that could not be moved),
+    or None when PTC has no such article.  A span end inside text the two versions do not share moves to
+    the nearest shared character inside the span; a span with no shared character is not moved."""
+    for split in ("train-articles", "dev-articles", "test-articles"):
+        path = Path(data_root) / "ptc2020" / split / f"article{doc.id}.txt"
+        if not path.is_file():
+            continue
+        text = read_text(path)
+        offsets = align_offsets(doc.text, text)
+        moved, lost = [], 0
+        for s in doc.spans:
+            inside = [c for c in range(s.start, s.end + 1) if c in offsets]
+            starts, ends = [c for c in inside if c < s.end], [c for c in inside if c > s.start]
+            if not starts or not ends or offsets[ends[-1]] <= offsets[starts[0]]:
+                lost += 1
+                continue
+            moved.append(MovedSpan(offsets[starts[0]], offsets[ends[-1]], s.technique))
+        return text, moved, lost
+    return None
