@@ -7,6 +7,7 @@ produced and the measured figures.
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import shutil
@@ -35,23 +36,21 @@ class _Encoder(torch.nn.Module):
 
 
 def export_onnx(encoder, path: Path) -> None:
-    """The encoder as an fp32 ONNX graph, traced with the plain ("eager") attention, whose pattern onnxruntime's
-    transformer optimizer fuses (``fuse``); the encoder's own attention implementation is restored after."""
-    encoder.eval()
+    """The encoder as an fp32 ONNX graph, traced from a copy that uses the plain ("eager") attention, whose
+    pattern onnxruntime's transformer optimizer fuses (``fuse``); ``encoder`` itself is left as it was."""
+    from transformers import BertModel
+
+    config = copy.deepcopy(encoder.config)
+    config._attn_implementation = "eager"
+    eager = BertModel(config, add_pooling_layer=False)
+    eager.load_state_dict(encoder.state_dict())
     ids = torch.randint(1000, 2000, (2, 16))
     mask = torch.ones_like(ids)
-    attention = encoder.config._attn_implementation
-    encoder.set_attn_implementation("eager")
-    try:
-        # an eval-mode wrapper: the export puts a module back in the mode it found it in (a fresh module is in
-        # training mode, which would leave the encoder's dropout on after the export)
-        torch.onnx.export(_Encoder(encoder).eval(), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                          output_names=["hidden"], opset_version=17, dynamo=False,
-                          dynamic_axes={"input_ids": {0: "windows", 1: "length"},
-                                        "attention_mask": {0: "windows", 1: "length"},
-                                        "hidden": {0: "windows", 1: "length"}})
-    finally:
-        encoder.set_attn_implementation(attention)
+    torch.onnx.export(_Encoder(eager).eval(), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+                      output_names=["hidden"], opset_version=17, dynamo=False,
+                      dynamic_axes={"input_ids": {0: "windows", 1: "length"},
+                                    "attention_mask": {0: "windows", 1: "length"},
+                                    "hidden": {0: "windows", 1: "length"}})
 
 
 def fuse(src: Path, dst: Path, config) -> dict:
