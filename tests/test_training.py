@@ -417,6 +417,8 @@ def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model
     doc.techniques = doc.techniques_from_spans()
     e = prepare(doc, tok, 254, 200, (101, 102, 0))
     assert add_sentence_units([e]) == 2                     # the title and the one-sentence paragraph add nothing
+    units = e.train_units
+    assert add_sentence_units([e]) == 0 and e.train_units is units   # the next fold's training reuses them
     ranges, y = e.train_units
     assert ranges[:3] == e.ranges and len(ranges) == 5 and y.shape == (5, len(LABELS))
     k = LABELS.index("Loaded_Language")

@@ -28,8 +28,8 @@ from ..document import Document
 from ..errors import ModelError
 from ..lexical import LexicalHead
 from .corpus import load_english
-from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit, crossfit_splits,
-                  examples_and_folds, f1_from_counts, fit_neural, log_progress, paragraph_scores, paragraph_texts,
+from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit, crossfit_micro,
+                  examples_and_folds, fit_neural, log_progress, paragraph_scores, paragraph_texts,
                   predict, prepare_all, seed_and_threads, tune_thresholds)
 from .lexical_fit import fit_lexical
 from .model import save_checkpoint
@@ -116,17 +116,10 @@ def ptc_figures(examples, par_probs, ptc_ex, ptc_probs) -> dict:
     and tuned on the PTC lines themselves."""
     lengths = [p.end - p.start for e in ptc_ex for p in e.doc.paragraphs]
     out = {"units": len(lengths), "median_characters": float(np.median(lengths)) if lengths else 0.0}
+    ptc_gold = [e.par_y for e in ptc_ex]
     for name, probs, source in (("paragraphs", par_probs, examples), ("ptc_text", ptc_probs, ptc_ex)):
-        correct = predicted = gold = 0
-        for tune, test in crossfit_splits(len(examples)):
-            if not tune:
-                continue
-            thr = tune_thresholds(np.concatenate([probs[i] for i in tune]),
-                                  np.concatenate([source[i].par_y for i in tune]))
-            for i in test:
-                hit, y = ptc_probs[i] >= thr, ptc_ex[i].par_y > 0
-                correct, predicted, gold = correct + int((hit & y).sum()), predicted + int(hit.sum()), gold + int(y.sum())
-        out[f"micro_f1_crossfit_thresholds_tuned_on_{name}"] = round(f1_from_counts(correct, predicted, gold), 4)
+        out[f"micro_f1_crossfit_thresholds_tuned_on_{name}"] = round(
+            crossfit_micro(probs, [e.par_y for e in source], ptc_probs, ptc_gold), 4)
     return out
 
 

@@ -37,7 +37,7 @@ from ..models import load_artifact
 from ..runtime import Detector
 from ..segment import one_sentence_per_line, paragraphs
 from .corpus import assign_folds, load_english
-from .fit import crossfit_splits, f1_from_counts, prepare, span_overlap_labels, tune_thresholds
+from .fit import crossfit_micro, crossfit_splits, prepare, span_overlap_labels, tune_thresholds
 from .ptc_spans import on_ptc_text
 
 
@@ -107,25 +107,16 @@ def lines_study(detector: Detector, docs, data: str) -> dict:
             lengths[name] += [u.end - u.start for u in found]
     scores = {}
     for combo in [tuple(detector.ensemble)] + [(k,) for k in parts]:
-        def probs(name, idx):
-            return np.concatenate([np.mean([units[name][i][0][k] for k in combo], axis=0) for i in idx])
-
-        def gold(name, idx):
-            return np.concatenate([units[name][i][1] for i in idx])
-
-        row = {}
-        for tuned_on in (*FORMATS, "both"):
-            for scored_on in FORMATS:
-                tp = predicted = positives = 0
-                for tune, test in crossfit_splits(len(docs)):
-                    sources = ("paragraphs", "lines") if tuned_on == "both" else (tuned_on,)
-                    thr = tune_thresholds(np.concatenate([probs(s, tune) for s in sources]),
-                                          np.concatenate([gold(s, tune) for s in sources]))
-                    hit, y = probs(scored_on, test) >= thr, gold(scored_on, test) > 0
-                    tp, predicted = tp + int((hit & y).sum()), predicted + int(hit.sum())
-                    positives += int(y.sum())
-                row[f"tuned on {tuned_on}, scored on {scored_on}"] = round(f1_from_counts(tp, predicted, positives), 4)
-        scores["+".join(combo)] = row
+        # per format, one array of probabilities and one of gold labels per article; "both" tunes on paragraphs
+        # and lines together
+        probs = {name: [np.mean([p[k] for k in combo], axis=0) for p, _ in units[name]] for name in FORMATS}
+        gold = {name: [y for _, y in units[name]] for name in FORMATS}
+        probs["both"] = [np.concatenate(pair) for pair in zip(probs["paragraphs"], probs["lines"])]
+        gold["both"] = [np.concatenate(pair) for pair in zip(gold["paragraphs"], gold["lines"])]
+        scores["+".join(combo)] = {
+            f"tuned on {tuned_on}, scored on {scored_on}": round(
+                crossfit_micro(probs[tuned_on], gold[tuned_on], probs[scored_on], gold[scored_on]), 4)
+            for tuned_on in (*FORMATS, "both") for scored_on in FORMATS}
     return {
         "ptc_spans_not_moved": sum(v[2] for v in versions), "spans": sum(len(d.spans) for d in docs),
         "units": {k: len(v) for k, v in lengths.items()},

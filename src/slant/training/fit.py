@@ -113,9 +113,11 @@ def add_sentence_units(examples: list[Example]) -> int:
     """``--sentence-units``: give the paragraph head, beside each example's paragraphs, the sentences of every
     paragraph that has several (``segment.one_sentence_per_line``), labelled by span overlap — so it learns
     the units of sources that print one sentence per line (PTC-2020, the SemEval-2023 English dev articles)
-    from the same encoder pass.  Returns how many sentence units were added."""
+    from the same encoder pass.  Returns how many sentence units were added (to examples that had none)."""
     added = 0
     for e in examples:
+        if e.train_units is not None:  # a cross-validation trains on the same examples six times
+            continue
         have = {(p.start, p.end) for p in e.doc.paragraphs}
         extra = [(u.start, u.end) for u in paragraphs(one_sentence_per_line(e.doc.text)) if (u.start, u.end) not in have]
         e.train_units = (list(e.ranges) + paragraph_ranges(e.tokens, extra),
@@ -286,6 +288,22 @@ def crossfit_splits(n: int) -> list[tuple[list[int], list[int]]]:
     """
     halves = [list(range(0, n, 2)), list(range(1, n, 2))]
     return [(halves[0], halves[1]), (halves[1], halves[0])]
+
+
+def crossfit_micro(tune_probs: list, tune_gold: list, test_probs: list, test_gold: list) -> float:
+    """Micro-F1 of ``test_probs`` against ``test_gold`` (one array per article), each half of the articles
+    scored with thresholds tuned on the other half's ``tune_probs`` / ``tune_gold`` — the same articles, which
+    may be cut into other units (paragraphs to tune, PTC lines to score)."""
+    correct = predicted = gold = 0
+    for tune, test in crossfit_splits(len(test_probs)):
+        if not tune:
+            continue
+        thresholds = tune_thresholds(np.concatenate([tune_probs[i] for i in tune]),
+                                     np.concatenate([tune_gold[i] for i in tune]))
+        for i in test:
+            hit, y = test_probs[i] >= thresholds, test_gold[i] > 0
+            correct, predicted, gold = correct + int((hit & y).sum()), predicted + int(hit.sum()), gold + int(y.sum())
+    return f1_from_counts(correct, predicted, gold)
 
 
 def f1_from_counts(correct: float, predicted: float, gold: float) -> float:
