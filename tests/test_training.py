@@ -763,6 +763,25 @@ def test_decode_study_runs_on_tiny_data(tiny_model, tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr and "no PTC-2020 text for article(s)" in r.stderr
 
 
+def test_cross_validation_skips_the_ptc_format_when_an_article_has_no_ptc_text(tmp_path):
+    """The PTC-format figures need every article's PTC text: one missing article is said in the log and the
+    cross-validation goes on without them (paragraph figures only)."""
+    from slant.training.corpus import load_english
+    from slant.training.crossval import ptc_examples
+    from slant.training.fit import TrainConfig, examples_and_folds
+    from tiny_corpus import write_tiny_corpus
+    root = write_tiny_corpus(tmp_path / "data", articles=4)
+    cfg = TrainConfig(data=root, out=tmp_path / "cv", layers=2, tiny=True)
+    examples, _ = examples_and_folds(cfg, load_english(root))
+    found = ptc_examples(cfg, examples, lambda msg: None)
+    assert [e.doc.id for e in found] == [e.doc.id for e in examples]
+    assert all(e.doc.text != x.doc.text and e.par_y.sum() == x.par_y.sum() for e, x in zip(found, examples))
+    (root / "ptc2020" / "train-articles" / f"article{examples[1].doc.id}.txt").unlink()
+    said = []
+    assert ptc_examples(cfg, examples, said.append) is None
+    assert said == [f"no PTC-2020 text for article {examples[1].doc.id}: no out-of-fold figures in PTC's format"]
+
+
 def test_on_ptc_text_moves_the_semeval_spans_onto_the_ptc_text(tmp_path):
     """The dev-format study reads each article as PTC-2020 prints it: the SemEval spans land on the same
     words of PTC's text (one sentence per line, a word respelt), or are counted as not moved."""
