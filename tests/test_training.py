@@ -401,6 +401,72 @@ def test_soft_targets_are_the_mean_of_the_teachers(tiny_model):
         np.testing.assert_allclose(e.soft_par, par_p, rtol=1e-5)
 
 
+def test_a_student_starts_from_the_teachers_layers_and_heads(tiny_model):
+    """--distil-states: the student holds the teacher's embeddings, heads and first and last layers, so a
+    student as deep as its teacher computes exactly the teacher's states; its state loss is 0 on the teacher's
+    own states and grows as the student's states move away."""
+    import numpy as np
+    import torch
+    from slant.training.corpus import load_english
+    from slant.training.distil import attach_teacher_states, state_loss, student_from_teacher
+    from slant.training.fit import collate, predict, prepare
+    from slant.training.model import load_checkpoint
+    from slant.windows import load_tokenizer
+    path = tiny_model / "model" / "teacher-fp32.pt"
+    teacher = load_checkpoint(path).eval()
+    tok = load_tokenizer(tiny_model / "model" / "tokenizer.json")
+    examples = [prepare(d, tok, 254, 200, (101, 102, 0)) for d in load_english(tiny_model / "data").documents[:3]]
+    one = student_from_teacher(teacher, 1)
+    assert one.encoder.config.num_hidden_layers == 1 and teacher.encoder.config.num_hidden_layers == 2
+    assert torch.equal(one.token_head.weight, teacher.token_head.weight)
+    assert torch.equal(one.encoder.embeddings.word_embeddings.weight, teacher.encoder.embeddings.word_embeddings.weight)
+    assert torch.equal(one.encoder.encoder.layer[0].output.dense.weight, teacher.encoder.encoder.layer[0].output.dense.weight)
+    same = student_from_teacher(teacher, 2).eval()
+    attach_teacher_states(path, examples, 2, 12, lambda msg: None)
+    for e, (tok_p, par_p) in zip(examples, predict(teacher, examples, 12)):
+        np.testing.assert_allclose(e.soft_token, tok_p, rtol=1e-5)
+        np.testing.assert_allclose(e.soft_par, par_p, rtol=1e-5)
+        assert [s.shape for s in e.teacher_states] == [tuple(e.ids.shape) + (32,)] * 2
+    ids, mask, _ = collate(examples)
+    with torch.no_grad():
+        hidden = same.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        assert float(state_loss(hidden[1:], examples, mask, 1.0)) < 1e-5      # half-precision targets
+        moved = [h + 0.1 * mask.unsqueeze(-1) for h in hidden[1:]]
+        assert abs(float(state_loss(moved, examples, mask, 1.0)) - 1.5 * 0.01) < 2e-3   # 1.0 last + 0.5 inner
+
+
+def test_distilling_states_from_the_command_line(tiny_model, tmp_path):
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    out = tmp_path / "student"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--distil-from", teacher,
+                  "--distil-states", "--state-weight", "3")
+    assert r.returncode == 0, r.stderr
+    assert "student: 2 layers and the heads of" in r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["distilled_from"]["states"] == {
+        "initialised_from_teacher_layers": [0, 1], "learns_teacher_layers": [1, 2],
+        "last_layer_weight": 3.0, "inner_layer_weight": 0.5}
+    assert manifest["training"]["head_lr"] == 0.0005
+    for args, error in ((["--distil-states"], "give exactly one --distil-from"),
+                        (["--distil-from", teacher, "--distil-from", teacher, "--distil-states"],
+                         "give exactly one --distil-from"),
+                        (["--distil-from", teacher, "--state-weight", "2"], "--state-weight weighs")):
+        r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "x", "--tiny", *args)
+        assert r.returncode == 2 and error in r.stderr, r.stderr
+
+
+def test_a_student_deeper_than_its_teacher_is_refused(tiny_model, tmp_path):
+    from slant.errors import ModelError
+    from slant.training.distil import check_teacher
+    from slant.training.fit import TrainConfig
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    training = json.loads((tiny_model / "model" / "manifest.json").read_text())["training"]
+    cfg = TrainConfig(data=tiny_model / "data", out=tmp_path, layers=3, tiny=True, distil_from=(teacher,),
+                      distil_states=True, max_articles=training["max_articles"])
+    with pytest.raises(ModelError, match="a teacher of 2 layers cannot hand its layers to a student of 3"):
+        check_teacher(teacher, cfg, training["data_sha256"])
+
+
 def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model):
     """--sentence-units: a two-sentence paragraph is trained as itself and as its two sentences, each labelled
     by the spans it overlaps; predictions (and the thresholds tuned on them) still see paragraphs only."""
@@ -623,9 +689,53 @@ def test_an_all_article_checkpoint_needs_its_cross_validation(tiny_model, cross_
     assert r.returncode == 1 and "made from other data (sha256 000000000000" in r.stderr.strip().splitlines()[-1]
 
 
+def test_a_cross_validated_student_learns_each_fold_from_the_teacher_that_never_saw_it(tiny_model, cross_validated,
+                                                                                        tmp_path, monkeypatch):
+    """--cross-validate --distil-from CV/teacher-fp32.pt: fold k's student learns from (and, with
+    --distil-states, starts from) the teacher cross-validation's model of fold k, the final student from its
+    all-article model; the export records the teachers."""
+    from slant.training import crossval
+    from slant.training.corpus import assign_folds, load_english
+    from slant.training.fit import TrainConfig
+    from slant.training.model import checkpoint_holdout
+    teacher = cross_validated / "cv" / "teacher-fp32.pt"
+    folds = sorted(set(assign_folds(load_english(tiny_model / "data").documents, 5, 13)))
+    assert len(folds) >= 3 and [checkpoint_holdout(teacher.parent / f"fold-{k}-fp32.pt") for k in folds] == folds
+    seen, real_fit = [], crossval.fit_neural
+
+    def fit(cfg, train_ex, log, teachers=()):
+        seen.append([p.name for p in teachers])
+        return real_fit(cfg, train_ex, log, teachers)
+
+    monkeypatch.setattr(crossval, "fit_neural", fit)
+    cfg = TrainConfig(data=tiny_model / "data", out=tmp_path / "s", layers=2, epochs=1, tiny=True,
+                      distil_from=(teacher,), distil_states=True, command="slant train ... (test)")
+    record = crossval.cross_validate(cfg, log=lambda msg: None)
+    assert seen == [[f"fold-{k}-fp32.pt"] for k in folds] + [["teacher-fp32.pt"]]
+    assert record["recipe"]["distil_from"] == [str(teacher)] and record["recipe"]["distil_states"] is True
+    assert record["teachers"][0]["checkpoint"] == str(teacher) and record["teachers"][0]["layers"] == 2
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "model", "--from-checkpoint",
+                  tmp_path / "s" / "teacher-fp32.pt")
+    assert r.returncode == 0, r.stderr
+    distilled = json.loads((tmp_path / "model" / "manifest.json").read_text())["training"]["distilled_from"]
+    assert distilled["teachers"] == record["teachers"] and distilled["states"]["learns_teacher_layers"] == [1, 2]
+
+
+def test_a_teacher_cross_validation_without_its_fold_models_is_refused(tiny_model, cross_validated, tmp_path):
+    import shutil
+    shutil.copytree(cross_validated / "cv", tmp_path / "cv")
+    (tmp_path / "cv" / "fold-1-fp32.pt").unlink()
+    teacher = tmp_path / "cv" / "teacher-fp32.pt"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny", "--cross-validate",
+                  "--distil-from", teacher)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (f"Error: {teacher}: fold-1-fp32.pt (the model that never saw fold 1) "
+                                                 "is missing beside it; a cross-validation keeps one per fold since "
+                                                 "2026-11-26")
+
+
 @pytest.mark.parametrize("args,error", [
     (["--from-checkpoint", "x.pt"], "--cross-validate trains new encoders"),
-    (["--distil-from", "x.pt"], "--cross-validate trains new encoders"),
 ])
 def test_cross_validate_refusals(tiny_model, tmp_path, args, error):
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", "--cross-validate", *args)
@@ -648,10 +758,10 @@ def test_cross_validation_never_predicts_an_article_its_model_trained_on(tiny_mo
     calls = []
     real_fit, real_predict = crossval.fit_neural, crossval.predict
 
-    def fit(cfg, train_ex, log):
+    def fit(cfg, train_ex, log, teachers=()):
         calls.append({"trained": {e.doc.id for e in train_ex},
                       "ptc_marks": {e.doc.id: int(e.token_y.sum()) for e in train_ex}})
-        return real_fit(cfg, train_ex, log)
+        return real_fit(cfg, train_ex, log, teachers)
 
     def predict(model, examples, limit):
         calls[-1].setdefault("predicted", {e.doc.id for e in examples})   # then the same articles as PTC prints them
@@ -684,11 +794,11 @@ def test_an_interrupted_cross_validation_resumes_after_its_last_fold(tiny_model,
     real_fit = crossval.fit_neural
     trained, interrupt = [], {"at": 2}
 
-    def fit(cfg, train_ex, log):
+    def fit(cfg, train_ex, log, teachers=()):
         if len(trained) == interrupt["at"]:
             raise KeyboardInterrupt  # the machine went away during the third model
         trained.append(len(train_ex))
-        return real_fit(cfg, train_ex, log)
+        return real_fit(cfg, train_ex, log, teachers)
 
     monkeypatch.setattr(crossval, "fit_neural", fit)
     cfg = lambda **kw: TrainConfig(data=tiny_model / "data", out=tmp_path / "cv", layers=2, tiny=True, **kw)  # noqa: E731

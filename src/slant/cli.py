@@ -328,9 +328,17 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
               help="With --joint-article-heads: the weight of the genre and frames losses beside the technique losses.")
 @click.option("--distil-from", "teachers", multiple=True, type=click.Path(path_type=Path),
               help="A teacher's teacher-fp32.pt (repeat for an ensemble): the student also learns the mean of the "
-                   "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold.")
+                   "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold; "
+                   "with --cross-validate, from a cross-validation with the same data and folds (fold K's student "
+                   "learns from its fold-K-fp32.pt).")
 @click.option("--distil-weight", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Share of the loss given to the teachers' soft targets (the gold labels get the rest).")
+@click.option("--distil-states", is_flag=True,
+              help="With one --distil-from teacher: the student starts from the teacher (embeddings, heads, evenly "
+                   "spread layers; heads train at a quarter of the usual rate) and also learns the teacher's hidden "
+                   "states, each student layer those of the teacher layer at the same relative depth.")
+@click.option("--state-weight", default=1.0, show_default=True, type=click.FloatRange(0.0),
+              help="With --distil-states: the weight of the last layer's state loss (inner layers weigh 0.5).")
 @click.option("--sentence-units", is_flag=True,
               help="Train the paragraph head on the sentences of every multi-sentence paragraph as well (labelled by "
                    "span overlap, same encoder pass), for sources that print one sentence per line.")
@@ -346,7 +354,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              sentence_units: bool, cross_validate: bool, device: str, tiny: bool) -> None:
+              distil_states: bool, state_weight: float, sentence_units: bool, cross_validate: bool, device: str, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -359,7 +367,10 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
                       article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,
-                      sentence_units=sentence_units, device=device)
+                      distil_states=distil_states, state_weight=state_weight, sentence_units=sentence_units,
+                      device=device)
+    if distil_states:
+        cfg.head_lr /= 4   # the heads start trained (the teacher's)
     if device == "cuda":
         import torch
 
@@ -373,6 +384,11 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
     if teachers and (checkpoint is not None or article_source is not None):
         raise click.UsageError("--distil-from trains a new encoder: it does not go with --from-checkpoint or "
                                "--article-heads-on")
+    if distil_states and (len(teachers) != 1 or joint):
+        raise click.UsageError("--distil-states learns one teacher's states: give exactly one --distil-from, "
+                               "and no --joint-article-heads")
+    if state_weight != 1.0 and not distil_states:
+        raise click.UsageError("--state-weight weighs the state loss of --distil-states: give both")
     if article_source is not None:
         if checkpoint is not None:
             raise click.UsageError("--article-heads-on and --from-checkpoint do not go together")
@@ -380,9 +396,9 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
         click.echo(json.dumps({k: v for k, v in figures.items() if k != "per_frame_in_sample"}, indent=2))
         return
     if cross_validate:
-        if checkpoint is not None or article_source is not None or teachers:
-            raise click.UsageError("--cross-validate trains new encoders: it does not go with --from-checkpoint, "
-                                   "--article-heads-on or --distil-from")
+        if checkpoint is not None or article_source is not None:
+            raise click.UsageError("--cross-validate trains new encoders: it does not go with --from-checkpoint "
+                                   "or --article-heads-on")
         from .training.crossval import cross_validate as run_cross_validation
 
         record = run_cross_validation(cfg)

@@ -9,7 +9,9 @@ finally trains the recipe once more on every article.
 
 It writes, in ``--out``: ``teacher-fp32.pt`` (the all-article model), ``cv.json`` (recipe, data hash,
 thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities); after each fold,
-``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes.  Exporting is
+``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes, and
+``fold-K-fp32.pt`` (its model: the teacher of fold K when a later cross-validation distils a student from
+this one, ``--distil-from OUT/teacher-fp32.pt``).  Exporting is
 a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
 beside the checkpoint for its thresholds and figures, and ``oof.npz`` for the per-technique thresholds.
 The neural steps run on ``--device cuda`` where there is a GPU (minutes instead of hours).
@@ -32,6 +34,7 @@ from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combi
                   examples_and_folds, fit_neural, log_progress, paragraph_scores, paragraph_texts,
                   predict, prepare_all, seed_and_threads, tune_thresholds)
 from .lexical_fit import fit_lexical
+from .distil import check_cv_teacher, fold_checkpoint
 from .model import save_checkpoint
 from .ptc_spans import on_ptc_text, ptc_spans
 
@@ -40,11 +43,13 @@ OOF_FILE = "oof.npz"
 SCHEMA = "slant.cv/1"
 # The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
 RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
-          "joint_article", "article_weight", "sentence_units", "max_articles", "tiny")
+          "joint_article", "article_weight", "sentence_units", "max_articles", "tiny", "distil_from", "distil_weight",
+          "distil_states", "state_weight")
 
 
 def recipe(cfg: TrainConfig) -> dict:
-    return {name: getattr(cfg, name) for name in RECIPE}
+    return {name: [str(p) for p in cfg.distil_from] if name == "distil_from" else getattr(cfg, name)
+            for name in RECIPE}
 
 
 def load_cv(checkpoint: Path, data_hash: str) -> dict:
@@ -158,6 +163,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     gold = [e.token_y for e in examples]
     union, ptc_record = _ptc_targets(cfg, examples, log)
     ptc_ex = ptc_examples(cfg, examples, log)
+    teachers = [check_cv_teacher(t, cfg, corpus.data_hash, sorted(set(folds))) for t in cfg.distil_from]
     log(f"data: {len(examples)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
 
     out = Path(cfg.out)
@@ -184,7 +190,8 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
             train_ex = [e for e, f in zip(examples, folds) if f != k]
             log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
             torch.manual_seed(cfg.seed)
-            model = fit_neural(cfg, train_ex, log)
+            model = fit_neural(cfg, train_ex, log, [fold_checkpoint(Path(t).parent, k) for t in cfg.distil_from])
+            save_checkpoint(model, fold_checkpoint(out, k), cfg.tiny, k)
             lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
             outputs = predict(model, held_ex, cfg.windows_per_batch)
             tok_list = [tok for tok, _ in outputs]
@@ -223,7 +230,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         e.token_y = u
     log(f"final model: training on all {len(examples)} articles")
     torch.manual_seed(cfg.seed)
-    model = fit_neural(cfg, examples, log)
+    model = fit_neural(cfg, examples, log, list(cfg.distil_from))
     save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, None)
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
     np.savez_compressed(out / OOF_FILE, ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
@@ -241,6 +248,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
                        "span": [round(float(x), 4) for x in tok_thr]},
         "figures": {"out_of_fold_articles": len(examples), "fp32_torch": figures},
         "ptc2020_spans": ptc_record,
+        "teachers": teachers,
         "minutes": round((time.time() - started) / 60, 1),
     }
     (out / CV_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

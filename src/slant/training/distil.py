@@ -4,22 +4,38 @@ A teacher is a fine-tuned checkpoint (``teacher-fp32.pt`` of an earlier run) of 
 averaged (an ensemble teacher).  Each teacher's token and paragraph probabilities on the training
 articles become soft targets that the student learns beside the gold labels.
 
+With ``--distil-states`` (one teacher) the student is built from the teacher itself — its embeddings,
+its heads and evenly spread layers (``init_layers``) — and also learns the teacher's hidden states: each
+student layer's output is pulled (mean squared error over the real pieces) towards the output of the
+teacher layer at the same relative depth (``layer_map``), the last towards the last, which the heads read.
+
 A teacher that saw the held-out fold would leak it into the student's figures, so every teacher must
 come from a run on the same data with the same folds and the same held-out fold — checked against the
-manifest written beside its checkpoint.
+manifest written beside its checkpoint.  A cross-validated student (``--cross-validate --distil-from
+CV/teacher-fp32.pt``) learns, in fold k, from the teacher cross-validation's model of fold k (which never
+saw it), and in the final all-article training from its all-article model.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ..errors import ModelError
 from ..models import sha256_file
 
-__all__ = ["check_teacher", "attach_soft_targets"]
+__all__ = ["check_teacher", "check_cv_teacher", "fold_checkpoint", "attach_teachers", "detach_teachers",
+           "attach_soft_targets", "init_layers", "layer_map", "student_from_teacher",
+           "attach_teacher_states", "state_loss", "INNER_STATE_WEIGHT"]
+
+# Weight of the inner layers' state losses (the last layer's is TrainConfig.state_weight).
+INNER_STATE_WEIGHT = 0.5
 
 
 def check_teacher(path: Path, cfg, data_hash: str) -> dict:
@@ -40,7 +56,60 @@ def check_teacher(path: Path, cfg, data_hash: str) -> dict:
         if theirs[key] != value:
             raise ModelError(f"{path}: teacher trained with {key} {theirs[key]!r}, this run uses {value!r} "
                              "(a teacher must not have seen the held-out fold)")
-    return {"checkpoint": str(path), "sha256": sha256_file(path), "commands": training.get("commands", [])}
+    layers = int(torch.load(path, map_location="cpu")["layers"])
+    if cfg.distil_states and not 1 <= cfg.layers <= layers:
+        raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
+                         f"{cfg.layers} (--layers)")
+    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers,
+            "commands": training.get("commands", [])}
+
+
+def fold_checkpoint(folder: Path, k: int) -> Path:
+    """Where a cross-validation keeps the model of its fold ``k`` (trained without that fold)."""
+    return Path(folder) / f"fold-{k}-fp32.pt"
+
+
+def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
+    """A teacher for a cross-validation: the all-article checkpoint of an earlier cross-validation, whose folder
+    also holds each fold's model — the teacher of that fold's student.  Its record for the manifest; ModelError
+    (one line) unless its data and folds are this run's and the model of each fold in ``folds`` is there."""
+    from .crossval import load_cv
+    from .model import checkpoint_holdout
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such teacher checkpoint (give a cross-validation's teacher-fp32.pt)")
+    recipe = load_cv(path, data_hash)["recipe"]
+    for key in ("folds", "fold_seed", "max_articles"):
+        if recipe.get(key) != getattr(cfg, key):
+            raise ModelError(f"{path}: teacher cross-validated with {key} {recipe.get(key)!r}, this run uses "
+                             f"{getattr(cfg, key)!r} (each fold's teacher must not have seen that fold)")
+    for k in folds:
+        fold = fold_checkpoint(path.parent, k)
+        if not fold.is_file() or checkpoint_holdout(fold) != k:
+            raise ModelError(f"{path}: {fold.name} (the model that never saw fold {k}) is missing beside it; "
+                             f"a cross-validation keeps one per fold since 2026-11-26")
+    layers = int(torch.load(path, map_location="cpu")["layers"])
+    if cfg.distil_states and not 1 <= cfg.layers <= layers:
+        raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
+                         f"{cfg.layers} (--layers)")
+    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers,
+            "commands": [load_cv(path, data_hash)["command"]], "per_fold": "fold-K-fp32.pt beside it"}
+
+
+def attach_teachers(cfg, paths: list[Path], examples, log) -> None:
+    """The teachers' targets on ``examples``: states and probabilities of one teacher (``cfg.distil_states``)
+    or the mean probabilities of all."""
+    if cfg.distil_states:
+        attach_teacher_states(paths[0], examples, cfg.layers, cfg.windows_per_batch, log)
+    else:
+        attach_soft_targets(paths, examples, cfg.windows_per_batch, log)
+
+
+def detach_teachers(examples) -> None:
+    """Drop the teachers' targets (a cross-validation's next fold has other teachers)."""
+    for e in examples:
+        e.soft_token = e.soft_par = e.teacher_states = None
 
 
 def attach_soft_targets(teachers: list[Path], examples, windows_per_batch: int, log) -> None:
@@ -58,3 +127,89 @@ def attach_soft_targets(teachers: list[Path], examples, windows_per_batch: int, 
     for e, (tok, par) in zip(examples, sums):
         e.soft_token = (tok / len(teachers)).astype(np.float32)
         e.soft_par = (par / len(teachers)).astype(np.float32)
+
+
+def init_layers(teacher_layers: int, student_layers: int) -> list[int]:
+    """The teacher layers (0-based) a student starts from: evenly spread, first and last included.
+
+    >>> init_layers(4, 2), init_layers(4, 3), init_layers(6, 4), init_layers(4, 4)
+    ([0, 3], [0, 2, 3], [0, 2, 3, 5], [0, 1, 2, 3])
+    """
+    return [int(x) for x in np.round(np.linspace(0, teacher_layers - 1, student_layers))]
+
+
+def layer_map(teacher_layers: int, student_layers: int) -> list[int]:
+    """For each student layer, the teacher layer (1-based, as in ``hidden_states``) whose output it learns:
+    the same relative depth, the last to the last.
+
+    >>> layer_map(4, 2), layer_map(4, 3), layer_map(6, 4)
+    ([2, 4], [2, 3, 4], [2, 3, 5, 6])
+    """
+    return [math.ceil(i * teacher_layers / student_layers) for i in range(1, student_layers + 1)]
+
+
+def student_from_teacher(teacher, layers: int):
+    """A ``layers``-deep TechniqueModel holding the teacher's embeddings, heads and ``init_layers``."""
+    from transformers import BertModel
+
+    from .model import TechniqueModel
+
+    t = teacher.encoder.config.num_hidden_layers
+    config = copy.deepcopy(teacher.encoder.config)
+    config.num_hidden_layers = layers
+    student = TechniqueModel(BertModel(config, add_pooling_layer=False), teacher.token_head.out_features)
+    pick = {old: new for new, old in enumerate(init_layers(t, layers))}
+    state = {}
+    for name, value in teacher.state_dict().items():
+        if name.startswith("article_head."):
+            continue
+        if name.startswith("encoder.encoder.layer."):
+            parts = name.split(".")
+            if int(parts[3]) not in pick:
+                continue
+            parts[3] = str(pick[int(parts[3])])
+            name = ".".join(parts)
+        state[name] = value
+    student.load_state_dict(state)
+    return student
+
+
+def attach_teacher_states(teacher_path: Path, examples, student_layers: int, windows_per_batch: int, log) -> None:
+    """One teacher pass over ``examples`` (eval mode): set ``soft_token`` and ``soft_par`` as
+    ``attach_soft_targets`` does, and ``teacher_states`` — per student layer, the windows' states [W, L, H]
+    (half precision) of the teacher layer it learns."""
+    from ..heads import sigmoid
+    from .fit import batches, collate
+    from .model import load_checkpoint
+
+    teacher = load_checkpoint(teacher_path).eval()
+    targets = layer_map(teacher.encoder.config.num_hidden_layers, student_layers)
+    log(f"teacher {teacher_path}: {teacher.encoder.config.num_hidden_layers} layers; student layers learn its "
+        f"layers {targets}; predicting {len(examples)} articles")
+    with torch.no_grad():
+        for batch in batches(examples, windows_per_batch, None):
+            ids, mask, docs = collate(batch)
+            hidden = teacher.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+            first = 0
+            for e, (tok, par, _) in zip(batch, teacher.from_hidden(hidden[-1], docs)):
+                n, width = len(e.bounds), e.ids.shape[1]
+                e.teacher_states = [hidden[j][first:first + n, :width].half().clone() for j in targets]
+                e.soft_token = sigmoid(tok.numpy()).astype(np.float32)
+                e.soft_par = sigmoid(par.numpy()).astype(np.float32)
+                first += n
+
+
+def state_loss(student_states, batch, mask, last_weight: float):
+    """Mean squared error between the student's layer outputs ``student_states`` (one [W, L, H] per layer)
+    and the teacher states attached to ``batch``, over the real pieces (``mask``); the last layer weighs
+    ``last_weight``, the others ``INNER_STATE_WEIGHT``."""
+    width, count = mask.shape[1], mask.sum() * student_states[0].shape[-1]
+    m = mask.unsqueeze(-1).to(student_states[0].dtype)
+    total = 0.0
+    for j, states in enumerate(student_states):
+        target = torch.cat([F.pad(e.teacher_states[j].float(), (0, 0, 0, width - e.teacher_states[j].shape[1]))
+                            for e in batch]).to(states.device)
+        weight = last_weight if j == len(student_states) - 1 else INNER_STATE_WEIGHT
+        total = total + weight * (((states - target) ** 2) * m).sum() / count
+    return total
+

@@ -127,13 +127,25 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
                      "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
                      "max_articles": cfg.max_articles,
                      "sentence_units": cfg.sentence_units,
-                     "distilled_from": ({"teachers": teachers, "weight": cfg.distil_weight} if teachers else None),
+                     "distilled_from": (_distillation(cfg, teachers) if teachers else None),
                      "torch": torch.__version__, "machine": f"{platform.machine()}, {cfg.threads} threads"},
         "metrics": {},
         "files": {},
     }
     _write_manifest(out, manifest)
     return out
+
+
+def _distillation(cfg, teachers: list) -> dict:
+    """The manifest's record of how a student learned from its teachers."""
+    record = {"teachers": teachers, "weight": cfg.distil_weight}
+    if cfg.distil_states:
+        from .distil import INNER_STATE_WEIGHT, init_layers, layer_map
+        t = teachers[0]["layers"]
+        record["states"] = {"initialised_from_teacher_layers": init_layers(t, cfg.layers),
+                            "learns_teacher_layers": layer_map(t, cfg.layers),
+                            "last_layer_weight": cfg.state_weight, "inner_layer_weight": INNER_STATE_WEIGHT}
+    return record
 
 
 def add_article_heads(out: Path, arrays: dict, section: dict) -> None:

@@ -63,6 +63,8 @@ class TrainConfig:
     article_weight: float = 1.0          # weight of the genre and frames losses when joint_article
     distil_from: tuple[Path, ...] = ()   # teacher checkpoints whose mean probabilities become soft targets
     distil_weight: float = 0.5           # share of the soft-target loss; the gold labels get the rest
+    distil_states: bool = False          # one teacher: start from its layers and heads, learn its hidden states
+    state_weight: float = 1.0            # with distil_states: weight of the last layer's state loss
     sentence_units: bool = False         # the paragraph head also trains on the sentences of each paragraph
     command: str = ""
 
@@ -82,6 +84,7 @@ class Example:
     frames_y: np.ndarray | None = None  # [14], None when unknown
     soft_token: np.ndarray | None = None  # [n, K] teachers' probabilities (--distil-from)
     soft_par: np.ndarray | None = None    # [P, K]
+    teacher_states: list | None = None    # --distil-states: per student layer, its teacher layer's states [W, L, H]
     # (piece ranges, labels [U, K]) of the units the paragraph head trains on when they are not just the
     # paragraphs (--sentence-units: the paragraphs, then the sentences of those with several)
     train_units: tuple[list, np.ndarray] | None = None
@@ -364,8 +367,9 @@ def _article_loss(train_ex: list[Example], device):
     return loss
 
 
-def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel:
-    """Fine-tune encoder and heads (or load them from ``cfg.checkpoint``)."""
+def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Path] = ()) -> TechniqueModel:
+    """Fine-tune encoder and heads (or load them from ``cfg.checkpoint``); with ``teachers`` (checkpoints that
+    never saw what is held out from ``train_ex``) a student distilled from them (slant.training.distil)."""
     n_article = len(taxonomy.GENRES) + len(taxonomy.FRAMES) if cfg.joint_article else 0
     if cfg.checkpoint:
         model = load_checkpoint(cfg.checkpoint)
@@ -376,7 +380,14 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
             raise ValueError("sentence units have no teacher targets: --sentence-units does not go with --distil-from")
         log(f"sentence units added to the paragraph head's training: {add_sentence_units(train_ex)}")
     device = torch.device(cfg.device)
-    model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS), article_outputs=n_article).to(device)
+    if teachers:
+        from .distil import attach_teachers, state_loss, student_from_teacher
+        attach_teachers(cfg, list(teachers), train_ex, log)
+    if cfg.distil_states:
+        model = student_from_teacher(load_checkpoint(teachers[0]), cfg.layers).to(device)
+        log(f"student: {cfg.layers} layers and the heads of {teachers[0]}")
+    else:
+        model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS), article_outputs=n_article).to(device)
     rng = random.Random(cfg.seed)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": cfg.lr},
@@ -405,10 +416,17 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
         total = 0.0
         for batch in batches(train_ex, cfg.windows_per_batch, rng):
             ids, mask, docs_b = collate(batch, training=True)
-            outputs = model(ids.to(device), mask.to(device), docs_b)
+            ids, mask = ids.to(device), mask.to(device)
+            states = 0.0
+            if cfg.distil_states:
+                hidden = model.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+                outputs = model.from_hidden(hidden[-1], docs_b)
+                states = state_loss(hidden[1:], batch, mask, cfg.state_weight)
+            else:
+                outputs = model(ids, mask, docs_b)
             loss = sum(technique_loss(e, tok, par)
                        + (cfg.article_weight * article_loss(e, art) if article_loss else 0.0)
-                       for e, (tok, par, art) in zip(batch, outputs)) / len(batch)
+                       for e, (tok, par, art) in zip(batch, outputs)) / len(batch) + states
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -421,6 +439,9 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log) -> TechniqueModel
                 log(f"epoch {epoch + 1}/{cfg.epochs} step {step}/{steps} loss {total / 20:.4f} "
                     f"elapsed {elapsed / 60:.1f} min eta {elapsed / step * (steps - step) / 60:.1f} min")
                 total = 0.0
+    if teachers:
+        from .distil import detach_teachers
+        detach_teachers(train_ex)
     return model
 
 
@@ -615,9 +636,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     started = time.time()
     corpus = load_english(cfg.data)
     cv = _all_article_checkpoint(cfg, corpus.data_hash, log) if cfg.checkpoint else None
-    teachers = []
+    teachers = cv.get("teachers") or [] if cv else []   # a cross-validated student's teachers, for its manifest
     if cfg.distil_from and not cfg.checkpoint:  # refuse a teacher before any work is done
-        from .distil import attach_soft_targets, check_teacher
+        from .distil import check_teacher
         teachers = [check_teacher(t, cfg, corpus.data_hash) for t in cfg.distil_from]
     tokenizer_path = minilm_dir() / "tokenizer.json"
     examples, folds = examples_and_folds(cfg, corpus)
@@ -637,9 +658,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
             f"{ptc_record.get('moved, identical to a SemEval span', 0)} of them identical to a SemEval span; "
             f"{ptc_record['new_piece_labels']} new piece labels beside {ptc_record['semeval_piece_labels']}")
 
-    if teachers:
-        attach_soft_targets(list(cfg.distil_from), train_ex, cfg.windows_per_batch, log)
-    model = fit_neural(cfg, train_ex, log).cpu()
+    model = fit_neural(cfg, train_ex, log, list(cfg.distil_from) if teachers else []).cpu()
     log("fitting the lexical head")
     lexical = fit_lexical(*paragraph_texts(train_ex))
     out = write_artifact(model, lexical, tokenizer_path, cfg, corpus, teachers)

@@ -76,6 +76,10 @@ class TechniqueModel(nn.Module):
         """Per document: token logits [n_tokens, K], paragraph logits [P, K] and article logits
         [article_outputs] (None without an article head)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.from_hidden(hidden, docs)
+
+    def from_hidden(self, hidden, docs: list[DocBatch]):
+        """``forward`` after the encoder: the heads on the windows' last hidden states [W, L, H]."""
         dev = hidden.device
         out = []
         for d in docs:
