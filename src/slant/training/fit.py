@@ -380,6 +380,8 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
             raise ValueError("sentence units have no teacher targets: --sentence-units does not go with --distil-from")
         log(f"sentence units added to the paragraph head's training: {add_sentence_units(train_ex)}")
     device = torch.device(cfg.device)
+    if cfg.distil_states and len(teachers) != 1:
+        raise ValueError("distil_states learns the states of exactly one teacher")
     if teachers:
         from .distil import attach_teachers, state_loss, student_from_teacher
         attach_teachers(cfg, list(teachers), train_ex, log)
