@@ -79,7 +79,8 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such teacher checkpoint (give a cross-validation's teacher-fp32.pt)")
-    recipe = load_cv(path, data_hash)["recipe"]
+    cv = load_cv(path, data_hash)
+    recipe = cv["recipe"]
     for key in ("folds", "fold_seed", "max_articles"):
         if recipe.get(key) != getattr(cfg, key):
             raise ModelError(f"{path}: teacher cross-validated with {key} {recipe.get(key)!r}, this run uses "
@@ -94,7 +95,7 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
         raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
                          f"{cfg.layers} (--layers)")
     return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers,
-            "commands": [load_cv(path, data_hash)["command"]], "per_fold": "fold-K-fp32.pt beside it"}
+            "commands": [cv["command"]], "per_fold": "fold-K-fp32.pt beside it"}
 
 
 def attach_teachers(cfg, paths: list[Path], examples, log) -> None:
