@@ -450,6 +450,8 @@ def test_distilling_states_from_the_command_line(tiny_model, tmp_path):
     for args, error in ((["--distil-states"], "give exactly one --distil-from"),
                         (["--distil-from", teacher, "--distil-from", teacher, "--distil-states"],
                          "give exactly one --distil-from"),
+                        (["--distil-from", teacher, "--distil-states", "--joint-article-heads"],
+                         "and no --joint-article-heads"),
                         (["--distil-from", teacher, "--state-weight", "2"], "--state-weight weighs")):
         r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "x", "--tiny", *args)
         assert r.returncode == 2 and error in r.stderr, r.stderr
@@ -719,6 +721,16 @@ def test_a_cross_validated_student_learns_each_fold_from_the_teacher_that_never_
     assert r.returncode == 0, r.stderr
     distilled = json.loads((tmp_path / "model" / "manifest.json").read_text())["training"]["distilled_from"]
     assert distilled["teachers"] == record["teachers"] and distilled["states"]["learns_teacher_layers"] == [1, 2]
+
+
+def test_a_single_fold_teacher_is_refused_by_a_cross_validation(tiny_model, tmp_path):
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny", "--cross-validate",
+                  "--distil-from", teacher, "--distil-states")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (f"Error: {teacher}: not a cross-validation's all-article checkpoint "
+                                                 "(it was trained with fold 0 held out); --cross-validate needs one "
+                                                 "per fold")
 
 
 def test_a_teacher_cross_validation_without_its_fold_models_is_refused(tiny_model, cross_validated, tmp_path):

@@ -56,12 +56,17 @@ def check_teacher(path: Path, cfg, data_hash: str) -> dict:
         if theirs[key] != value:
             raise ModelError(f"{path}: teacher trained with {key} {theirs[key]!r}, this run uses {value!r} "
                              "(a teacher must not have seen the held-out fold)")
+    return _teacher_record(path, cfg, training.get("commands", []))
+
+
+def _teacher_record(path: Path, cfg, commands: list[str], **more) -> dict:
+    """A checked teacher's record for the manifest; ModelError when ``--distil-states`` asks it for more layers
+    than it has."""
     layers = int(torch.load(path, map_location="cpu")["layers"])
     if cfg.distil_states and not 1 <= cfg.layers <= layers:
         raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
                          f"{cfg.layers} (--layers)")
-    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers,
-            "commands": training.get("commands", [])}
+    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers, "commands": commands, **more}
 
 
 def fold_checkpoint(folder: Path, k: int) -> Path:
@@ -79,6 +84,10 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such teacher checkpoint (give a cross-validation's teacher-fp32.pt)")
+    held_out = checkpoint_holdout(path)
+    if held_out is not None:
+        raise ModelError(f"{path}: not a cross-validation's all-article checkpoint (it was trained with fold "
+                         f"{held_out} held out); --cross-validate needs one per fold")
     cv = load_cv(path, data_hash)
     recipe = cv["recipe"]
     for key in ("folds", "fold_seed", "max_articles"):
@@ -90,12 +99,7 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
         if not fold.is_file() or checkpoint_holdout(fold) != k:
             raise ModelError(f"{path}: {fold.name} (the model that never saw fold {k}) is missing beside it; "
                              f"a cross-validation keeps one per fold since 2026-11-26")
-    layers = int(torch.load(path, map_location="cpu")["layers"])
-    if cfg.distil_states and not 1 <= cfg.layers <= layers:
-        raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
-                         f"{cfg.layers} (--layers)")
-    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers,
-            "commands": [cv["command"]], "per_fold": "fold-K-fp32.pt beside it"}
+    return _teacher_record(path, cfg, [cv["command"]], per_fold="fold-K-fp32.pt beside it")
 
 
 def attach_teachers(cfg, paths: list[Path], examples, log) -> None:

@@ -380,10 +380,10 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
             raise ValueError("sentence units have no teacher targets: --sentence-units does not go with --distil-from")
         log(f"sentence units added to the paragraph head's training: {add_sentence_units(train_ex)}")
     device = torch.device(cfg.device)
-    if cfg.distil_states and len(teachers) != 1:
-        raise ValueError("distil_states learns the states of exactly one teacher")
+    if cfg.distil_states and (len(teachers) != 1 or cfg.joint_article):
+        raise ValueError("distil_states learns the states of exactly one teacher, without joint article heads")
     if teachers:
-        from .distil import attach_teachers, state_loss, student_from_teacher
+        from .distil import attach_teachers, detach_teachers, state_loss, student_from_teacher
         attach_teachers(cfg, list(teachers), train_ex, log)
     if cfg.distil_states:
         model = student_from_teacher(load_checkpoint(teachers[0]), cfg.layers).to(device)
@@ -442,7 +442,6 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
                     f"elapsed {elapsed / 60:.1f} min eta {elapsed / step * (steps - step) / 60:.1f} min")
                 total = 0.0
     if teachers:
-        from .distil import detach_teachers
         detach_teachers(train_ex)
     return model
 
@@ -638,7 +637,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     started = time.time()
     corpus = load_english(cfg.data)
     cv = _all_article_checkpoint(cfg, corpus.data_hash, log) if cfg.checkpoint else None
-    teachers = cv.get("teachers") or [] if cv else []   # a cross-validated student's teachers, for its manifest
+    teachers = (cv.get("teachers") or []) if cv else []   # a cross-validated student's teachers, for its manifest
     if cfg.distil_from and not cfg.checkpoint:  # refuse a teacher before any work is done
         from .distil import check_teacher
         teachers = [check_teacher(t, cfg, corpus.data_hash) for t in cfg.distil_from]
@@ -660,7 +659,7 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
             f"{ptc_record.get('moved, identical to a SemEval span', 0)} of them identical to a SemEval span; "
             f"{ptc_record['new_piece_labels']} new piece labels beside {ptc_record['semeval_piece_labels']}")
 
-    model = fit_neural(cfg, train_ex, log, list(cfg.distil_from) if teachers else []).cpu()
+    model = fit_neural(cfg, train_ex, log, list(cfg.distil_from)).cpu()   # a checkpoint is loaded, not distilled
     log("fitting the lexical head")
     lexical = fit_lexical(*paragraph_texts(train_ex))
     out = write_artifact(model, lexical, tokenizer_path, cfg, corpus, teachers)
