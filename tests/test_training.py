@@ -633,6 +633,35 @@ def test_cross_validation_gives_every_article_an_out_of_fold_prediction(tiny_mod
     assert 0 <= ptc["micro_f1_crossfit_thresholds_tuned_on_ptc_text"] <= 1
 
 
+def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tiny_model, cross_validated, tmp_path):
+    """--jobs 3 trains the folds and the final model in their own processes: same predictions, thresholds and
+    models as one process training them in turn; a rerun resumes from the saved folds."""
+    import numpy as np
+    import torch
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "cv", "--tiny", "--cross-validate",
+                  "--jobs", "3")
+    assert r.returncode == 0, r.stderr
+    assert "trainings in 3 processes at once" in r.stderr and "[final] final model: training on all" in r.stderr
+    assert "[fold 1] fold 1/5: training on" in r.stderr
+    one, par = (json.loads((root / "cv.json").read_text()) for root in (cross_validated / "cv", tmp_path / "cv"))
+    assert par["thresholds"] == one["thresholds"] and par["figures"] == one["figures"]
+    a, b = np.load(cross_validated / "cv" / "oof.npz"), np.load(tmp_path / "cv" / "oof.npz")
+    assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+    for name in ["teacher-fp32.pt"] + sorted(p.name for p in (tmp_path / "cv").glob("fold-*-fp32.pt")):
+        x, y = (torch.load(root / name, map_location="cpu", weights_only=False)["state_dict"]
+                for root in (cross_validated / "cv", tmp_path / "cv"))
+        assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x), name
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "cv", "--tiny", "--cross-validate",
+                  "--jobs", "3")
+    assert r.returncode == 0, r.stderr
+    assert "1 trainings in 1 processes at once" in r.stderr and r.stderr.count("read from") >= 3
+
+
+def test_jobs_needs_a_cross_validation(tiny_model, tmp_path):
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", "--jobs", "2")
+    assert r.returncode == 2 and "--jobs runs the trainings of --cross-validate side by side" in r.stderr
+
+
 def test_the_all_article_model_takes_its_thresholds_from_cross_validation(tiny_model, cross_validated, article_file):
     cv = json.loads((cross_validated / "cv" / "cv.json").read_text())
     manifest = json.loads((cross_validated / "model" / "manifest.json").read_text())

@@ -348,13 +348,16 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "has it), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
                    "Six trainings: minutes on a GPU (--device cuda), hours on 2 CPU cores; rerun the same command "
                    "to resume after the last finished fold. Export with --from-checkpoint OUT/teacher-fp32.pt.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, None),
+              help="With --cross-validate: run up to N of its six trainings at once, each in its own process (with "
+                   "--threads each). On one GPU they share it: a model this small leaves it mostly idle.")
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),
               help="Where torch fine-tunes (export and scoring stay on the CPU).")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              distil_states: bool, state_weight: float, sentence_units: bool, cross_validate: bool, device: str, tiny: bool) -> None:
+              distil_states: bool, state_weight: float, sentence_units: bool, cross_validate: bool, jobs: int, device: str, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -368,7 +371,7 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
                       article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,
                       distil_states=distil_states, state_weight=state_weight, sentence_units=sentence_units,
-                      device=device)
+                      device=device, jobs=jobs)
     if distil_states:
         cfg.head_lr /= 4   # the heads start trained (the teacher's)
     if device == "cuda":
@@ -389,6 +392,8 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
                                "and no --joint-article-heads")
     if state_weight != 1.0 and not distil_states:
         raise click.UsageError("--state-weight weighs the state loss of --distil-states: give both")
+    if jobs != 1 and not cross_validate:
+        raise click.UsageError("--jobs runs the trainings of --cross-validate side by side: give both")
     if article_source is not None:
         if checkpoint is not None:
             raise click.UsageError("--article-heads-on and --from-checkpoint do not go together")

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -155,53 +158,129 @@ def _load_fold(path: Path, key: str, held_ex, held_ptc) -> tuple[list, list, lis
                 np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]), ptc)
 
 
-def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
-    seed_and_threads(cfg)
-    started = time.time()
+@dataclass
+class _Prepared:
+    """What every part of a cross-validation reads: the articles, their folds and targets."""
+    corpus: object
+    examples: list
+    folds: list
+    gold: list               # per example, token targets from the SemEval-2023 spans alone
+    union: list              # ... with the PTC-2020 spans added (training folds only)
+    ptc_record: dict | None
+    ptc_ex: list | None      # the articles as PTC-2020 prints them, or None
+    key: str                 # recipe and data: a saved fold belongs to this run only if its key is this
+
+
+def _prepare(cfg: TrainConfig, log) -> _Prepared:
     corpus = load_english(cfg.data)
     examples, folds = examples_and_folds(cfg, corpus)
     gold = [e.token_y for e in examples]
     union, ptc_record = _ptc_targets(cfg, examples, log)
     ptc_ex = ptc_examples(cfg, examples, log)
+    key = json.dumps({"recipe": recipe(cfg), "data_sha256": corpus.data_hash}, sort_keys=True)
+    return _Prepared(corpus, examples, folds, gold, union, ptc_record, ptc_ex, key)
+
+
+def _held_out(prep: _Prepared, k: int) -> tuple[list[int], list, list | None]:
+    held = [i for i, f in enumerate(prep.folds) if f == k]
+    return (held, [prep.examples[i] for i in held],
+            [prep.ptc_ex[i] for i in held] if prep.ptc_ex is not None else None)
+
+
+def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, list, list | None]:
+    """Train on every fold but ``k``, predict fold ``k`` (also as PTC prints it); save both, return the
+    predictions."""
+    out = Path(cfg.out)
+    held, held_ex, held_ptc = _held_out(prep, k)
+    for e, g, u, f in zip(prep.examples, prep.gold, prep.union, prep.folds):
+        e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
+    train_ex = [e for e, f in zip(prep.examples, prep.folds) if f != k]
+    log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
+    torch.manual_seed(cfg.seed)
+    model = fit_neural(cfg, train_ex, log, [fold_checkpoint(Path(t).parent, k) for t in cfg.distil_from])
+    save_checkpoint(model, fold_checkpoint(out, k), cfg.tiny, k)
+    lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
+    outputs = predict(model, held_ex, cfg.windows_per_batch)
+    tok_list = [tok for tok, _ in outputs]
+    par_list = [combined_probs(e, tok, par, lexical) for e, (tok, par) in zip(held_ex, outputs)]
+    ptc_list = None
+    if held_ptc is not None:  # the same articles as PTC prints them (the dev format)
+        ptc_list = [combined_probs(e, tok, par, lexical)
+                    for e, (tok, par) in zip(held_ptc, predict(model, held_ptc, cfg.windows_per_batch))]
+    _save_fold(out / f"fold-{k}.npz", prep.key, tok_list, par_list, ptc_list)
+    for e, g in zip(prep.examples, prep.gold):
+        e.token_y = g
+    return tok_list, par_list, ptc_list
+
+
+def _fit_final(cfg: TrainConfig, prep: _Prepared, log) -> None:
+    """The recipe trained on every article (PTC-2020 spans included), saved as teacher-fp32.pt."""
+    for e, u in zip(prep.examples, prep.union):
+        e.token_y = u
+    log(f"final model: training on all {len(prep.examples)} articles")
+    torch.manual_seed(cfg.seed)
+    model = fit_neural(cfg, prep.examples, log, list(cfg.distil_from))
+    save_checkpoint(model, Path(cfg.out) / "teacher-fp32.pt", cfg.tiny, None)
+    for e, g in zip(prep.examples, prep.gold):
+        e.token_y = g
+
+
+def _part(cfg: TrainConfig, part: int | None) -> None:
+    """One part of a parallel cross-validation, in its own process: fold ``part``, or the final model (None)."""
+    seed_and_threads(cfg)
+    name = "final" if part is None else f"fold {part + 1}"
+
+    def log(msg: str) -> None:
+        log_progress(f"[{name}] {msg}")
+
+    prep = _prepare(cfg, log)
+    if part is None:
+        _fit_final(cfg, prep, log)
+    else:
+        _fit_fold(cfg, prep, part, log)
+
+
+def _run_parts(cfg: TrainConfig, parts: list, log) -> None:
+    """Run the given parts (fold numbers; None for the final model) in ``cfg.jobs`` processes at once; each
+    saves its own files. On one GPU the processes share it: a model this small leaves it mostly idle, so
+    parts run side by side in little more time than one."""
+    log(f"{len(parts)} trainings in {min(cfg.jobs, len(parts))} processes at once")
+    with ProcessPoolExecutor(max_workers=min(cfg.jobs, len(parts)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_part, cfg, part): part for part in parts}
+        for done in as_completed(futures):
+            done.result()  # a part's error stops the run with that error
+            part = futures[done]
+            log("final model saved" if part is None else f"fold {part + 1}/{cfg.folds}: saved")
+
+
+def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
+    seed_and_threads(cfg)
+    started = time.time()
+    prep = _prepare(cfg, log)
+    corpus, examples, folds, gold, ptc_ex = prep.corpus, prep.examples, prep.folds, prep.gold, prep.ptc_ex
     teachers = [check_cv_teacher(t, cfg, corpus.data_hash, sorted(set(folds))) for t in cfg.distil_from]
     log(f"data: {len(examples)} articles in {cfg.folds} folds, sha256 {corpus.data_hash[:12]}, device {cfg.device}")
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    key = json.dumps({"recipe": recipe(cfg), "data_sha256": corpus.data_hash}, sort_keys=True)
+    fold_ids = sorted(set(folds))
+    saved = {k: _load_fold(out / f"fold-{k}.npz", prep.key, *_held_out(prep, k)[1:]) for k in fold_ids}
+    if cfg.jobs > 1:
+        _run_parts(cfg, [k for k in fold_ids if saved[k] is None] + [None], log)
     oof_par: list = [None] * len(examples)
     oof_tok: list = [None] * len(examples)
     oof_ptc: list = [None] * len(examples)
     per_fold = {}
-    for k in range(cfg.folds):
-        held = [i for i, f in enumerate(folds) if f == k]
-        if not held:
-            continue
-        held_ex = [examples[i] for i in held]
-        held_ptc = [ptc_ex[i] for i in held] if ptc_ex is not None else None
-        saved = _load_fold(out / f"fold-{k}.npz", key, held_ex, held_ptc)
-        if saved is not None:
+    for k in fold_ids:
+        held, held_ex, held_ptc = _held_out(prep, k)
+        if saved[k] is not None:
             log(f"fold {k + 1}/{cfg.folds}: out-of-fold predictions read from {out / f'fold-{k}.npz'} "
                 f"(an interrupted run of the same recipe and data)")
-            tok_list, par_list, ptc_list = saved
+            tok_list, par_list, ptc_list = saved[k]
+        elif cfg.jobs > 1:
+            tok_list, par_list, ptc_list = _load_fold(out / f"fold-{k}.npz", prep.key, held_ex, held_ptc)
         else:
-            for e, g, u, f in zip(examples, gold, union, folds):
-                e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
-            train_ex = [e for e, f in zip(examples, folds) if f != k]
-            log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
-            torch.manual_seed(cfg.seed)
-            model = fit_neural(cfg, train_ex, log, [fold_checkpoint(Path(t).parent, k) for t in cfg.distil_from])
-            save_checkpoint(model, fold_checkpoint(out, k), cfg.tiny, k)
-            lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
-            outputs = predict(model, held_ex, cfg.windows_per_batch)
-            tok_list = [tok for tok, _ in outputs]
-            par_list = [combined_probs(e, tok, par, lexical) for e, (tok, par) in zip(held_ex, outputs)]
-            ptc_list = None
-            if held_ptc is not None:  # the same articles as PTC prints them (the dev format)
-                ptc_list = [combined_probs(e, tok, par, lexical)
-                            for e, (tok, par) in zip(held_ptc, predict(model, held_ptc, cfg.windows_per_batch))]
-            _save_fold(out / f"fold-{k}.npz", key, tok_list, par_list, ptc_list)
-            del model
+            tok_list, par_list, ptc_list = _fit_fold(cfg, prep, k, log)
         for j, (i, tok, par) in enumerate(zip(held, tok_list, par_list)):
             oof_tok[i], oof_par[i] = tok, par
             if ptc_list is not None:
@@ -211,8 +290,6 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
                                                        paragraph_scores))["f1"], 4)
             log(f"fold {k + 1}/{cfg.folds}: micro-F1 (thresholds cross-fitted inside the fold) {per_fold[k]:.4f}")
 
-    for e, g in zip(examples, gold):
-        e.token_y = g
     par_thr = tune_thresholds(np.concatenate(oof_par), np.concatenate([e.par_y for e in examples]))
     tok_thr = tune_thresholds(np.concatenate(oof_tok), np.concatenate(gold))
     figures = _figures(examples, oof_par, oof_tok, par_thr, tok_thr)
@@ -226,12 +303,8 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         log(f"out of fold, the same articles as PTC-2020 prints them (one sentence per line, the dev format): "
             f"micro-F1 {figures['ptc_text']['micro_f1_crossfit_thresholds_tuned_on_paragraphs']:.4f}")
 
-    for e, u in zip(examples, union):
-        e.token_y = u
-    log(f"final model: training on all {len(examples)} articles")
-    torch.manual_seed(cfg.seed)
-    model = fit_neural(cfg, examples, log, list(cfg.distil_from))
-    save_checkpoint(model, out / "teacher-fp32.pt", cfg.tiny, None)
+    if cfg.jobs == 1:
+        _fit_final(cfg, prep, log)
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
     np.savez_compressed(out / OOF_FILE, ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
                         paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32),
@@ -247,7 +320,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         "thresholds": {"paragraph": [round(float(x), 4) for x in par_thr],
                        "span": [round(float(x), 4) for x in tok_thr]},
         "figures": {"out_of_fold_articles": len(examples), "fp32_torch": figures},
-        "ptc2020_spans": ptc_record,
+        "ptc2020_spans": prep.ptc_record,
         "teachers": teachers,
         "minutes": round((time.time() - started) / 60, 1),
     }

@@ -66,6 +66,7 @@ class TrainConfig:
     distil_states: bool = False          # one teacher: start from its layers and heads, learn its hidden states
     state_weight: float = 1.0            # with distil_states: weight of the last layer's state loss
     sentence_units: bool = False         # the paragraph head also trains on the sentences of each paragraph
+    jobs: int = 1                        # --cross-validate: trainings run side by side, each in its own process
     command: str = ""
 
 
