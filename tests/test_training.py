@@ -472,6 +472,7 @@ def test_a_student_deeper_than_its_teacher_is_refused(tiny_model, tmp_path):
 def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model):
     """--sentence-units: a two-sentence paragraph is trained as itself and as its two sentences, each labelled
     by the spans it overlaps; predictions (and the thresholds tuned on them) still see paragraphs only."""
+    import numpy as np
     import torch
     from slant.document import Document
     from slant.training.fit import LABELS, add_sentence_units, collate, prepare
@@ -494,6 +495,14 @@ def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model
     first, second = (e.tokens.offsets[a:b] for a, b in ranges[3:])
     assert text[first[0][0]:first[-1][1]] == "The council met on Tuesday."
     assert text[second[0][0]:second[-1][1]] == "The corrupt elite lied again!"
+    # a student's teacher targets cover the same units (the teacher's paragraph head on each sentence too)
+    from slant.training.distil import attach_soft_targets, attach_teacher_states
+    teacher = tiny_model / "model" / "teacher-fp32.pt"
+    attach_teacher_states(teacher, [e], 2, 12, lambda msg: None)
+    assert e.soft_par.shape == y.shape and e.soft_token.shape == e.token_y.shape
+    by_states = e.soft_par
+    attach_soft_targets([teacher], [e], 12, lambda msg: None)
+    np.testing.assert_allclose(e.soft_par, by_states, rtol=1e-5)
     model = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").eval()
     with torch.no_grad():
         for training, rows in ((True, 5), (False, 3)):
@@ -510,6 +519,11 @@ def test_sentence_units_from_the_command_line(tiny_model, tmp_path):
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "t", "--tiny", "--sentence-units",
                   "--from-checkpoint", tiny_model / "model" / "teacher-fp32.pt")
     assert r.returncode == 2 and "--sentence-units trains a new encoder" in r.stderr
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "u", "--tiny", "--sentence-units",
+                  "--distil-from", tiny_model / "model" / "teacher-fp32.pt", "--distil-states")   # a student, too
+    assert r.returncode == 0, r.stderr
+    training = json.loads((tmp_path / "u" / "manifest.json").read_text())["training"]
+    assert training["sentence_units"] is True and training["distilled_from"]["states"]
 
 
 @pytest.mark.parametrize("args,error", [

@@ -341,7 +341,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
               help="With --distil-states: the weight of the last layer's state loss (inner layers weigh 0.5).")
 @click.option("--sentence-units", is_flag=True,
               help="Train the paragraph head on the sentences of every multi-sentence paragraph as well (labelled by "
-                   "span overlap, same encoder pass), for sources that print one sentence per line.")
+                   "span overlap, same encoder pass), for sources that print one sentence per line. With --distil-from "
+                   "the teachers' targets cover the sentences too.")
 @click.option("--cross-validate", "cross_validate", is_flag=True,
               help="Train the recipe once per fold for out-of-fold predictions of every article (thresholds and "
                    "figures; also of the article as PTC-2020 prints it, one sentence per line, when DATA/ptc2020 "
@@ -381,9 +382,9 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
             raise click.UsageError("--device cuda: torch sees no CUDA GPU on this machine")
     if article_weight != 1.0 and not joint:
         raise click.UsageError("--article-weight weighs the losses of --joint-article-heads: give both")
-    if sentence_units and (teachers or checkpoint is not None or article_source is not None):
-        raise click.UsageError("--sentence-units trains a new encoder without a teacher: it does not go with "
-                               "--distil-from, --from-checkpoint or --article-heads-on")
+    if sentence_units and (checkpoint is not None or article_source is not None):
+        raise click.UsageError("--sentence-units trains a new encoder: it does not go with --from-checkpoint or "
+                               "--article-heads-on")
     if teachers and (checkpoint is not None or article_source is not None):
         raise click.UsageError("--distil-from trains a new encoder: it does not go with --from-checkpoint or "
                                "--article-heads-on")

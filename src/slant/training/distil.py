@@ -119,7 +119,8 @@ def detach_teachers(examples) -> None:
 
 def attach_soft_targets(teachers: list[Path], examples, windows_per_batch: int, log) -> None:
     """Set ``soft_token`` and ``soft_par`` on every example: the mean over the teachers of their
-    probabilities (teachers in eval mode, so the targets are fixed and computed once)."""
+    probabilities (teachers in eval mode, so the targets are fixed and computed once); ``soft_par`` covers
+    the units the student's paragraph head trains on (with --sentence-units, the sentences too)."""
     from .fit import predict
     from .model import load_checkpoint
 
@@ -127,7 +128,7 @@ def attach_soft_targets(teachers: list[Path], examples, windows_per_batch: int, 
     for path in teachers:
         model = load_checkpoint(path)
         log(f"teacher {path}: {model.encoder.config.num_hidden_layers} layers, predicting {len(examples)} articles")
-        out = predict(model, examples, windows_per_batch)
+        out = predict(model, examples, windows_per_batch, train_units=True)
         sums = out if sums is None else [(a + t, b + p) for (a, b), (t, p) in zip(sums, out)]
     for e, (tok, par) in zip(examples, sums):
         e.soft_token = (tok / len(teachers)).astype(np.float32)
@@ -193,7 +194,7 @@ def attach_teacher_states(teacher_path: Path, examples, student_layers: int, win
         f"layers {targets}; predicting {len(examples)} articles")
     with torch.no_grad():
         for batch in batches(examples, windows_per_batch, None):
-            ids, mask, docs = collate(batch)
+            ids, mask, docs = collate(batch, training=True)   # soft_par over the units the student trains on
             hidden = teacher.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
             first = 0
             for e, (tok, par, _) in zip(batch, teacher.from_hidden(hidden[-1], docs)):

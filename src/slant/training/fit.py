@@ -198,13 +198,14 @@ def pos_weights(examples: list[Example], attr: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: TechniqueModel, examples: list[Example], limit: int):
-    """Per example: (token probabilities [n, K], paragraph probabilities [P, K])."""
+def predict(model: TechniqueModel, examples: list[Example], limit: int, train_units: bool = False):
+    """Per example: (token probabilities [n, K], paragraph probabilities [P, K]); with ``train_units`` the
+    paragraph head's probabilities for the units it trains on (``Example.train_units``) instead."""
     model.eval()
     device = next(model.parameters()).device
     out = []
     for batch in batches(examples, limit, None):
-        ids, mask, docs = collate(batch)
+        ids, mask, docs = collate(batch, training=train_units)
         for tok, par, _ in model(ids.to(device), mask.to(device), docs):
             out.append((sigmoid(tok.float().cpu().numpy()), sigmoid(par.float().cpu().numpy())))
     return out
@@ -376,9 +377,7 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
         model = load_checkpoint(cfg.checkpoint)
         log(f"encoder and heads loaded from {cfg.checkpoint}")
         return model
-    if cfg.sentence_units:
-        if cfg.distil_from:
-            raise ValueError("sentence units have no teacher targets: --sentence-units does not go with --distil-from")
+    if cfg.sentence_units:  # before the teachers' targets, which then cover the sentence units too
         log(f"sentence units added to the paragraph head's training: {add_sentence_units(train_ex)}")
     device = torch.device(cfg.device)
     if cfg.distil_states and (len(teachers) != 1 or cfg.joint_article):
