@@ -659,6 +659,8 @@ def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tin
     assert "[fold 1] fold 1/5: training on" in r.stderr
     one, par = (json.loads((root / "cv.json").read_text()) for root in (cross_validated / "cv", tmp_path / "cv"))
     assert par["thresholds"] == one["thresholds"] and par["figures"] == one["figures"]
+    assert par["fold_models"].keys() == one["fold_models"].keys() and len(par["fold_models"]) >= 3
+    assert all(m["device"] == "cpu" and "read_from_an_earlier_run" not in m for m in par["fold_models"].values())
     a, b = np.load(cross_validated / "cv" / "oof.npz"), np.load(tmp_path / "cv" / "oof.npz")
     assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
     for name in ["teacher-fp32.pt"] + sorted(p.name for p in (tmp_path / "cv").glob("fold-*-fp32.pt")):
@@ -669,6 +671,9 @@ def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tin
                   "--jobs", "3")
     assert r.returncode == 0, r.stderr
     assert "1 trainings in 1 processes at once" in r.stderr and r.stderr.count("read from") >= 3
+    resumed = json.loads((tmp_path / "cv" / "cv.json").read_text())["fold_models"]   # says where each fold trained
+    assert resumed.keys() == par["fold_models"].keys()
+    assert all(m == {"read_from_an_earlier_run": True, **par["fold_models"][k]} for k, m in resumed.items())
 
 
 def test_jobs_needs_a_cross_validation(tiny_model, tmp_path):

@@ -131,18 +131,24 @@ def ptc_figures(examples, par_probs, ptc_ex, ptc_probs) -> dict:
     return out
 
 
-def _save_fold(path: Path, key: str, tok_list: list, par_list: list, ptc_list: list | None) -> None:
-    """One fold's out-of-fold probabilities, so that an interrupted run (hours on a CPU) resumes after it."""
+def _device(cfg: TrainConfig) -> str:
+    return cfg.device if cfg.device == "cpu" else f"{cfg.device} ({torch.cuda.get_device_name()})"
+
+
+def _save_fold(path: Path, key: str, tok_list: list, par_list: list, ptc_list: list | None, made: dict) -> None:
+    """One fold's out-of-fold probabilities, so that an interrupted run (hours on a CPU) resumes after it;
+    ``made`` says where and how long it trained (a resumed run's cv.json reports it)."""
     tmp = path.with_suffix(".tmp.npz")
     ptc = {} if ptc_list is None else {"ptc": np.concatenate(ptc_list), "ptc_sizes": np.array([len(p) for p in ptc_list])}
-    np.savez(tmp, key=np.array(key), tok=np.concatenate(tok_list), par=np.concatenate(par_list),
+    np.savez(tmp, key=np.array(key), made=np.array(json.dumps(made)), tok=np.concatenate(tok_list), par=np.concatenate(par_list),
              tok_sizes=np.array([len(t) for t in tok_list]), par_sizes=np.array([len(p) for p in par_list]), **ptc)
     tmp.replace(path)
 
 
-def _load_fold(path: Path, key: str, held_ex, held_ptc) -> tuple[list, list, list | None] | None:
-    """A fold saved by an earlier run of the same recipe on the same data (None otherwise, or when it lacks
-    the PTC-format predictions this run makes)."""
+def _load_fold(path: Path, key: str, held_ex, held_ptc) -> tuple[list, list, list | None, dict] | None:
+    """A fold saved by an earlier run of the same recipe on the same data — its token, paragraph and PTC-format
+    probabilities and where it was made — or None (none saved, another recipe, or no PTC-format predictions
+    where this run makes them)."""
     if not path.is_file():
         return None
     with np.load(path) as z:
@@ -154,8 +160,9 @@ def _load_fold(path: Path, key: str, held_ex, held_ptc) -> tuple[list, list, lis
             if "ptc_sizes" not in z.files or list(z["ptc_sizes"]) != [len(e.numbers) for e in held_ptc]:
                 return None
             ptc = np.split(z["ptc"], np.cumsum(z["ptc_sizes"])[:-1])
+        made = json.loads(str(z["made"])) if "made" in z.files else {}
         return (np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1]),
-                np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]), ptc)
+                np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]), ptc, made)
 
 
 @dataclass
@@ -187,10 +194,10 @@ def _held_out(prep: _Prepared, k: int) -> tuple[list[int], list, list | None]:
             [prep.ptc_ex[i] for i in held] if prep.ptc_ex is not None else None)
 
 
-def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, list, list | None]:
-    """Train on every fold but ``k``, predict fold ``k`` (also as PTC prints it); save both, return the
-    predictions."""
-    out = Path(cfg.out)
+def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, list, list | None, dict]:
+    """Train on every fold but ``k``, predict fold ``k`` (also as PTC prints it); save both, return what
+    ``_load_fold`` returns."""
+    out, started = Path(cfg.out), time.time()
     held, held_ex, held_ptc = _held_out(prep, k)
     for e, g, u, f in zip(prep.examples, prep.gold, prep.union, prep.folds):
         e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
@@ -207,10 +214,11 @@ def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, lis
     if held_ptc is not None:  # the same articles as PTC prints them (the dev format)
         ptc_list = [combined_probs(e, tok, par, lexical)
                     for e, (tok, par) in zip(held_ptc, predict(model, held_ptc, cfg.windows_per_batch))]
-    _save_fold(out / f"fold-{k}.npz", prep.key, tok_list, par_list, ptc_list)
+    made = {"device": _device(cfg), "torch": torch.__version__, "minutes": round((time.time() - started) / 60, 1)}
+    _save_fold(out / f"fold-{k}.npz", prep.key, tok_list, par_list, ptc_list, made)
     for e, g in zip(prep.examples, prep.gold):
         e.token_y = g
-    return tok_list, par_list, ptc_list
+    return tok_list, par_list, ptc_list, made
 
 
 def _fit_final(cfg: TrainConfig, prep: _Prepared, log) -> None:
@@ -270,17 +278,19 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     oof_par: list = [None] * len(examples)
     oof_tok: list = [None] * len(examples)
     oof_ptc: list = [None] * len(examples)
-    per_fold = {}
+    per_fold, made_where = {}, {}
     for k in fold_ids:
         held, held_ex, held_ptc = _held_out(prep, k)
         if saved[k] is not None:
             log(f"fold {k + 1}/{cfg.folds}: out-of-fold predictions read from {out / f'fold-{k}.npz'} "
                 f"(an interrupted run of the same recipe and data)")
-            tok_list, par_list, ptc_list = saved[k]
+            tok_list, par_list, ptc_list, made = saved[k]
+            made = {"read_from_an_earlier_run": True, **made}
         elif cfg.jobs > 1:
-            tok_list, par_list, ptc_list = _load_fold(out / f"fold-{k}.npz", prep.key, held_ex, held_ptc)
+            tok_list, par_list, ptc_list, made = _load_fold(out / f"fold-{k}.npz", prep.key, held_ex, held_ptc)
         else:
-            tok_list, par_list, ptc_list = _fit_fold(cfg, prep, k, log)
+            tok_list, par_list, ptc_list, made = _fit_fold(cfg, prep, k, log)
+        made_where[k] = made
         for j, (i, tok, par) in enumerate(zip(held, tok_list, par_list)):
             oof_tok[i], oof_par[i] = tok, par
             if ptc_list is not None:
@@ -315,7 +325,8 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         "data_sha256": corpus.data_hash,
         "data": corpus.sources,
         "recipe": recipe(cfg),
-        "device": cfg.device if cfg.device == "cpu" else f"{cfg.device} ({torch.cuda.get_device_name()})",
+        "device": _device(cfg),
+        "fold_models": made_where,   # where each fold trained: a resumed run read some from an earlier one
         "torch": torch.__version__,
         "thresholds": {"paragraph": [round(float(x), 4) for x in par_thr],
                        "span": [round(float(x), 4) for x in tok_thr]},
