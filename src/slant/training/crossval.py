@@ -256,7 +256,9 @@ def _run_parts(cfg: TrainConfig, parts: list, log) -> None:
     with ProcessPoolExecutor(max_workers=min(cfg.jobs, len(parts)), mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_part, cfg, part): part for part in parts}
         for done in as_completed(futures):
-            done.result()  # a part's error stops the run with that error
+            if done.exception() is not None:  # a part's error stops the run with that error; parts not yet
+                pool.shutdown(wait=False, cancel_futures=True)  # started never start
+                raise done.exception()
             part = futures[done]
             log("final model saved" if part is None else f"fold {part + 1}/{cfg.folds}: saved")
 
