@@ -44,14 +44,16 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
 
 def test_the_fused_encoder_computes_what_the_torch_encoder_computes(tiny_model, tmp_path):
     """The export traces the plain attention and fuses it (with the embeddings, GELU and layer norms) into
-    onnxruntime's operators: in fp32 the fused graph gives the torch encoder's states, padding included; the
-    encoder keeps its own attention implementation afterwards."""
+    onnxruntime's operators: in fp32 the fused graph gives the torch encoder's states — the last layer's and
+    the article heads' earlier layer's — padding included; the encoder keeps its own attention implementation
+    afterwards."""
     import numpy as np
     import onnxruntime as ort
     import torch
-    from slant.training.export import export_onnx, fuse
+    from slant.training.export import ARTICLE_LAYER, export_onnx, fuse
     from slant.training.model import load_checkpoint
     encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
+    assert encoder.config.num_hidden_layers > ARTICLE_LAYER  # so that the two outputs differ
     before = encoder.config._attn_implementation
     export_onnx(encoder, tmp_path / "fp32.onnx")
     assert encoder.config._attn_implementation == before and not encoder.training
@@ -62,11 +64,51 @@ def test_the_fused_encoder_computes_what_the_torch_encoder_computes(tiny_model, 
     mask[1, 25:] = 0                                       # a shorter last window, padded
     ids[1, 25:] = 0
     with torch.no_grad():
-        want = encoder(input_ids=ids, attention_mask=mask).last_hidden_state.numpy()
-    got = ort.InferenceSession(str(tmp_path / "fused.onnx"), providers=["CPUExecutionProvider"]).run(
-        None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+        want = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    session = ort.InferenceSession(str(tmp_path / "fused.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["hidden", "article_states"]
+    hidden, article = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
     keep = mask.numpy().astype(bool)
-    np.testing.assert_allclose(got[keep], want[keep], atol=1e-4)
+    np.testing.assert_allclose(hidden[keep], want.last_hidden_state.numpy()[keep], atol=1e-4)
+    np.testing.assert_allclose(article[keep], want.hidden_states[ARTICLE_LAYER].numpy()[keep], atol=1e-4)
+
+
+def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path):
+    """The runtime pools the encoder's ``article_states`` output for genre and frames; a model exported before
+    that output existed (one output, no ``article_states_layer`` in its manifest) pools the last layer as it
+    always did, and an encoder whose outputs do not match its manifest is refused in one line."""
+    import shutil
+
+    import numpy as np
+    from conftest import ARTICLE
+    from slant.errors import ModelError
+    from slant.models import load_artifact
+    from slant.runtime import Detector
+    from slant.training.export import ARTICLE_LAYER, export_onnx, fuse, quantize
+    from slant.training.model import load_checkpoint
+
+    manifest = json.loads((tiny_model / "model" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["encoder"]["article_states_layer"] == ARTICLE_LAYER
+    detector = Detector(load_artifact(tiny_model / "model"))
+    _, states, article_states = detector.encode(ARTICLE)
+    assert article_states.shape == states.shape and not np.allclose(article_states, states)
+    np.testing.assert_array_equal(detector.parts(ARTICLE, [(0, len(ARTICLE))])[1], article_states)
+
+    old = tmp_path / "old"  # the same model as exported before the article states
+    shutil.copytree(tiny_model / "model", old)
+    encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
+    export_onnx(encoder, tmp_path / "fp32.onnx", article_states=False)
+    fuse(tmp_path / "fp32.onnx", tmp_path / "fused.onnx", encoder.config)
+    quantize(tmp_path / "fused.onnx", old / "encoder.onnx")
+    del manifest["encoder"]["article_states_layer"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    _, states, article_states = Detector(load_artifact(old, verify=False)).encode(ARTICLE)
+    assert article_states is states
+
+    manifest["encoder"]["article_states_layer"] = ARTICLE_LAYER  # says what this encoder does not output
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelError, match="encoder.onnx: its outputs"):
+        Detector(load_artifact(old, verify=False))
 
 
 def test_genre_and_frames_come_from_the_same_pass(tiny_model, article_file):
@@ -344,6 +386,27 @@ def test_genre_study_runs_on_tiny_data(tiny_model):
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.strip().endswith("manifest.json missing)")
 
 
+def test_layer_study_runs_on_tiny_data(tiny_model):
+    import subprocess
+    import sys
+    ckpt = tiny_model / "model" / "teacher-fp32.pt"
+    r = subprocess.run([sys.executable, "-m", "slant.training.layer_study", "--data", str(tiny_model / "data"),
+                        "--checkpoint", str(ckpt)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
+    assert result["clean_fold"] == manifest["training"]["holdout_fold"] is not None
+    assert list(result["layers"]) == [str(i) for i in range(manifest["encoder"]["layers"] + 1)]  # embeddings too
+    for figures in result["layers"].values():
+        for part in ("encoder_alone", "encoder_and_tfidf"):
+            f = figures[part]
+            assert 0 <= f["frames_micro_f1_crossfit"] <= 1 and 0 <= f["genre_macro_f1"] <= 1
+            assert 1 <= len(f["frames_per_fold"]) <= 5
+    r = subprocess.run([sys.executable, "-m", "slant.training.layer_study", "--data", str(tiny_model / "data"),
+                        "--checkpoint", str(tiny_model / "missing.pt")], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip() == f"error: {tiny_model / 'missing.pt'}: no such checkpoint"
+
+
 def test_pooling_study_runs_on_tiny_data(tiny_model):
     import subprocess
     import sys
@@ -578,7 +641,7 @@ def test_span_classifier_matches_its_features(tiny_model):
     spans = [(9, 17), (19, 27), (19, 28)]
     scores = detector.span_classes(text, spans)
     assert scores.shape == (3, 14) and np.allclose(scores.sum(1), 1)
-    tokens, states = detector.encode(text)
+    tokens, states, _ = detector.encode(text)
     probs = sigmoid(states @ detector.token_w + detector.token_b)
     f = span_features(text, tokens, states, probs, 19, 27)
     assert np.isclose(f[-5], np.log1p(2)) and f[-3] == 1.0 and f[-2] == 0.0  # "traitors" twice, no "!"

@@ -1,8 +1,9 @@
 """Article-level heads: genre (one of 3, probabilities summing to 1) and frames (14, multi-label).
 
 They read what the technique detector already computed for the article — the
-encoder states of every word piece (windows merged) and the paragraph technique
-probabilities — so one encoder pass serves every head.  Parts:
+encoder states of every word piece (windows merged; from the encoder's
+``article_states`` output, an early layer, when it has one: slant.runtime) and
+the paragraph technique probabilities — so one encoder pass serves every head.  Parts:
 
 * ``encoder`` (genre and frames): logistic regressions over pooled article
   features, named in the manifest (``states_mean``/``states_max``: mean and max

@@ -60,6 +60,11 @@ class Detector:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(artifact.path / "encoder.onnx"), options,
                                             providers=["CPUExecutionProvider"])
+        names = [o.name for o in self.session.get_outputs()]
+        self.outputs = [n for n in ("hidden", "article_states") if n in names]
+        if self.outputs[:1] != ["hidden"] or ("article_states_layer" in m.get("encoder", {})) != ("article_states" in names):
+            raise ModelError(f"{artifact.path / 'encoder.onnx'}: its outputs ({', '.join(names)}) are not those "
+                             f"its manifest describes")
         h = artifact.heads
         self.token_w, self.token_b = h["token_w"], h["token_b"]
         self.par_w, self.par_b = h["paragraph_w"], h["paragraph_b"]
@@ -74,20 +79,23 @@ class Detector:
         return np.asarray(paragraph_thresholds(self.artifact, point), dtype=np.float32)
 
     def encode(self, text: str):
-        """(word pieces, their merged encoder states [n, H])."""
+        """(word pieces, their merged encoder states [n, H], the merged states the article heads read [n, H]):
+        the encoder's ``article_states`` output (an earlier layer, manifest ``encoder.article_states_layer``)
+        when it has one, else the last layer's states again (models exported before it existed)."""
         tokens = tokenize(self.tokenizer, text)
         bounds = window_bounds(len(tokens), self.window, self.stride)
         ids, mask = encoder_inputs(tokens, bounds, *self.special)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        return tokens, merge_windows(hidden, bounds, len(tokens))
+        outputs = self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
+        states = merge_windows(outputs[0], bounds, len(tokens))
+        return tokens, states, merge_windows(outputs[1], bounds, len(tokens)) if len(outputs) > 1 else states
 
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
-        """(tokens, piece states [n, H], per-piece probabilities [n, K],
+        """(tokens, the states the article heads read [n, H], per-piece probabilities [n, K],
         {part name: per-paragraph probabilities [P, K]})."""
-        tokens, states = self.encode(text)
+        tokens, states, article_states = self.encode(text)
         token_probs = sigmoid(states @ self.token_w + self.token_b)
         ranges = paragraph_ranges(tokens, paragraph_spans)
-        return tokens, states, token_probs, {
+        return tokens, article_states, token_probs, {
             "paragraph_head": sigmoid(pool(states, ranges) @ self.par_w + self.par_b),
             "token_max": range_max(token_probs, ranges),
             "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
@@ -95,7 +103,7 @@ class Detector:
 
     def span_features(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """[n, F] features of the given character spans (slant.span_classes), from one encoder pass."""
-        tokens, states = self.encode(text)
+        tokens, states, _ = self.encode(text)
         token_probs = sigmoid(states @ self.token_w + self.token_b)
         return np.stack([span_features(text, tokens, states, token_probs, s, e) for s, e in spans]) if spans \
             else np.zeros((0, 2 * len(self.labels) + 2 * states.shape[1] + 5), dtype=np.float32)
@@ -127,10 +135,10 @@ class Detector:
         other than the detector's."""
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
-        tokens, states, token_probs, parts = self.parts(doc.text, spans)
+        tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
         par_probs = self.combine(parts)
         if self.article is not None:
-            self._label_article(doc, *self.article.probabilities(doc.text, states, par_probs))
+            self._label_article(doc, *self.article.probabilities(doc.text, article_states, par_probs))
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]
         doc.techniques = {}
         for p, row, ks in zip(doc.paragraphs, par_probs, hot):
