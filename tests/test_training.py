@@ -577,7 +577,7 @@ def test_sentence_units_train_the_paragraph_head_on_each_sentence_too(tiny_model
 def test_sentence_units_from_the_command_line(tiny_model, tmp_path):
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "s", "--tiny", "--sentence-units")
     assert r.returncode == 0, r.stderr
-    assert "sentence units added to the paragraph head's training: 0" in r.stderr   # tiny paragraphs: one sentence
+    assert "sentence units in the paragraph head's training: 0" in r.stderr   # tiny paragraphs: one sentence
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["training"]["sentence_units"] is True
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "t", "--tiny", "--sentence-units",
                   "--from-checkpoint", tiny_model / "model" / "teacher-fp32.pt")

@@ -378,7 +378,9 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
         log(f"encoder and heads loaded from {cfg.checkpoint}")
         return model
     if cfg.sentence_units:  # before the teachers' targets, which then cover the sentence units too
-        log(f"sentence units added to the paragraph head's training: {add_sentence_units(train_ex)}")
+        add_sentence_units(train_ex)  # an earlier fold of a cross-validation may have added some already
+        units = sum(len(e.train_units[0]) - len(e.ranges) for e in train_ex)
+        log(f"sentence units in the paragraph head's training: {units}")
     device = torch.device(cfg.device)
     if cfg.distil_states and (len(teachers) != 1 or cfg.joint_article):
         raise ValueError("distil_states learns the states of exactly one teacher, without joint article heads")
