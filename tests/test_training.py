@@ -405,6 +405,10 @@ def test_layer_study_runs_on_tiny_data(tiny_model):
     r = subprocess.run([sys.executable, "-m", "slant.training.layer_study", "--data", str(tiny_model / "data"),
                         "--checkpoint", str(tiny_model / "missing.pt")], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tiny_model / 'missing.pt'}: no such checkpoint"
+    r = subprocess.run([sys.executable, "-m", "slant.training.layer_study", "--data", str(tiny_model / "data"),
+                        "--checkpoint", str(tiny_model / "model" / "manifest.json")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"error: {tiny_model / 'model' / 'manifest.json'}: not a slant train checkpoint")
 
 
 def test_pooling_study_runs_on_tiny_data(tiny_model):

@@ -298,11 +298,9 @@ def _majority(data: Articles) -> int:
     return int(np.bincount(data.genre[data.labelled], minlength=len(GENRES)).argmax())
 
 
-def measure_out_of_fold(data: Articles, folds: np.ndarray, features=DEFAULT_FEATURES) -> tuple[dict, dict]:
-    """For a model trained on every article: fit the heads on every article; tune the frame thresholds and
-    measure on out-of-fold predictions (each fold's articles scored by heads fitted on the other folds).
-    The encoder under the features saw every article's technique labels (never its genre or frames), so
-    these figures lean optimistic; the single-fold recipe's held-out figures are the strict ones."""
+def out_of_fold_parts(data: Articles, folds: np.ndarray, features=DEFAULT_FEATURES) -> dict[str, dict[str, np.ndarray]]:
+    """{part: {task: probabilities [n, 3 or 14]}} for every article of ``data``, each fold's articles predicted
+    by heads fitted (``fit``) on the other folds."""
     parts: dict = {}
     for k in np.unique(folds):
         rows = np.flatnonzero(folds == k)
@@ -310,7 +308,15 @@ def measure_out_of_fold(data: Articles, folds: np.ndarray, features=DEFAULT_FEAT
         for name, tasks in fold_parts.items():
             for task, probs in tasks.items():
                 parts.setdefault(name, {}).setdefault(task, np.zeros((len(data.docs), probs.shape[1])))[rows] = probs
-    figures, thresholds, temperature = _scored(data, parts, _majority(data))
+    return parts
+
+
+def measure_out_of_fold(data: Articles, folds: np.ndarray, features=DEFAULT_FEATURES) -> tuple[dict, dict]:
+    """For a model trained on every article: fit the heads on every article; tune the frame thresholds and
+    measure on out-of-fold predictions (each fold's articles scored by heads fitted on the other folds).
+    The encoder under the features saw every article's technique labels (never its genre or frames), so
+    these figures lean optimistic; the single-fold recipe's held-out figures are the strict ones."""
+    figures, thresholds, temperature = _scored(data, out_of_fold_parts(data, folds, features), _majority(data))
     figures["scored"] = "out of fold: heads refitted per fold on the features of the encoder trained on every article"
     return fit(data, features), {"figures": figures, "thresholds": thresholds, "genre_temperature": temperature}
 

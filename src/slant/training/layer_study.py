@@ -29,13 +29,11 @@ from . import article_fit
 from .corpus import assign_folds, load_english
 
 
-def layer_states(checkpoint, docs, tokenizer, window: int, stride: int, special) -> list[list[np.ndarray]]:
-    """Per document, per layer (0 = embeddings), the merged piece states [n, H]."""
+def layer_states(model, docs, tokenizer, window: int, stride: int, special) -> list[list[np.ndarray]]:
+    """Per document, per layer (0 = embeddings), the merged piece states [n, H] of ``model``'s encoder."""
     import torch
 
-    from .model import load_checkpoint
-
-    model = load_checkpoint(checkpoint).eval()
+    model.eval()
     out = []
     with torch.no_grad():
         for d in docs:
@@ -46,17 +44,6 @@ def layer_states(checkpoint, docs, tokenizer, window: int, stride: int, special)
                                    output_hidden_states=True).hidden_states
             out.append([merge_windows(h.numpy(), bounds, len(tokens)) for h in hidden])
     return out
-
-
-def _out_of_fold(data: article_fit.Articles, folds: np.ndarray) -> dict:
-    parts: dict = {}
-    for k in np.unique(folds):
-        rows = np.flatnonzero(folds == k)
-        fitted = article_fit.fit(data.take(np.flatnonzero(folds != k)))
-        for name, tasks in article_fit.predict_parts(fitted, article_fit.DEFAULT_FEATURES, data.take(rows)).items():
-            for task, probs in tasks.items():
-                parts.setdefault(name, {}).setdefault(task, np.zeros((len(data.docs), probs.shape[1])))[rows] = probs
-    return parts
 
 
 def _figures(data: article_fit.Articles, folds: np.ndarray, genre: np.ndarray, frames: np.ndarray) -> dict:
@@ -73,26 +60,29 @@ def run(data: str, checkpoint: str, seed: int = 13) -> dict:
 
     from ..errors import InputError
     from ..models import load_artifact
-    from .model import checkpoint_holdout
+    from .model import checkpoint_holdout, load_checkpoint
 
     if not Path(checkpoint).is_file():
         raise InputError(f"{checkpoint}: no such checkpoint")
+    try:
+        model, holdout = load_checkpoint(checkpoint), checkpoint_holdout(checkpoint)
+    except Exception as e:  # not a checkpoint slant train wrote (torch raises many kinds of error here)
+        raise InputError(f"{checkpoint}: not a slant train checkpoint ({type(e).__name__})") from e
     corpus = load_english(data)
     docs = corpus.documents + corpus.article_only
     folds = np.array(assign_folds(corpus.documents, 5, seed) + assign_folds(corpus.article_only, 5, seed))
     shipped = load_artifact(verify=False)  # its tokenizer and windows: the runtime's
     m = shipped.manifest
     tokenizer = load_tokenizer(shipped.path / "tokenizer.json")
-    states = layer_states(checkpoint, docs, tokenizer, int(m["window"]), int(m["stride"]),
+    states = layer_states(model, docs, tokenizer, int(m["window"]), int(m["stride"]),
                           (m["cls_id"], m["sep_id"], m["pad_id"]))
     unseen = {d.id for d in corpus.article_only}
-    holdout = checkpoint_holdout(checkpoint)
     if holdout is not None:  # the held-out fold is unseen text too
         unseen |= {d.id for d, f in zip(docs, folds) if f == holdout}
     result = {"checkpoint": str(checkpoint), "articles": len(docs), "clean_fold": holdout, "layers": {}}
     for layer in range(len(states[0])):
         data_l = article_fit.articles(docs, ((s[layer], np.zeros((1, 1))) for s in states), unseen_ids=unseen)
-        parts = _out_of_fold(data_l, folds)
+        parts = article_fit.out_of_fold_parts(data_l, folds)
         genre, frames = article_fit.combine(parts)
         result["layers"][str(layer)] = {
             "encoder_alone": _figures(data_l, folds, parts["encoder"]["genre"], parts["encoder"]["frames"]),
