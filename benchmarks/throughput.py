@@ -30,12 +30,13 @@ REPO = Path(__file__).resolve().parent.parent
 THREADS = 2
 
 
-def _env(blas_threads: int = 1):
-    """Children run as users do: BLAS single-threaded beside onnxruntime (slant's default), except
-    for the GEMM ceiling, which gets the same 2 threads."""
+def _env(blas_threads: int | None = None):
+    """Children run as users do: the runtime with the user's BLAS setting (it limits BLAS to one thread
+    around its own calls), except the GEMM ceiling, which gets the same 2 threads as everything else."""
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    return env | {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS), "SLANT_THREADS": str(THREADS),
-                  "OPENBLAS_NUM_THREADS": str(blas_threads), "HF_HUB_OFFLINE": "1"}
+    env |= {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS), "SLANT_THREADS": str(THREADS),
+            "HF_HUB_OFFLINE": "1"}
+    return env | ({"OPENBLAS_NUM_THREADS": str(blas_threads)} if blas_threads else {})
 
 
 def _child(mode: str, args) -> dict:
@@ -44,7 +45,7 @@ def _child(mode: str, args) -> dict:
         cmd += ["--model", str(args.model)]
     for teacher in args.teacher or []:
         cmd += ["--teacher", str(teacher)]
-    env = _env(THREADS if mode == "gemm" else 1)
+    env = _env(THREADS if mode == "gemm" else None)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

@@ -63,6 +63,25 @@ def test_every_paragraph_label_has_evidence(detector):
             assert any(s.technique == label.name and p.start <= s.start < p.end for s in doc.spans), label
 
 
+def test_blas_runs_on_one_thread_inside_the_detector(detector, monkeypatch):
+    """numpy's BLAS threads spin beside onnxruntime's and take a core from it: the detector limits BLAS to one
+    thread around its calls whatever the caller set (numpy imported first, no environment variable), and gives
+    the caller's setting back."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    import slant.runtime as runtime
+
+    def blas_threads() -> int:
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    seen, real = [], runtime.sigmoid
+    monkeypatch.setattr(runtime, "sigmoid", lambda x: seen.append(blas_threads()) or real(x))
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_threads()
+        detector.analyze(Document("t", ARTICLE))
+        assert blas_threads() == outside
+    assert outside == 2 and seen and set(seen) == {1}
+
+
 def test_analyze_the_example_as_a_user_without_torch():
     code = ("import sys, json; from slant.runtime import load_detector; from slant import read_article; "
             "d = load_detector().analyze(read_article(sys.argv[1])); "
