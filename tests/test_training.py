@@ -743,6 +743,29 @@ def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tin
     assert all(m == {"read_from_an_earlier_run": True, **par["fold_models"][k]} for k, m in resumed.items())
 
 
+def test_a_rerun_predicts_with_a_saved_fold_model_of_the_same_recipe(tiny_model, cross_validated, tmp_path):
+    """A run stopped after a fold's model was saved but before its predictions were: the rerun predicts with
+    that model (same out-of-fold predictions) instead of training it again; a fold model of another recipe
+    is trained again."""
+    import shutil
+    import numpy as np
+    import torch
+    cv = tmp_path / "cv"
+    shutil.copytree(cross_validated / "cv", cv)
+    (cv / "fold-1.npz").unlink()
+    (cv / "fold-2.npz").unlink()
+    other = torch.load(cv / "fold-2-fp32.pt", map_location="cpu", weights_only=False)
+    torch.save(other | {"recipe": other["recipe"].replace('"epochs"', '"epochs_of_another_recipe"')}, cv / "fold-2-fp32.pt")
+    r = run_slant("train", "--data", tiny_model / "data", "--out", cv, "--tiny", "--cross-validate")
+    assert r.returncode == 0, r.stderr
+    assert "fold 2/5: model read from" in r.stderr and "fold 3/5: training on" in r.stderr
+    folds = json.loads((cv / "cv.json").read_text())["fold_models"]
+    assert r.stderr.count("out-of-fold predictions read from") == len(folds) - 2
+    assert folds["1"]["model_read_from_an_earlier_run"] and "model_read_from_an_earlier_run" not in folds["2"]
+    a, b = np.load(cross_validated / "cv" / "oof.npz"), np.load(cv / "oof.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
 def test_jobs_needs_a_cross_validation(tiny_model, tmp_path):
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", "--jobs", "2")
     assert r.returncode == 2 and "--jobs runs the trainings of --cross-validate side by side" in r.stderr

@@ -11,7 +11,8 @@ It writes, in ``--out``: ``teacher-fp32.pt`` (the all-article model), ``cv.json`
 thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities); after each fold,
 ``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes, and
 ``fold-K-fp32.pt`` (its model: the teacher of fold K when a later cross-validation distils a student from
-this one, ``--distil-from OUT/teacher-fp32.pt``).  Exporting is
+this one, ``--distil-from OUT/teacher-fp32.pt``; a rerun whose fold has a model of the same recipe and data
+but no predictions predicts with that model instead of training it again).  Exporting is
 a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
 beside the checkpoint for its thresholds and figures, and ``oof.npz`` for the per-technique thresholds.
 The neural steps run on ``--device cuda`` where there is a GPU (minutes instead of hours).
@@ -38,7 +39,7 @@ from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combi
                   predict, prepare_all, seed_and_threads, tune_thresholds)
 from .lexical_fit import fit_lexical
 from .distil import check_cv_teacher, fold_checkpoint
-from .model import save_checkpoint
+from .model import checkpoint_recipe, load_checkpoint, save_checkpoint
 from .ptc_spans import on_ptc_text, ptc_spans
 
 CV_FILE = "cv.json"
@@ -202,10 +203,17 @@ def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, lis
     for e, g, u, f in zip(prep.examples, prep.gold, prep.union, prep.folds):
         e.token_y = u if f != k else g  # held-out articles are scored on SemEval-2023 spans alone
     train_ex = [e for e, f in zip(prep.examples, prep.folds) if f != k]
-    log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
-    torch.manual_seed(cfg.seed)
-    model = fit_neural(cfg, train_ex, log, [fold_checkpoint(Path(t).parent, k) for t in cfg.distil_from])
-    save_checkpoint(model, fold_checkpoint(out, k), cfg.tiny, k)
+    saved = fold_checkpoint(out, k)
+    reused = saved.is_file() and checkpoint_recipe(saved) == prep.key
+    if reused:  # a run stopped between model and predictions
+        log(f"fold {k + 1}/{cfg.folds}: model read from {saved} (an interrupted run of the same recipe and data), "
+            f"predicting {len(held)}")
+        model = load_checkpoint(saved).to(cfg.device)
+    else:
+        log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
+        torch.manual_seed(cfg.seed)
+        model = fit_neural(cfg, train_ex, log, [fold_checkpoint(Path(t).parent, k) for t in cfg.distil_from])
+        save_checkpoint(model, saved, cfg.tiny, k, prep.key)
     lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
     outputs = predict(model, held_ex, cfg.windows_per_batch)
     tok_list = [tok for tok, _ in outputs]
@@ -214,7 +222,8 @@ def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, lis
     if held_ptc is not None:  # the same articles as PTC prints them (the dev format)
         ptc_list = [combined_probs(e, tok, par, lexical)
                     for e, (tok, par) in zip(held_ptc, predict(model, held_ptc, cfg.windows_per_batch))]
-    made = {"device": _device(cfg), "torch": torch.__version__, "minutes": round((time.time() - started) / 60, 1)}
+    made = {"device": _device(cfg), "torch": torch.__version__, "minutes": round((time.time() - started) / 60, 1),
+            **({"model_read_from_an_earlier_run": True} if reused else {})}
     _save_fold(out / f"fold-{k}.npz", prep.key, tok_list, par_list, ptc_list, made)
     for e, g in zip(prep.examples, prep.gold):
         e.token_y = g

@@ -101,12 +101,19 @@ class TechniqueModel(nn.Module):
         return out
 
 
-def save_checkpoint(model: TechniqueModel, path: Path, tiny: bool, holdout_fold: int | None) -> None:
-    """The fp32 model as teacher-fp32.pt (``holdout_fold`` None: trained on every article)."""
+def save_checkpoint(model: TechniqueModel, path: Path, tiny: bool, holdout_fold: int | None,
+                    recipe: str | None = None) -> None:
+    """The fp32 model as teacher-fp32.pt (``holdout_fold`` None: trained on every article); ``recipe`` (a
+    cross-validation's fold models: its recipe and data hash) lets a rerun of that recipe reuse it."""
     torch.save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "layers": int(model.encoder.config.num_hidden_layers), "tiny": tiny,
                 "article_outputs": model.article_head.out_features if model.article_head is not None else 0,
-                "holdout_fold": holdout_fold}, path)
+                "holdout_fold": holdout_fold, "recipe": recipe}, path)
+
+
+def checkpoint_recipe(path: str | Path) -> str | None:
+    """The recipe a cross-validation saved with its fold model (None for other checkpoints and older ones)."""
+    return torch.load(path, map_location="cpu").get("recipe")
 
 
 def checkpoint_holdout(path: str | Path) -> int | None:
