@@ -1,6 +1,6 @@
 """Inference: text -> encoder windows -> heads -> genre, frames, labelled paragraphs and spans.
 
-Needs onnxruntime, tokenizers and numpy only; never torch.
+Needs onnxruntime, tokenizers and numpy only (and threadpoolctl to scope BLAS threads); never torch.
 """
 
 from __future__ import annotations
