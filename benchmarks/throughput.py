@@ -31,8 +31,8 @@ THREADS = 2
 
 
 def _env(blas_threads: int | None = None):
-    """Children run as users do: the runtime with the user's BLAS setting (it limits BLAS to one thread
-    around its own calls), except the GEMM ceiling, which gets the same 2 threads as everything else."""
+    """Children run as users do: the runtime with the user's BLAS setting (slant runs numpy's BLAS on one
+    thread unless told otherwise), except the GEMM ceiling, which gets the same 2 threads as the rest."""
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     env |= {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS), "SLANT_THREADS": str(THREADS),
             "HF_HUB_OFFLINE": "1"}

@@ -1,11 +1,10 @@
 """Inference: text -> encoder windows -> heads -> genre, frames, labelled paragraphs and spans.
 
-Needs onnxruntime, tokenizers and numpy only (and threadpoolctl to scope BLAS threads); never torch.
+Needs onnxruntime, tokenizers and numpy only (and threadpoolctl, to keep numpy's BLAS on one thread); never torch.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -22,23 +21,22 @@ from .operating_points import OPERATING_POINTS
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
+__all__ = ["OPERATING_POINTS", "paragraph_thresholds", "Detector", "load_detector", "analyze", "one_blas_thread"]
 
-def _one_blas_thread(method):
-    """Run a Detector method with numpy's BLAS on one thread, then restore the caller's setting.
 
-    The encoder's threads are onnxruntime's.  A BLAS allowed several threads wakes them for the small
-    head products, and they spin-wait beside onnxruntime's afterwards, taking a core from it (measured on
-    2 cores, numpy imported before slant as a notebook or pipeline would: 12.1 -> 20.1 articles/s for a
-    2-layer model, 7.7 -> 12.3 for the shipped one).  Scoped, so the caller's own numpy keeps its threads.
-    """
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self._blas.limit(limits=1, user_api="blas"):
-            return method(self, *args, **kwargs)
-    return wrapper
+def one_blas_thread() -> None:
+    """Run numpy's BLAS on one thread in this process, as ``import slant`` does through
+    ``OPENBLAS_NUM_THREADS=1`` when numpy is not loaded yet.  The encoder's threads are onnxruntime's;
+    BLAS threads woken by the small head products spin-wait beside them and take a core (measured on
+    2 cores, numpy imported before slant as a notebook or pipeline would: 7.7 -> 12.3 articles/s for the
+    shipped model, 12.1 -> 20.1 for a 2-layer one).  Process-wide and not undone: threadpoolctl lets only
+    one thread steer OpenBLAS, so a limit scoped to each call would not hold in a server's worker threads.
+    An explicit ``OPENBLAS_NUM_THREADS`` wins."""
+    if "OPENBLAS_NUM_THREADS" in os.environ and os.environ["OPENBLAS_NUM_THREADS"] != "1":
+        return
+    from threadpoolctl import threadpool_limits
 
-__all__ = ["OPERATING_POINTS", "paragraph_thresholds", "Detector", "load_detector", "analyze"]
-
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def paragraph_thresholds(artifact: Artifact, thresholds: str) -> list[float]:
@@ -60,9 +58,8 @@ class Detector:
 
     def __init__(self, artifact: Artifact, threads: int | None = None, thresholds: str = "micro"):
         import onnxruntime as ort
-        from threadpoolctl import ThreadpoolController
 
-        self._blas = ThreadpoolController()  # after numpy is loaded: it finds numpy's BLAS
+        one_blas_thread()
         self.artifact = artifact
         m = artifact.manifest
         self.labels = artifact.labels
@@ -96,7 +93,6 @@ class Detector:
         """The paragraph thresholds of operating point ``point``; ModelError when the model lacks them."""
         return np.asarray(paragraph_thresholds(self.artifact, point), dtype=np.float32)
 
-    @_one_blas_thread
     def encode(self, text: str):
         """(word pieces, their merged encoder states [n, H], the merged states the article heads read [n, H]):
         the encoder's ``article_states`` output (an earlier layer, manifest ``encoder.article_states_layer``)
@@ -108,7 +104,6 @@ class Detector:
         states = merge_windows(outputs[0], bounds, len(tokens))
         return tokens, states, merge_windows(outputs[1], bounds, len(tokens)) if len(outputs) > 1 else states
 
-    @_one_blas_thread
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
         """(tokens, the states the article heads read [n, H], per-piece probabilities [n, K],
         {part name: per-paragraph probabilities [P, K]})."""
@@ -121,7 +116,6 @@ class Detector:
             "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
         }
 
-    @_one_blas_thread
     def span_features(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """[n, F] features of the given character spans (slant.span_classes), from one encoder pass."""
         tokens, states, _ = self.encode(text)
@@ -129,7 +123,6 @@ class Detector:
         return np.stack([span_features(text, tokens, states, token_probs, s, e) for s, e in spans]) if spans \
             else np.zeros((0, 2 * len(self.labels) + 2 * states.shape[1] + 5), dtype=np.float32)
 
-    @_one_blas_thread
     def span_classes(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """[n, 14] PTC-2020 class scores of the given spans: the model's span classifier, or (a model
         without one) each class's best mean token-head probability."""
@@ -138,7 +131,6 @@ class Detector:
             return self.span_classifier.probabilities(features)
         return rule_scores(features, self.labels)
 
-    @_one_blas_thread
     def probabilities(self, text: str, paragraph_spans: list[tuple[int, int]]):
         """(tokens, per-piece probabilities [n, K], per-paragraph probabilities [P, K]).
 
@@ -152,7 +144,6 @@ class Detector:
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         return np.mean([parts[name] for name in self.ensemble], axis=0)
 
-    @_one_blas_thread
     def analyze(self, doc: Document, thresholds: str | None = None) -> Document:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
