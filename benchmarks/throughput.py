@@ -50,9 +50,9 @@ def _child(mode: str, args) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _flops_per_piece(layers: int, hidden: int, window: int) -> float:
+def _flops_per_piece(layers: int, hidden: int, window: int, ffn: int) -> float:
     """Multiply-adds x2 per word piece in one encoder pass: projections, FFN, attention over the window."""
-    per_layer = 2 * (4 * hidden * hidden + 2 * hidden * 4 * hidden) + 4 * window * hidden
+    per_layer = 2 * (4 * hidden * hidden + 2 * hidden * ffn) + 4 * window * hidden
     return layers * per_layer
 
 
@@ -84,6 +84,7 @@ def child_runtime(args) -> dict:
     m = detector.artifact.manifest
     return {"articles": len(docs), "pieces": pieces, "processed": processed, "seconds": analyze_time,
             "encoder_seconds": probs_time, "layers": m["encoder"]["layers"], "hidden": m["encoder"]["hidden"],
+            "ffn": m["encoder"].get("ffn", 4 * m["encoder"]["hidden"]),
             "window": m["window"], "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -161,7 +162,7 @@ def main() -> None:
         if have_teacher:
             t = _child("teacher", args)
             teacher = t if teacher is None or t["seconds"] < teacher["seconds"] else teacher
-    flops = _flops_per_piece(rt["layers"], rt["hidden"], rt["window"]) * rt["processed"]
+    flops = _flops_per_piece(rt["layers"], rt["hidden"], rt["window"], rt["ffn"]) * rt["processed"]
     achieved = flops / rt["encoder_seconds"] / 1e9
     print(f"machine: {os.cpu_count()} CPUs visible, {THREADS} threads used")
     print(f"fp32 GEMM 1024^3 (numpy):        {gemm['gflops']:.1f} GFLOP/s")

@@ -508,7 +508,7 @@ def test_distilling_states_from_the_command_line(tiny_model, tmp_path):
     r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--distil-from", teacher,
                   "--distil-states", "--state-weight", "3")
     assert r.returncode == 0, r.stderr
-    assert "student: 2 layers and the heads of" in r.stderr
+    assert "student: 2 layers (feed-forward width 64) and the heads of" in r.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["training"]["distilled_from"]["states"] == {
         "initialised_from_teacher_layers": [0, 1], "learns_teacher_layers": [1, 2],
@@ -519,9 +519,57 @@ def test_distilling_states_from_the_command_line(tiny_model, tmp_path):
                          "give exactly one --distil-from"),
                         (["--distil-from", teacher, "--distil-states", "--joint-article-heads"],
                          "and no --joint-article-heads"),
-                        (["--distil-from", teacher, "--state-weight", "2"], "--state-weight weighs")):
+                        (["--distil-from", teacher, "--state-weight", "2"], "--state-weight weighs"),
+                        (["--distil-from", teacher, "--ffn", "32"], "--ffn narrows a student")):
         r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "x", "--tiny", *args)
         assert r.returncode == 2 and error in r.stderr, r.stderr
+
+
+def test_a_narrower_student_keeps_the_teachers_strongest_neurons(tiny_model):
+    """--ffn N: each student layer keeps the N feed-forward neurons of its teacher layer with the largest input x
+    output weight norms. A teacher whose other neurons write nothing back (zero output weights) is therefore
+    computed exactly by a student of N neurons."""
+    import copy
+    import torch
+    from slant.errors import ModelError
+    from slant.training.distil import student_from_teacher
+    from slant.training.model import TINY_FFN, load_checkpoint
+    teacher = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").eval()
+    silent = copy.deepcopy(teacher)
+    dropped = torch.arange(1, TINY_FFN, 2)                  # every other neuron writes nothing back
+    with torch.no_grad():
+        for layer in silent.encoder.encoder.layer:
+            layer.output.dense.weight[:, dropped] = 0
+    narrow = student_from_teacher(silent, 2, TINY_FFN // 2).eval()
+    assert narrow.encoder.config.intermediate_size == TINY_FFN // 2
+    assert torch.equal(narrow.encoder.encoder.layer[1].intermediate.dense.weight,
+                       silent.encoder.encoder.layer[1].intermediate.dense.weight[0::2])
+    ids = torch.randint(1000, 2000, (2, 20))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        a = silent.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        b = narrow.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        c = student_from_teacher(teacher, 2, TINY_FFN // 2).eval().encoder(input_ids=ids, attention_mask=mask)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c.last_hidden_state)    # the same width cut from the real teacher loses something
+    with pytest.raises(ModelError, match="--ffn 65: the teacher's feed-forward layers have 64 neurons"):
+        student_from_teacher(teacher, 2, TINY_FFN + 1)
+
+
+def test_a_narrower_student_from_the_command_line(tiny_model, tmp_path):
+    from slant.training.model import load_checkpoint
+    out = tmp_path / "narrow"
+    r = run_slant("train", "--data", tiny_model / "data", "--out", out, "--tiny", "--distil-from",
+                  tiny_model / "model" / "teacher-fp32.pt", "--distil-states", "--ffn", "32")
+    assert r.returncode == 0, r.stderr
+    assert "student: 2 layers (feed-forward width 32)" in r.stderr
+    assert json.loads((out / "manifest.json").read_text())["encoder"]["ffn"] == 32
+    assert load_checkpoint(out / "teacher-fp32.pt").encoder.config.intermediate_size == 32
+    r = run_slant("analyze", "--model", out, "--format", "json", tiny_model / "data" / "semeval2023" / "en" /
+                  "train-articles" / sorted(p.name for p in (tiny_model / "data" / "semeval2023" / "en" /
+                                                             "train-articles").iterdir())[0])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"]
 
 
 def test_a_student_deeper_than_its_teacher_is_refused(tiny_model, tmp_path):

@@ -339,6 +339,10 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "states, each student layer those of the teacher layer at the same relative depth.")
 @click.option("--state-weight", default=1.0, show_default=True, type=click.FloatRange(0.0),
               help="With --distil-states: the weight of the last layer's state loss (inner layers weigh 0.5).")
+@click.option("--ffn", type=click.IntRange(1, None), default=None,
+              help="With --distil-states: the student's feed-forward width (MiniLM's is 1536). Each student layer "
+                   "keeps the teacher layer's strongest neurons (largest input x output weight norms), then learns "
+                   "the teacher's states with them; the feed-forward layers do two thirds of the encoder's work.")
 @click.option("--sentence-units", is_flag=True,
               help="Train the paragraph head on the sentences of every multi-sentence paragraph as well (labelled by "
                    "span overlap, same encoder pass), for sources that print one sentence per line. With --distil-from "
@@ -358,7 +362,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              distil_states: bool, state_weight: float, sentence_units: bool, cross_validate: bool, jobs: int, device: str, tiny: bool) -> None:
+              distil_states: bool, state_weight: float, ffn: int | None, sentence_units: bool, cross_validate: bool, jobs: int, device: str, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -371,7 +375,7 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
                       article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,
-                      distil_states=distil_states, state_weight=state_weight, sentence_units=sentence_units,
+                      distil_states=distil_states, state_weight=state_weight, ffn=ffn, sentence_units=sentence_units,
                       device=device, jobs=jobs)
     if distil_states:
         cfg.head_lr /= 4   # the heads start trained (the teacher's)
@@ -393,6 +397,8 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
                                "and no --joint-article-heads")
     if state_weight != 1.0 and not distil_states:
         raise click.UsageError("--state-weight weighs the state loss of --distil-states: give both")
+    if ffn is not None and not distil_states:
+        raise click.UsageError("--ffn narrows a student that starts from its teacher: give --distil-states too")
     if jobs != 1 and not cross_validate:
         raise click.UsageError("--jobs runs the trainings of --cross-validate side by side: give both")
     if article_source is not None:

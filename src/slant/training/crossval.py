@@ -48,7 +48,7 @@ SCHEMA = "slant.cv/1"
 # The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
 RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
           "joint_article", "article_weight", "sentence_units", "max_articles", "tiny", "distil_from", "distil_weight",
-          "distil_states", "state_weight")
+          "distil_states", "state_weight", "ffn")
 
 
 def recipe(cfg: TrainConfig) -> dict:

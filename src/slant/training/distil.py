@@ -31,7 +31,7 @@ from ..errors import ModelError
 from ..models import sha256_file
 
 __all__ = ["check_teacher", "check_cv_teacher", "fold_checkpoint", "attach_teachers", "detach_teachers",
-           "attach_soft_targets", "init_layers", "layer_map", "student_from_teacher",
+           "attach_soft_targets", "ffn_neurons", "init_layers", "layer_map", "student_from_teacher",
            "attach_teacher_states", "state_loss", "INNER_STATE_WEIGHT"]
 
 # Weight of the inner layers' state losses (the last layer's is TrainConfig.state_weight).
@@ -154,8 +154,21 @@ def layer_map(teacher_layers: int, student_layers: int) -> list[int]:
     return [math.ceil(i * teacher_layers / student_layers) for i in range(1, student_layers + 1)]
 
 
-def student_from_teacher(teacher, layers: int):
-    """A ``layers``-deep TechniqueModel holding the teacher's embeddings, heads and ``init_layers``."""
+def ffn_neurons(w_in: torch.Tensor, w_out: torch.Tensor, keep: int) -> torch.Tensor:
+    """The ``keep`` feed-forward neurons of a layer that a narrower student keeps, in their order: those with
+    the largest ||input weights|| x ||output weights|| (``w_in`` [I, H] makes neuron i from the states, column
+    i of ``w_out`` [H, I] writes it back).
+
+    >>> ffn_neurons(torch.tensor([[1.], [3.], [2.]]), torch.tensor([[1., 1., 0.]]), 2).tolist()
+    [0, 1]
+    """
+    score = w_in.norm(dim=1) * w_out.norm(dim=0)
+    return torch.sort(torch.topk(score, keep).indices).values
+
+
+def student_from_teacher(teacher, layers: int, ffn: int | None = None):
+    """A ``layers``-deep TechniqueModel holding the teacher's embeddings, heads and ``init_layers``; with
+    ``ffn``, each of those layers keeps only its ``ffn`` strongest feed-forward neurons (``ffn_neurons``)."""
     from transformers import BertModel
 
     from .model import TechniqueModel
@@ -163,17 +176,30 @@ def student_from_teacher(teacher, layers: int):
     t = teacher.encoder.config.num_hidden_layers
     config = copy.deepcopy(teacher.encoder.config)
     config.num_hidden_layers = layers
+    if ffn is not None:
+        if not 0 < ffn <= config.intermediate_size:
+            raise ModelError(f"--ffn {ffn}: the teacher's feed-forward layers have {config.intermediate_size} neurons")
+        config.intermediate_size = ffn
     student = TechniqueModel(BertModel(config, add_pooling_layer=False), teacher.token_head.out_features)
     pick = {old: new for new, old in enumerate(init_layers(t, layers))}
     state = {}
-    for name, value in teacher.state_dict().items():
+    teacher_state = teacher.state_dict()
+    kept = {old: ffn_neurons(teacher_state[f"encoder.encoder.layer.{old}.intermediate.dense.weight"],
+                             teacher_state[f"encoder.encoder.layer.{old}.output.dense.weight"], config.intermediate_size)
+            for old in pick}
+    for name, value in teacher_state.items():
         if name.startswith("article_head."):
             continue
         if name.startswith("encoder.encoder.layer."):
             parts = name.split(".")
-            if int(parts[3]) not in pick:
+            old = int(parts[3])
+            if old not in pick:
                 continue
-            parts[3] = str(pick[int(parts[3])])
+            if ".intermediate.dense." in name:   # weight [I, H] and bias [I]: the kept neurons' rows
+                value = value[kept[old]]
+            elif name.endswith(".output.dense.weight") and ".attention." not in name:   # [H, I]: their columns
+                value = value[:, kept[old]]
+            parts[3] = str(pick[old])
             name = ".".join(parts)
         state[name] = value
     student.load_state_dict(state)

