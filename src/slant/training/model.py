@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "save_checkpoint", "checkpoint_holdout", "checkpoint_recipe",
-           "load_checkpoint"]
+__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "save_checkpoint", "checkpoint_holdout",
+           "checkpoint_recipe", "load_checkpoint"]
 
 TINY_FFN = 64  # the feed-forward width of --tiny's random encoder
 
