@@ -352,7 +352,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "figures; also of the article as PTC-2020 prints it, one sentence per line, when DATA/ptc2020 "
                    "has it), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
                    "Six trainings: minutes on a GPU (--device cuda), hours on 2 CPU cores; rerun the same command "
-                   "to resume after the last finished fold. Export with --from-checkpoint OUT/teacher-fp32.pt.")
+                   "to resume after the last finished fold (a fold whose model was saved is predicted with it, not "
+                   "trained again). Export with --from-checkpoint OUT/teacher-fp32.pt.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, None),
               help="With --cross-validate: run up to N of its six trainings at once, each in its own process (with "
                    "--threads each). On one GPU they share it: a model this small leaves it mostly idle.")
