@@ -1309,3 +1309,22 @@ def test_frames_crossfit_scores_each_half_against_its_own_gold():
     assert article_fit.frames_crossfit(data, data.frames.copy()) == 1.0
     shuffled = data.frames[::-1].copy()
     assert article_fit.frames_crossfit(data, shuffled) < 1.0
+
+
+def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
+    """benchmarks/throughput.py prints its figures (never asserts them): run end to end on the tiny model and its
+    teacher so that it cannot rot between the runs that measure the shipped model."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
+    r = subprocess.run([sys.executable, str(script), "--articles", str(tiny_model / "data" / "semeval2023" / "en" /
+                                                                         "train-articles"),
+                        "--model", str(tiny_model / "model"), "--teacher", str(tiny_model / "model" / "teacher-fp32.pt")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {"runtime_articles_per_s", "teacher_articles_per_s", "speedup", "fraction_of_gemm", "peak_rss_mb",
+            "cold_start_s"} <= figures.keys()
+    assert all(v > 0 for v in figures.values())
+    assert "runtime speed-up" in r.stdout and "cold start" in r.stdout
