@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, XSS_ARTICLE, run_slant
+from conftest import REPO, SHARED_DATA, XSS_ARTICLE, run_slant
 
 ARTICLES = [
     ("Corrupt elite betrays families\n\nThe corrupt elite has betrayed every hard-working family.\n\n"
@@ -384,3 +384,14 @@ def test_resuming_with_a_model_whose_outputs_differ_is_refused(tmp_path, model):
     r = batch(jsonl, "-o", out, "--workers", "1", model=mine)
     assert r.returncode == 1 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "was written with model" in r.stderr and "not this one" in r.stderr
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+def test_the_corpus_benchmark_runs(tmp_path):
+    """benchmarks/corpus.py prints figures and is run by hand: a small run end to end so that it cannot rot."""
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "corpus.py"), "--articles", "6", "--no-ray"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    runs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith('{"engine"')]
+    assert [(x["engine"], x["workers"], x["articles"]) for x in runs] == [("local", 1, 6), ("local", 2, 6)]
+    assert "speedup_2_vs_1_workers" in r.stdout

@@ -1,12 +1,14 @@
 """`slant serve` over real HTTP on 127.0.0.1, and its web page in headless Chromium."""
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import XSS_ARTICLE, run_slant, serving
+from conftest import REPO, XSS_ARTICLE, run_slant, serving
 
 
 def call(base: str, path: str, body=None, raw: bytes | None = None, headers=None):
@@ -157,3 +159,12 @@ def test_the_page_can_pick_the_operating_point(every_technique_model, page, arti
         assert page.locator("#techniques label").count() == 23
         assert default < 23
         assert page.inner_text("#status") == "done" and page.errors == []
+
+
+def test_the_load_benchmark_runs():
+    """benchmarks/serve_load.py (a server on 127.0.0.1, clients POSTing) prints figures and is run by hand: a
+    short run end to end so that it cannot rot."""
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "serve_load.py"), "--clients", "2", "--seconds", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "requests ok" in r.stdout and "errors 0" in r.stdout
