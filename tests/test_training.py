@@ -556,6 +556,15 @@ def test_a_narrower_student_keeps_the_teachers_strongest_neurons(tiny_model):
         student_from_teacher(teacher, 2, TINY_FFN + 1)
 
 
+def test_options_added_later_leave_old_recipes_unchanged(tmp_path):
+    """A cross-validation's saved folds are found again by their recipe: an option added since (``--ffn``) is
+    left out of it at its default, so folds saved before the option existed still resume."""
+    from slant.training.crossval import recipe
+    from slant.training.fit import TrainConfig
+    assert "ffn" not in recipe(TrainConfig(data=tmp_path, out=tmp_path))
+    assert recipe(TrainConfig(data=tmp_path, out=tmp_path, ffn=768))["ffn"] == 768
+
+
 def test_a_narrower_student_from_the_command_line(tiny_model, tmp_path):
     from slant.training.model import load_checkpoint
     out = tmp_path / "narrow"

@@ -49,11 +49,14 @@ SCHEMA = "slant.cv/1"
 RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
           "joint_article", "article_weight", "sentence_units", "max_articles", "tiny", "distil_from", "distil_weight",
           "distil_states", "state_weight", "ffn")
+# Options added after cross-validations had saved folds: left out of the recipe at these defaults, so that a
+# rerun of such a cross-validation still finds its folds.
+ADDED_LATER = {"ffn": None}
 
 
 def recipe(cfg: TrainConfig) -> dict:
     return {name: [str(p) for p in cfg.distil_from] if name == "distil_from" else getattr(cfg, name)
-            for name in RECIPE}
+            for name in RECIPE if name not in ADDED_LATER or getattr(cfg, name) != ADDED_LATER[name]}
 
 
 def load_cv(checkpoint: Path, data_hash: str) -> dict:
