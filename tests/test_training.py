@@ -579,6 +579,10 @@ def test_a_narrower_student_from_the_command_line(tiny_model, tmp_path):
                                                              "train-articles").iterdir())[0])
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["id"]
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "wide", "--tiny", "--distil-from",
+                  tiny_model / "model" / "teacher-fp32.pt", "--distil-states", "--ffn", "65")
+    assert r.returncode == 1 and "--ffn 65: the teacher's feed-forward layers have 64 neurons" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()[-1]) < 200
 
 
 def test_a_student_deeper_than_its_teacher_is_refused(tiny_model, tmp_path):

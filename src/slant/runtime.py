@@ -32,7 +32,7 @@ def one_blas_thread() -> None:
     shipped model, 12.1 -> 20.1 for a 2-layer one).  Process-wide and not undone: threadpoolctl lets only
     one thread steer OpenBLAS, so a limit scoped to each call would not hold in a server's worker threads.
     An explicit ``OPENBLAS_NUM_THREADS`` wins."""
-    if "OPENBLAS_NUM_THREADS" in os.environ and os.environ["OPENBLAS_NUM_THREADS"] != "1":
+    if os.environ.get("OPENBLAS_NUM_THREADS", "1") != "1":
         return
     from threadpoolctl import threadpool_limits
 
