@@ -198,6 +198,24 @@ def pos_weights(examples: list[Example], attr: str) -> torch.Tensor:
     return torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 30.0), dtype=torch.float32)
 
 
+def balanced_genre_loss(genres: list[int] | np.ndarray, device=None):
+    """Cross-entropy for one article's genre logits [G] and its genre, scaled by that genre's class-balance
+    weight (total / (G * count), counted over ``genres``, the training articles' genres).
+
+    The scale is applied per article: ``CrossEntropyLoss(weight=...)`` averages by the weights of its batch,
+    so over a batch of one article it cancels the weight and balances nothing.
+    """
+    g = len(taxonomy.GENRES)
+    counts = np.bincount(np.asarray(genres, dtype=int), minlength=g).astype(np.float64)
+    weights = torch.tensor(counts.sum() / (g * np.maximum(counts, 1)), dtype=torch.float32, device=device)
+
+    def loss(logits: torch.Tensor, genre: int) -> torch.Tensor:
+        return weights[genre] * torch.nn.functional.cross_entropy(
+            logits.unsqueeze(0), torch.tensor([genre], device=logits.device))
+
+    return loss
+
+
 @torch.no_grad()
 def predict(model: TechniqueModel, examples: list[Example], limit: int, train_units: bool = False):
     """Per example: (token probabilities [n, K], paragraph probabilities [P, K]); with ``train_units`` the
@@ -354,15 +372,13 @@ def log_progress(msg: str) -> None:
 def _article_loss(train_ex: list[Example], device):
     """Genre cross-entropy (class-balanced over the training folds) plus frames BCE, for joint training."""
     g = len(taxonomy.GENRES)
-    counts = np.bincount([e.genre for e in train_ex if e.genre >= 0], minlength=g).astype(np.float64)
-    weights = torch.tensor(counts.sum() / (g * np.maximum(counts, 1)), dtype=torch.float32, device=device)
-    genre_loss = torch.nn.CrossEntropyLoss(weight=weights)
+    genre_loss = balanced_genre_loss([e.genre for e in train_ex if e.genre >= 0], device)
     frames_loss = torch.nn.BCEWithLogitsLoss()
 
     def loss(e: Example, logits):
         total = 0.0
         if e.genre >= 0:
-            total = total + genre_loss(logits[:g].unsqueeze(0), torch.tensor([e.genre], device=device))
+            total = total + genre_loss(logits[:g], e.genre)
         if e.frames_y is not None:
             total = total + frames_loss(logits[g:], torch.from_numpy(e.frames_y).to(device))
         return total
