@@ -415,13 +415,43 @@ def test_pooling_study_runs_on_tiny_data(tiny_model):
     import subprocess
     import sys
     r = subprocess.run([sys.executable, "-m", "slant.training.pooling_study", "--data", str(tiny_model / "data"),
-                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
+                        "--model", str(tiny_model / "model"), "--branch"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
-    assert set(result["poolings"]) == {"mean", "max", "mean+max", "attention", "attention+max"}
+    poolings = ["mean", "max", "mean+max", "attention", "attention+max", "layer+mean+max"]
+    assert list(result["poolings"]) == poolings
     for figures in result["poolings"].values():
         assert [f["fold"] for f in figures] == [0]
         assert 0 <= figures[0]["genre_macro_f1"] <= 1 and 0 <= figures[0]["frames_micro_f1_crossfit"] <= 1
+    # one fold asked for: the pooled figures are that fold's, beside the same heads averaged with TF-IDF
+    assert list(result["pooled"]) == ["shipped"] + [n + x for n in poolings for x in ("", " + lexical")]
+    for p in poolings:
+        assert result["pooled"][p] == {k: v for k, v in result["poolings"][p][0].items() if k != "fold"}
+
+
+def test_pooling_study_branch_needs_a_layer_to_follow(tiny_model, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model / "model", model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    import hashlib
+
+    import onnx
+    graph = onnx.load(str(model / "encoder.onnx"))   # an encoder with its last layer's output only
+    kept = [o for o in graph.graph.output if o.name != "article_states"]
+    del graph.graph.output[:]
+    graph.graph.output.extend(kept)
+    onnx.save(graph, str(model / "encoder.onnx"))
+    del manifest["encoder"]["article_states_layer"]
+    manifest["files"]["encoder.onnx"] = {"sha256": hashlib.sha256((model / "encoder.onnx").read_bytes()).hexdigest(),
+                                         "bytes": (model / "encoder.onnx").stat().st_size}
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    r = subprocess.run([sys.executable, "-m", "slant.training.pooling_study", "--data", str(tiny_model / "data"),
+                        "--model", str(model), "--branch"], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == f"error: {model}: its encoder has no article_states output, so no layer follows its states"
 
 
 def test_attention_pooling_weighs_pieces_by_a_learned_query():
@@ -434,6 +464,24 @@ def test_attention_pooling_weighs_pieces_by_a_learned_query():
         heads.query[0] = torch.tensor([10.0, 0.0])
     assert torch.allclose(heads.pooled(states, 0), torch.tensor([1.0, 0.0]), atol=1e-4)
     assert torch.allclose(heads.pooled(states, 1), torch.tensor([0.5, 0.5]))   # one query per task
+
+
+def test_genre_loss_is_class_balanced_for_one_article_at_a_time():
+    """The joint article heads and the pooling study score one article at a time; a rare genre's article must
+    weigh more than a common one's (CrossEntropyLoss(weight=...) over a batch of one cancels its weight)."""
+    from types import SimpleNamespace
+
+    import torch
+    from slant.training.fit import _article_loss, balanced_genre_loss
+    loss = balanced_genre_loss([0, 0, 0, 0, 1])   # weights: 5 / (3 * count): 0.417 opinion, 1.667 reporting
+    logits = torch.tensor([0.2, -0.1, 0.3])
+    plain = [torch.nn.functional.cross_entropy(logits.unsqueeze(0), torch.tensor([k])) for k in range(3)]
+    assert torch.isclose(loss(logits, 0), plain[0] * 5 / 12)
+    assert torch.isclose(loss(logits, 1), plain[1] * 5 / 3)
+    assert torch.isclose(loss(logits, 2), plain[2] * 5 / 3)  # a genre absent from training counts as 1
+    joint = _article_loss([SimpleNamespace(genre=g) for g in (0, 0, 0, 0, 1, -1)], "cpu")
+    logits17 = torch.cat([logits, torch.zeros(14)])
+    assert torch.isclose(joint(SimpleNamespace(genre=1, frames_y=None), logits17), plain[1] * 5 / 3)
 
 
 def test_distilling_from_a_teacher(tiny_model, tmp_path):
