@@ -430,15 +430,15 @@ def test_pooling_study_runs_on_tiny_data(tiny_model):
 
 
 def test_pooling_study_branch_needs_a_layer_to_follow(tiny_model, tmp_path):
+    import hashlib
     import shutil
     import subprocess
     import sys
+
+    import onnx
     model = tmp_path / "model"
     shutil.copytree(tiny_model / "model", model)
     manifest = json.loads((model / "manifest.json").read_text())
-    import hashlib
-
-    import onnx
     graph = onnx.load(str(model / "encoder.onnx"))   # an encoder with its last layer's output only
     kept = [o for o in graph.graph.output if o.name != "article_states"]
     del graph.graph.output[:]

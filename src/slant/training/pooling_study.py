@@ -183,6 +183,9 @@ def run(data, model, folds=(0,), seed: int = 13, branch: bool = False) -> dict:
     docs = corpus.documents + corpus.article_only
     fold = np.array(assign_folds(corpus.documents, 5, seed) + assign_folds(corpus.article_only, 5, seed))
     detector = load_detector(model)
+    layer_index = detector.artifact.manifest.get("encoder", {}).get("article_states_layer")
+    if branch and layer_index is None:
+        raise InputError(f"{model}: its encoder has no article_states output, so no layer follows its states")
     states = []
     for d in docs:
         _, s, _, _ = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
@@ -190,9 +193,6 @@ def run(data, model, folds=(0,), seed: int = 13, branch: bool = False) -> dict:
     articles = article_fit.articles(docs, ((s, np.zeros((1, 1))) for s in states),
                                     unseen_ids={d.id for d in corpus.article_only})
     labelled = articles.labelled
-    layer_index = detector.artifact.manifest.get("encoder", {}).get("article_states_layer")
-    if branch and layer_index is None:
-        raise InputError(f"{model}: its encoder has no article_states output, so no layer follows its states")
     held_rows = np.flatnonzero(np.isin(fold, folds) & labelled)
     held = articles.take(held_rows)
     shipped = article_fit.out_of_fold_parts(articles, fold)  # the shipped heads' parts, fitted per fold
