@@ -30,3 +30,17 @@ def test_terms_match_the_default_analyzer():
     analyzer = TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()
     text = "Don't trust the so-called \"experts\" — 2020's élite, a b c!"
     assert terms(text) == analyzer(text)
+
+
+def test_bigrams_never_join_two_texts_nor_skip_an_unknown_word():
+    vocabulary = ["corrupt", "elite", "corrupt elite", "regime"]
+    coef = np.array([[0.0], [0.0], [5.0], [1.0]], dtype=np.float32)  # only the bigram and "regime" weigh
+    head = LexicalHead(vocabulary, np.ones(4, dtype=np.float32), coef, np.zeros(1, dtype=np.float32))
+    batch = ["the corrupt", "elite regime", "corrupt elite", "corrupt zzz elite", "", "Corrupt  ELITE!"]
+    logits = head.logits(batch)
+    assert logits.tolist() == [head.logits([t])[0].tolist() for t in batch]  # a batch is its texts one by one
+    assert logits[0, 0] == 0.0 and logits[1, 0] == pytest.approx(1 / np.sqrt(2))  # "corrupt" + "elite": no bigram
+    assert logits[2, 0] == pytest.approx(5 / np.sqrt(3))
+    assert logits[3, 0] == 0.0 and logits[4, 0] == 0.0
+    assert logits[5, 0] == logits[2, 0]
+    assert head.logits([]).shape == (0, 1)

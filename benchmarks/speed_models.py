@@ -1,0 +1,68 @@
+"""Stand-ins for timing a student before it is trained: the shipped model with its encoder cut to N layers.
+
+    python benchmarks/speed_models.py --layers 2 --out runs/speed-l2        # an artifact folder
+    python benchmarks/speed_models.py --layers 4 --out runs/speed-l4        # ... and its fp32 teacher-fp32.pt
+    python benchmarks/throughput.py --model runs/speed-l2 --teacher runs/speed-l4/teacher-fp32.pt
+
+The folder holds the shipped model's heads, thresholds, lexical, article and span parts, and an encoder
+made of MiniLM-L6's first N layers (optionally with ``--ffn`` of their feed-forward neurons), exported,
+fused and quantised as ``slant train`` does; beside it ``teacher-fp32.pt``, the same layers as an fp32
+torch checkpoint.  Nothing in it was trained for slant: its outputs mean nothing, its speed is that of any
+trained model of the same shape (the runtime's work does not depend on the weights), which is what the
+speed-up over a teacher of another depth can be planned with.  Needs the ``[train]`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--layers", type=int, required=True, help="encoder layers (1-6)")
+    parser.add_argument("--ffn", type=int, default=None, help="feed-forward neurons per layer (default MiniLM's 1536)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if not 1 <= args.layers <= 6:
+        parser.error("--layers must be 1 to 6 (MiniLM-L6 has six)")
+    sys.path.insert(0, str(REPO / "src"))
+    from slant.models import default_path, load_artifact
+    from slant.training.distil import student_from_teacher
+    from slant.training.export import _write_manifest, article_layer, export_onnx, fuse, quantize
+    from slant.training.model import TechniqueModel, build_encoder, save_checkpoint
+
+    shipped = default_path()
+    labels = len(load_artifact(shipped).labels)
+    model = TechniqueModel(build_encoder(args.layers), labels).eval()
+    if args.ffn is not None:
+        model = student_from_teacher(model, args.layers, args.ffn).eval()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for f in shipped.iterdir():
+        if f.suffix in (".npz", ".json") and f.name != "manifest.json":
+            shutil.copyfile(f, args.out / f.name)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, fused = Path(tmp) / "encoder-fp32.onnx", Path(tmp) / "encoder-fused.onnx"
+        export_onnx(model.encoder, fp32)
+        fusions = fuse(fp32, fused, model.encoder.config)
+        quantize(fused, args.out / "encoder.onnx")
+    save_checkpoint(model, args.out / "teacher-fp32.pt", tiny=False, holdout_fold=None)
+    manifest = json.loads((shipped / "manifest.json").read_text(encoding="utf-8"))
+    config = model.encoder.config
+    manifest["name"] = f"speed stand-in, {args.layers} untrained layers"
+    manifest["encoder"] |= {"layers": args.layers, "ffn": int(config.intermediate_size),
+                            "article_states_layer": article_layer(config), "fusions": fusions}
+    manifest["training"]["commands"] = [" ".join(["python", "benchmarks/speed_models.py", *sys.argv[1:]])]
+    _write_manifest(args.out, manifest)
+    load_artifact(args.out)
+    print(f"{args.out}: {args.layers} layers, ffn {config.intermediate_size}; teacher-fp32.pt beside it")
+
+
+if __name__ == "__main__":
+    main()
