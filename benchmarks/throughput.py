@@ -1,16 +1,22 @@
 """Throughput of the full analysis (genre, frames, techniques, spans) on 2 threads, printed (never asserted).
 
-    python benchmarks/throughput.py [--articles DIR] [--model DIR] [--teacher runs/.../teacher-fp32.pt ...]
+    python benchmarks/throughput.py [--articles DIR] [--model DIR] [--teacher runs/.../teacher-fp32.pt ... |
+                                     --teacher-layers N]
 
 In one run, over the English dev articles of ../shared/data:
   * the shipped runtime (int8 ONNX + numpy heads, full analysis: genre, frames, techniques, span decoding):
     articles/s, word pieces/s, achieved FLOP/s as a fraction of a fp32 GEMM measured
     in the same run, peak RSS of a process that only runs the runtime;
-  * the fine-tuned fp32 torch teacher it was exported from (if --teacher is given):
+  * the fine-tuned fp32 torch teacher it was exported from (--teacher):
     articles/s and the speed-up of the runtime over it (runtime and teacher are
     measured alternately, twice each, best of each counts).  A model distilled from
     an ensemble names every teacher (--teacher A --teacher B): each article then runs
-    through all of them and their probabilities are averaged, as in training;
+    through all of them and their probabilities are averaged, as in training.
+    Without --teacher (a training run's checkpoints are not shipped) the teacher is a
+    stand-in: an untrained fp32 torch model of the same architecture — MiniLM's first
+    layers, the model's feed-forward width and heads — or of --teacher-layers layers
+    (the teacher of a shallower student).  Its time does not depend on its weights: the
+    teacher's pass ends at the probabilities, with no decoding after them;
   * cold start of `slant analyze` on the shipped example article (median of 3).
 Each measurement runs in its own subprocess so that RSS and imports do not mix.
 """
@@ -45,6 +51,8 @@ def _child(mode: str, args) -> dict:
         cmd += ["--model", str(args.model)]
     for teacher in args.teacher or []:
         cmd += ["--teacher", str(teacher)]
+    if args.teacher_layers:
+        cmd += ["--teacher-layers", str(args.teacher_layers)]
     env = _env(THREADS if mode == "gemm" else None)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -98,7 +106,7 @@ def child_teacher(args) -> dict:
     from slant.models import load_artifact
     torch.set_num_threads(THREADS)
     art = load_artifact(args.model)
-    models = [load_checkpoint(t) for t in args.teacher]
+    models = [load_checkpoint(t) for t in args.teacher] if args.teacher else [stand_in(art, args.teacher_layers)]
     tok = load_tokenizer(art.path / "tokenizer.json")
     m = art.manifest
     docs = _docs(args.articles)
@@ -110,7 +118,22 @@ def child_teacher(args) -> dict:
         example = [prepare(doc, tok, m["window"], m["stride"], special)]
         outputs = [predict(model, example, 10_000)[0] for model in models]
         [np.mean(parts, axis=0) for parts in zip(*outputs)]  # the ensemble's token and paragraph probabilities
-    return {"articles": len(docs), "seconds": time.perf_counter() - start, "teachers": len(models)}
+    return {"articles": len(docs), "seconds": time.perf_counter() - start, "teachers": len(models),
+            "layers": int(models[0].encoder.config.num_hidden_layers), "stand_in": not args.teacher}
+
+
+def stand_in(art, layers: int | None):
+    """An untrained fp32 TechniqueModel shaped like the model of ``art`` (``layers`` deep when given): MiniLM's
+    first layers (a random tiny BERT for a --tiny model), cut to the model's feed-forward width."""
+    from slant.training.distil import student_from_teacher
+    from slant.training.model import TechniqueModel, build_encoder
+    enc = art.manifest["encoder"]
+    layers = layers or int(enc["layers"])
+    tiny = str(enc.get("base", "")).startswith("random tiny")
+    model = TechniqueModel(build_encoder(layers, tiny), len(art.labels))
+    if not tiny and int(enc.get("ffn", model.encoder.config.intermediate_size)) != model.encoder.config.intermediate_size:
+        model = student_from_teacher(model, layers, int(enc["ffn"]))
+    return model.eval()
 
 
 def child_gemm(args) -> dict:
@@ -143,6 +166,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped one)")
     parser.add_argument("--teacher", type=Path, action="append", default=None,
                         help="teacher-fp32.pt from the training run (repeat for an ensemble teacher)")
+    parser.add_argument("--teacher-layers", type=int, default=None,
+                        help="without --teacher: the depth of the untrained stand-in teacher (default: the model's)")
     parser.add_argument("--child", choices=["runtime", "teacher", "gemm"], default=None)
     args = parser.parse_args()
     if args.child:
@@ -154,14 +179,16 @@ def main() -> None:
     missing = [t for t in args.teacher or [] if not t.exists()]
     if missing:
         parser.error(f"{missing[0]}: no such teacher checkpoint")
-    have_teacher = bool(args.teacher)
+    if args.teacher and args.teacher_layers:
+        parser.error("--teacher-layers shapes the stand-in teacher used without --teacher: give one of them")
+    if args.teacher_layers is not None and not 1 <= args.teacher_layers <= 6:
+        parser.error("--teacher-layers must be 1 to 6 (MiniLM-L6 has six)")
     gemm, rt, teacher = _child("gemm", args), None, None
     for _ in range(2):
         r = _child("runtime", args)
         rt = r if rt is None or r["seconds"] < rt["seconds"] else rt
-        if have_teacher:
-            t = _child("teacher", args)
-            teacher = t if teacher is None or t["seconds"] < teacher["seconds"] else teacher
+        t = _child("teacher", args)
+        teacher = t if teacher is None or t["seconds"] < teacher["seconds"] else teacher
     flops = _flops_per_piece(rt["layers"], rt["hidden"], rt["window"], rt["ffn"]) * rt["processed"]
     achieved = flops / rt["encoder_seconds"] / 1e9
     print(f"machine: {os.cpu_count()} CPUs visible, {THREADS} threads used")
@@ -173,14 +200,16 @@ def main() -> None:
     result = {"gemm_gflops": gemm["gflops"], "runtime_articles_per_s": rt["articles"] / rt["seconds"],
               "runtime_pieces_per_s": rt["pieces"] / rt["seconds"], "achieved_gflops": achieved,
               "fraction_of_gemm": achieved / gemm["gflops"], "peak_rss_mb": rt["peak_rss_mb"]}
-    if have_teacher:
-        t_rate = teacher["articles"] / teacher["seconds"]
-        what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
-        print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up "
-              f"{result['runtime_articles_per_s'] / t_rate:.2f}x")
-        result |= {"teacher_articles_per_s": t_rate, "speedup": result["runtime_articles_per_s"] / t_rate}
-    else:
-        print("fp32 torch teacher:               not measured (give --teacher runs/<run>/teacher-fp32.pt)")
+    t_rate = teacher["articles"] / teacher["seconds"]
+    what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
+    if teacher["stand_in"]:
+        what = f"fp32 torch stand-in, {teacher['layers']} layers"
+    print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
+    if teacher["stand_in"]:
+        print("  (an untrained model of the teacher's shape: a training run's teacher-fp32.pt is not shipped; give it "
+              "with --teacher)")
+    result |= {"teacher_articles_per_s": t_rate, "speedup": result["runtime_articles_per_s"] / t_rate,
+               "teacher_layers": teacher["layers"]}
     cold = cold_start(args.model)
     print(f"cold start `slant analyze` example: {cold:.2f} s (median of 3)")
     result["cold_start_s"] = cold

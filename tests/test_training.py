@@ -402,6 +402,8 @@ def test_layer_study_runs_on_tiny_data(tiny_model):
             f = figures[part]
             assert 0 <= f["frames_micro_f1_crossfit"] <= 1 and 0 <= f["genre_macro_f1"] <= 1
             assert 1 <= len(f["frames_per_fold"]) <= 5
+            assert len(f["genre_per_fold"]) == len(f["frames_per_fold"])
+            assert all(g is None or 0 <= g <= 1 for g in f["genre_per_fold"])
     r = subprocess.run([sys.executable, "-m", "slant.training.layer_study", "--data", str(tiny_model / "data"),
                         "--checkpoint", str(tiny_model / "missing.pt")], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tiny_model / 'missing.pt'}: no such checkpoint"
@@ -1389,3 +1391,15 @@ def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
             "cold_start_s"} <= figures.keys()
     assert all(v > 0 for v in figures.values())
     assert "runtime speed-up" in r.stdout and "cold start" in r.stdout
+    # without --teacher: an untrained stand-in of the teacher's shape, said so
+    r = subprocess.run([sys.executable, str(script), "--articles", str(tiny_model / "data" / "semeval2023" / "en" /
+                                                                         "train-articles"),
+                        "--model", str(tiny_model / "model"), "--teacher-layers", "2"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout.strip().splitlines()[-1])
+    assert figures["teacher_layers"] == 2 and figures["speedup"] > 0
+    assert "fp32 torch stand-in, 2 layers" in r.stdout and "untrained" in r.stdout
+    r = subprocess.run([sys.executable, str(script), "--model", str(tiny_model / "model"), "--teacher-layers", "2",
+                        "--teacher", str(tiny_model / "model" / "teacher-fp32.pt")], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("give one of them")

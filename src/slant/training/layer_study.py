@@ -8,7 +8,8 @@ are pooled as the shipped heads pool them (mean and max).  For each layer and ea
 ``slant train``, the article heads are fitted on the other folds exactly as ``slant train`` fits them
 (slant.training.article_fit: the encoder part on the articles the encoder was trained on, the TF-IDF part on
 all) and predict the held-out fold.  Reported per layer, official metrics over the out-of-fold predictions:
-frames micro-F1 (thresholds cross-fitted, pooled and per fold) and genre macro-F1, for the encoder part alone
+frames micro-F1 (thresholds cross-fitted, pooled and per fold) and genre macro-F1 (pooled and per fold: only
+the clean fold counts for a model trained on genre), for the encoder part alone
 and averaged with the TF-IDF part as the runtime averages them.
 
 The encoder was fine-tuned on the technique labels of every article outside its held-out fold, if it has one:
@@ -50,9 +51,11 @@ def _figures(data: article_fit.Articles, folds: np.ndarray, genre: np.ndarray, f
     labelled = data.labelled
     per_fold = [article_fit.frames_crossfit(data.take(np.flatnonzero((folds == k) & labelled)),
                                             frames[(folds == k) & labelled]) for k in np.unique(folds)]
+    genre_per_fold = [article_fit.genre_scores(data.take(np.flatnonzero(folds == k)), genre[folds == k])["macro_f1"]
+                      for k in np.unique(folds)]
     return {"frames_micro_f1_crossfit": article_fit.frames_crossfit(data, frames),
             "frames_per_fold": per_fold, "frames_fold_mean": round(float(np.mean(per_fold)), 4),
-            "genre_macro_f1": article_fit.genre_scores(data, genre)["macro_f1"]}
+            "genre_macro_f1": article_fit.genre_scores(data, genre)["macro_f1"], "genre_per_fold": genre_per_fold}
 
 
 def run(data: str, checkpoint: str, seed: int = 13) -> dict:
