@@ -24,6 +24,7 @@ Each measurement runs in its own subprocess so that RSS and imports do not mix.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -160,6 +161,20 @@ def cold_start(model: Path | None) -> float:
     return statistics.median(times)
 
 
+def _print_teacher(teacher: dict, result: dict) -> None:
+    """Print the teacher's figures and add them to ``result``."""
+    t_rate = teacher["articles"] / teacher["seconds"]
+    what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
+    if teacher["stand_in"]:
+        what = f"fp32 torch stand-in, {teacher['layers']} layers"
+    print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
+    if teacher["stand_in"]:
+        print("  (an untrained model of the teacher's shape: a training run's teacher-fp32.pt is not shipped; give it "
+              "with --teacher)")
+    result |= {"teacher_articles_per_s": t_rate, "speedup": result["runtime_articles_per_s"] / t_rate,
+               "teacher_layers": teacher["layers"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=Path, default=REPO.parent / "shared/data/semeval2023/en/dev-articles")
@@ -183,12 +198,14 @@ def main() -> None:
         parser.error("--teacher-layers shapes the stand-in teacher used without --teacher: give one of them")
     if args.teacher_layers is not None and not 1 <= args.teacher_layers <= 6:
         parser.error("--teacher-layers must be 1 to 6 (MiniLM-L6 has six)")
+    have_torch = all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
     gemm, rt, teacher = _child("gemm", args), None, None
     for _ in range(2):
         r = _child("runtime", args)
         rt = r if rt is None or r["seconds"] < rt["seconds"] else rt
-        t = _child("teacher", args)
-        teacher = t if teacher is None or t["seconds"] < teacher["seconds"] else teacher
+        if have_torch:
+            t = _child("teacher", args)
+            teacher = t if teacher is None or t["seconds"] < teacher["seconds"] else teacher
     flops = _flops_per_piece(rt["layers"], rt["hidden"], rt["window"], rt["ffn"]) * rt["processed"]
     achieved = flops / rt["encoder_seconds"] / 1e9
     print(f"machine: {os.cpu_count()} CPUs visible, {THREADS} threads used")
@@ -200,16 +217,10 @@ def main() -> None:
     result = {"gemm_gflops": gemm["gflops"], "runtime_articles_per_s": rt["articles"] / rt["seconds"],
               "runtime_pieces_per_s": rt["pieces"] / rt["seconds"], "achieved_gflops": achieved,
               "fraction_of_gemm": achieved / gemm["gflops"], "peak_rss_mb": rt["peak_rss_mb"]}
-    t_rate = teacher["articles"] / teacher["seconds"]
-    what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
-    if teacher["stand_in"]:
-        what = f"fp32 torch stand-in, {teacher['layers']} layers"
-    print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
-    if teacher["stand_in"]:
-        print("  (an untrained model of the teacher's shape: a training run's teacher-fp32.pt is not shipped; give it "
-              "with --teacher)")
-    result |= {"teacher_articles_per_s": t_rate, "speedup": result["runtime_articles_per_s"] / t_rate,
-               "teacher_layers": teacher["layers"]}
+    if teacher is None:
+        print("fp32 torch teacher:               not measured (needs torch: pip install torch==2.13.0, then \".[train]\")")
+    else:
+        _print_teacher(teacher, result)
     cold = cold_start(args.model)
     print(f"cold start `slant analyze` example: {cold:.2f} s (median of 3)")
     result["cold_start_s"] = cold
