@@ -3,11 +3,11 @@
     python benchmarks/speed_models.py --layers 2 --out runs/speed-l2
     python benchmarks/throughput.py --model runs/speed-l2 --teacher-layers 4   # against a 4-layer fp32 teacher
 
-The folder holds the shipped model's heads, thresholds, lexical, article and span parts, and an encoder
-made of MiniLM-L6's first N layers (optionally with ``--ffn`` of their feed-forward neurons), exported,
-fused and quantised as ``slant train`` does.  Nothing in it was trained for slant: its outputs mean nothing, its speed is that of any
-trained model of the same shape, which is what the speed-up over a teacher of another depth can be planned
-with.  The encoder's work does not depend on the weights; the decoding after it does (an untrained encoder
+The folder holds the shipped model's heads, lexical, article and span parts, and an encoder made of
+MiniLM-L6's first N layers (optionally with ``--ffn`` of their feed-forward neurons), exported, fused and
+quantised as ``slant train`` does.  Nothing in it was trained for slant: its outputs mean nothing, its
+speed is that of any trained model of the same shape, which is what the speed-up over a teacher of
+another depth can be planned with.  The encoder's work does not depend on the weights; the decoding after it does (an untrained encoder
 under the shipped heads passes every threshold and decodes twenty times the spans), so the stand-in's
 paragraph and span thresholds are set to flag as many paragraphs and pieces per technique, over
 ``--articles``, as the shipped model flags there.  Needs the ``[train]`` extra.
@@ -19,7 +19,6 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +37,7 @@ def main() -> None:
     sys.path.insert(0, str(REPO / "src"))
     from slant.models import default_path, load_artifact
     from slant.training.distil import student_from_teacher
-    from slant.training.export import _write_manifest, article_layer, export_onnx, fuse, quantize
+    from slant.training.export import _write_manifest, article_layer, export_encoder
     from slant.training.model import TechniqueModel, build_encoder
 
     shipped = default_path()
@@ -50,11 +49,7 @@ def main() -> None:
     for f in shipped.iterdir():
         if f.suffix in (".npz", ".json") and f.name != "manifest.json":
             shutil.copyfile(f, args.out / f.name)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32, fused = Path(tmp) / "encoder-fp32.onnx", Path(tmp) / "encoder-fused.onnx"
-        export_onnx(model.encoder, fp32)
-        fusions = fuse(fp32, fused, model.encoder.config)
-        quantize(fused, args.out / "encoder.onnx")
+    fusions = export_encoder(model.encoder, args.out / "encoder.onnx")
     manifest = json.loads((shipped / "manifest.json").read_text(encoding="utf-8"))
     config = model.encoder.config
     manifest["name"] = f"speed stand-in, {args.layers} untrained layers"

@@ -1374,6 +1374,38 @@ def test_frames_crossfit_scores_each_half_against_its_own_gold():
     assert article_fit.frames_crossfit(data, shuffled) < 1.0
 
 
+def test_a_speed_stand_in_flags_as_much_as_the_shipped_model(tiny_model, tmp_path):
+    """benchmarks/speed_models.py: an untrained 1-layer encoder under the shipped heads, its thresholds set so that
+    it flags as many paragraphs and pieces per technique as the shipped model on the given articles."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from slant.formats import read_articles
+    from slant.models import load_artifact
+    from slant.runtime import load_detector
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "speed_models.py"
+    articles = tiny_model / "data" / "semeval2023" / "en" / "train-articles"
+    r = subprocess.run([sys.executable, str(script), "--layers", "1", "--out", str(tmp_path / "speed"),
+                        "--articles", str(articles)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert load_artifact(tmp_path / "speed").manifest["encoder"]["layers"] == 1
+    docs = read_articles(articles)
+    flagged = []
+    for model in (None, tmp_path / "speed"):
+        d = load_detector(model)
+        outs = [d.probabilities(doc.text, [(p.start, p.end) for p in doc.paragraphs]) for doc in docs]
+        flagged.append([(np.concatenate([o[1] for o in outs]) >= d.span_thresholds).sum(0),
+                        (np.concatenate([o[2] for o in outs]) >= d.paragraph_thresholds).sum(0)])
+    for shipped, stand_in in zip(*flagged):
+        assert shipped.tolist() == stand_in.tolist()
+    r = subprocess.run([sys.executable, str(script), "--layers", "7", "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("(MiniLM-L6 has six)")
+
+
 def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
     """benchmarks/throughput.py prints its figures (never asserts them): run end to end on the tiny model and its
     teacher so that it cannot rot between the runs that measure the shipped model."""

@@ -91,17 +91,24 @@ def quantize(src: Path, dst: Path) -> None:
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
+def export_encoder(encoder, dst: Path) -> dict:
+    """The shipped form of ``encoder`` at ``dst``: exported to ONNX, fused, quantised to int8; returns the
+    fusions made (``fuse``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, fused = Path(tmp) / "encoder-fp32.onnx", Path(tmp) / "encoder-fused.onnx"
+        export_onnx(encoder, fp32)
+        fusions = fuse(fp32, fused, encoder.config)
+        quantize(fused, dst)
+    return fusions
+
+
 def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teachers: list | None = None) -> Path:
     from ..windows import load_tokenizer
     from .fit import LABELS
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32, fused = Path(tmp) / "encoder-fp32.onnx", Path(tmp) / "encoder-fused.onnx"
-        export_onnx(model.encoder, fp32)
-        fusions = fuse(fp32, fused, model.encoder.config)
-        quantize(fused, out / "encoder.onnx")
+    fusions = export_encoder(model.encoder, out / "encoder.onnx")
     shutil.copyfile(tokenizer_path, out / "tokenizer.json")
     np.savez(out / "heads.npz",
              token_w=model.token_head.weight.detach().numpy().T.astype(np.float32),
