@@ -4,7 +4,7 @@
     python benchmarks/throughput.py --model runs/speed-l2 --teacher-layers 4   # against a 4-layer fp32 teacher
 
 The folder holds the shipped model's heads, lexical, article and span parts, and an encoder made of
-MiniLM-L6's first N layers (optionally with ``--ffn`` of their feed-forward neurons), exported, fused and
+MiniLM-L6's first N layers (with ``--ffn``: N random layers of that feed-forward width), exported, fused and
 quantised as ``slant train`` does.  Nothing in it was trained for slant: its outputs mean nothing, its
 speed is that of any trained model of the same shape, which is what the speed-up over a teacher of
 another depth can be planned with.  The encoder's work does not depend on the weights; the decoding after it does (an untrained encoder
@@ -36,15 +36,12 @@ def main() -> None:
         parser.error("--layers must be 1 to 6 (MiniLM-L6 has six)")
     sys.path.insert(0, str(REPO / "src"))
     from slant.models import default_path, load_artifact
-    from slant.training.distil import student_from_teacher
     from slant.training.export import _write_manifest, article_layer, export_encoder
     from slant.training.model import TechniqueModel, build_encoder
 
     shipped = default_path()
     labels = len(load_artifact(shipped).labels)
-    model = TechniqueModel(build_encoder(args.layers), labels).eval()
-    if args.ffn is not None:
-        model = student_from_teacher(model, args.layers, args.ffn).eval()
+    model = TechniqueModel(build_encoder(args.layers, ffn=args.ffn), labels).eval()
     args.out.mkdir(parents=True, exist_ok=True)
     for f in shipped.iterdir():
         if f.suffix in (".npz", ".json") and f.name != "manifest.json":
@@ -56,7 +53,7 @@ def main() -> None:
     manifest["encoder"] |= {"layers": args.layers, "ffn": int(config.intermediate_size),
                             "article_states_layer": article_layer(config), "fusions": fusions}
     manifest["training"]["commands"] = [" ".join(["python", "benchmarks/speed_models.py", *sys.argv[1:]])]
-    _write_manifest(args.out, manifest)
+    _write_manifest(args.out, manifest)   # loadable, for matching its thresholds
     manifest["thresholds"] |= matched_thresholds(shipped, args.out, args.articles)
     _write_manifest(args.out, manifest)
     load_artifact(args.out)
@@ -70,6 +67,7 @@ def matched_thresholds(shipped: Path, stand_in: Path, articles: Path) -> dict[st
 
     from slant.formats import read_articles
     from slant.runtime import load_detector
+    from slant.training.export import DISABLED
 
     docs = read_articles(articles)
     out = {}
@@ -81,7 +79,7 @@ def matched_thresholds(shipped: Path, stand_in: Path, articles: Path) -> dict[st
         cut = np.asarray(detectors[0].artifact.manifest["thresholds"][name])
         flagged = (ours >= cut).sum(0)
         ranked = -np.sort(-theirs, axis=0)
-        out[name] = [float(ranked[n - 1, k]) if n else 1.01 for k, n in enumerate(flagged)]
+        out[name] = [float(ranked[n - 1, k]) if n else DISABLED for k, n in enumerate(flagged)]
     return out
 
 

@@ -125,16 +125,12 @@ def child_teacher(args) -> dict:
 
 def stand_in(art, layers: int | None):
     """An untrained fp32 TechniqueModel shaped like the model of ``art`` (``layers`` deep when given): MiniLM's
-    first layers (a random tiny BERT for a --tiny model), cut to the model's feed-forward width."""
-    from slant.training.distil import student_from_teacher
+    first layers at the model's feed-forward width (a random tiny BERT for a --tiny model)."""
     from slant.training.model import TechniqueModel, build_encoder
     enc = art.manifest["encoder"]
-    layers = layers or int(enc["layers"])
     tiny = str(enc.get("base", "")).startswith("random tiny")
-    model = TechniqueModel(build_encoder(layers, tiny), len(art.labels))
-    if not tiny and int(enc.get("ffn", model.encoder.config.intermediate_size)) != model.encoder.config.intermediate_size:
-        model = student_from_teacher(model, layers, int(enc["ffn"]))
-    return model.eval()
+    encoder = build_encoder(layers or int(enc["layers"]), tiny, enc.get("ffn"))
+    return TechniqueModel(encoder, len(art.labels)).eval()
 
 
 def child_gemm(args) -> dict:
