@@ -825,7 +825,8 @@ def test_cross_validation_gives_every_article_an_out_of_fold_prediction(tiny_mod
 
 def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tiny_model, cross_validated, tmp_path):
     """--jobs 3 trains the folds and the final model in their own processes: same predictions, thresholds and
-    models as one process training them in turn; a rerun resumes from the saved folds."""
+    models as one process training them in turn; a rerun resumes from the saved folds and all-article model
+    (trains nothing, same thresholds)."""
     import numpy as np
     import torch
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "cv", "--tiny", "--cross-validate",
@@ -846,8 +847,11 @@ def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tin
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "cv", "--tiny", "--cross-validate",
                   "--jobs", "3")
     assert r.returncode == 0, r.stderr
-    assert "1 trainings in 1 processes at once" in r.stderr and r.stderr.count("read from") >= 3
-    resumed = json.loads((tmp_path / "cv" / "cv.json").read_text())["fold_models"]   # says where each fold trained
+    assert "trainings in" not in r.stderr and "training on" not in r.stderr and r.stderr.count("read from") >= 4
+    assert "final model read from" in r.stderr
+    rerun = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert rerun["thresholds"] == par["thresholds"] and rerun["figures"] == par["figures"]
+    resumed = rerun["fold_models"]   # says where each fold trained
     assert resumed.keys() == par["fold_models"].keys()
     assert all(m == {"read_from_an_earlier_run": True, **par["fold_models"][k]} for k, m in resumed.items())
 

@@ -9,7 +9,8 @@ finally trains the recipe once more on every article.
 
 It writes, in ``--out``: ``teacher-fp32.pt`` (the all-article model), ``cv.json`` (recipe, data hash,
 thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabilities); after each fold,
-``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes, and
+``fold-K.npz`` (its out-of-fold probabilities), from which a rerun of the same command resumes (as it does
+after the all-article model, which is saved with its recipe), and
 ``fold-K-fp32.pt`` (its model: the teacher of fold K when a later cross-validation distils a student from
 this one, ``--distil-from OUT/teacher-fp32.pt``; a rerun whose fold has a model of the same recipe and data
 but no predictions predicts with that model instead of training it again).  Exporting is
@@ -233,14 +234,23 @@ def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, lis
     return tok_list, par_list, ptc_list, made
 
 
+def _final_saved(cfg: TrainConfig, prep: _Prepared) -> bool:
+    """Whether ``--out`` holds the all-article model of this recipe and data (a rerun does not train it again)."""
+    final = Path(cfg.out) / "teacher-fp32.pt"
+    return final.is_file() and checkpoint_recipe(final) == prep.key
+
+
 def _fit_final(cfg: TrainConfig, prep: _Prepared, log) -> None:
-    """The recipe trained on every article (PTC-2020 spans included), saved as teacher-fp32.pt."""
+    """The recipe trained on every article (PTC-2020 spans included), saved as teacher-fp32.pt with its recipe."""
+    if _final_saved(cfg, prep):
+        log(f"final model read from {Path(cfg.out) / 'teacher-fp32.pt'} (an earlier run of the same recipe and data)")
+        return
     for e, u in zip(prep.examples, prep.union):
         e.token_y = u
     log(f"final model: training on all {len(prep.examples)} articles")
     torch.manual_seed(cfg.seed)
     model = fit_neural(cfg, prep.examples, log, list(cfg.distil_from))
-    save_checkpoint(model, Path(cfg.out) / "teacher-fp32.pt", cfg.tiny, None)
+    save_checkpoint(model, Path(cfg.out) / "teacher-fp32.pt", cfg.tiny, None, prep.key)
     for e, g in zip(prep.examples, prep.gold):
         e.token_y = g
 
@@ -288,7 +298,9 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
     fold_ids = sorted(set(folds))
     saved = {k: _load_fold(out / f"fold-{k}.npz", prep.key, *_held_out(prep, k)[1:]) for k in fold_ids}
     if cfg.jobs > 1:
-        _run_parts(cfg, [k for k in fold_ids if saved[k] is None] + [None], log)
+        parts = [k for k in fold_ids if saved[k] is None] + ([] if _final_saved(cfg, prep) else [None])
+        if parts:
+            _run_parts(cfg, parts, log)
     oof_par: list = [None] * len(examples)
     oof_tok: list = [None] * len(examples)
     oof_ptc: list = [None] * len(examples)
@@ -327,8 +339,8 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         log(f"out of fold, the same articles as PTC-2020 prints them (one sentence per line, the dev format): "
             f"micro-F1 {figures['ptc_text']['micro_f1_crossfit_thresholds_tuned_on_paragraphs']:.4f}")
 
-    if cfg.jobs == 1:
-        _fit_final(cfg, prep, log)
+    if cfg.jobs == 1 or _final_saved(cfg, prep):
+        _fit_final(cfg, prep, log)   # trains it, or says it was read
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
     np.savez_compressed(out / OOF_FILE, ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
                         paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32),
