@@ -1437,3 +1437,124 @@ def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
     r = subprocess.run([sys.executable, str(script), "--model", str(tiny_model / "model"), "--teacher-layers", "2",
                         "--teacher", str(tiny_model / "model" / "teacher-fp32.pt")], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("give one of them")
+
+
+# -- calibrated technique scores ------------------------------------------------------------------------
+
+def test_calibration_turns_overconfident_scores_into_the_chance_of_being_right():
+    """Scores that say more than they know (a label right a fraction t of the time scored sigmoid(2 logit t
+    + 1)) come out, cross-fitted, near the share of reported labels that are right; the maps keep every
+    technique's order, so the same labels are reported."""
+    import numpy as np
+    from slant.heads import calibrated, logit
+    from slant.training.calibration_fit import fit_calibration
+    rng = np.random.default_rng(5)
+    truth = [rng.beta(0.3, 3.0, size=(6, 3)) for _ in range(300)]
+    gold = [(rng.random(t.shape) < t).astype(np.float32) for t in truth]
+    raw = [1 / (1 + np.exp(-(2 * logit(t) + 1))) for t in truth]
+    thresholds = np.array([0.5, 0.6, 0.7])
+    section, figures = fit_calibration(raw, gold, thresholds)
+    before, after = figures["crossfit_raw"], figures["crossfit_calibrated"]
+    assert before["reported_share_right"] == after["reported_share_right"]   # same labels reported
+    assert before["reported_mean_score"] - before["reported_share_right"] > 0.15     # overconfident
+    assert abs(after["reported_mean_score"] - after["reported_share_right"]) < 0.05
+    assert after["reported_calibration_error"] < before["reported_calibration_error"] / 2
+    assert after["log_loss"] < before["log_loss"] and figures["techniques_with_their_own_map"] == 3
+    slope, intercept = np.array(section["slope"]), np.array(section["intercept"])
+    assert len(slope) == len(intercept) == 3 and np.allclose(slope, 0.5, atol=0.1)
+    p = np.concatenate(raw)
+    q = calibrated(p, slope, intercept)
+    for k in range(3):   # monotone per technique
+        order = np.argsort(p[:, k], kind="stable")
+        assert np.all(np.diff(q[order, k]) >= 0)
+
+
+def test_calibration_of_a_rare_technique_is_the_shared_map():
+    import numpy as np
+    from slant.training.calibration_fit import fit_maps
+    rng = np.random.default_rng(1)
+    p = rng.random((400, 2))
+    y = np.zeros((400, 2))
+    y[:, 0] = rng.random(400) < p[:, 0]
+    y[:3, 1] = 1                                   # 3 positives: below MIN_POSITIVES
+    slope, intercept = fit_maps(p, y)
+    shared = fit_maps(p, y, min_positives=10**9)   # every technique on the shared map
+    assert slope[1] == shared[0][1] and intercept[1] == shared[1][1] and slope[0] != slope[1]
+
+
+def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated):
+    """Both exports fit the calibration on the scores their thresholds were tuned on."""
+    for model, source in ((tiny_model / "model", "held-out fold 0"), (cross_validated / "model", "cross-validation")):
+        manifest = json.loads((model / "manifest.json").read_text())
+        section = manifest["paragraph_calibration"]
+        assert len(section["slope"]) == len(section["intercept"]) == 23 and min(section["slope"]) > 0
+        assert source in section["fitted_on"]
+        figures = manifest["metrics"]["paragraph_calibration"]
+        assert set(figures["crossfit_calibrated"]) == set(figures["crossfit_raw"]) >= {"log_loss", "brier"}
+
+
+def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_technique_model, tmp_path, article_file):
+    """The same techniques in the same paragraphs, each score the calibration of the raw one; a slope that
+    would reverse a technique's scores is refused in one line."""
+    import shutil
+    import numpy as np
+    from slant.heads import calibrated
+    from slant.training.export import _write_manifest
+    raw_model, cal_model = tmp_path / "raw", tmp_path / "cal"
+    shutil.copytree(every_technique_model, raw_model)
+    manifest = json.loads((raw_model / "manifest.json").read_text())
+    manifest.pop("paragraph_calibration", None)
+    _write_manifest(raw_model, manifest)
+    shutil.copytree(raw_model, cal_model)
+    slope, intercept = np.linspace(0.5, 1.5, 23), np.linspace(-2.0, 0.5, 23)
+    manifest["paragraph_calibration"] = {"slope": slope.tolist(), "intercept": intercept.tolist()}
+    _write_manifest(cal_model, manifest)
+    docs = []
+    for model in (raw_model, cal_model):
+        r = run_slant("analyze", article_file, "--model", model, "--format", "json", "--thresholds", "per-technique")
+        assert r.returncode == 0, r.stderr
+        docs.append(json.loads(r.stdout))
+    raw, cal = ({t["paragraph"]: t["labels"] for t in d["techniques"]} for d in docs)
+    assert raw.keys() == cal.keys() and raw
+    labels = manifest["labels"]
+    for paragraph, labs in raw.items():
+        assert sorted(x["label"] for x in labs) == sorted(x["label"] for x in cal[paragraph])
+        want = {x["label"]: calibrated(np.array([x["score"]]), slope[labels.index(x["label"])],
+                                       intercept[labels.index(x["label"])])[0] for x in labs}
+        assert all(abs(x["score"] - want[x["label"]]) < 1e-3 for x in cal[paragraph])
+    assert docs[0]["spans"] == docs[1]["spans"]
+    manifest["paragraph_calibration"]["slope"][4] = 0.0
+    _write_manifest(cal_model, manifest)
+    r = run_slant("analyze", article_file, "--model", cal_model)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("paragraph_calibration.slope must be positive (the map must keep each "
+                                     "technique's order)")
+
+
+def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_validated, tmp_path):
+    """`python -m slant.training.calibration_fit` fits a model exported before calibration existed on the
+    finished folds of a cross-validation; a folder without folds is one line and exit 1."""
+    import shutil
+    import subprocess
+    import sys
+    model = tmp_path / "model"
+    shutil.copytree(cross_validated / "model", model)
+    cmd = [sys.executable, "-m", "slant.training.calibration_fit", "--data", str(tiny_model / "data"),
+           "--model", str(model)]
+    r = subprocess.run(cmd + ["--cv", str(cross_validated / "cv")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((model / "manifest.json").read_text())
+    folds = sorted(int(p.stem.split("-")[1]) for p in (cross_validated / "cv").glob("fold-?.npz"))
+    assert manifest["paragraph_calibration"]["fitted_on"].startswith(
+        f"out-of-fold paragraph scores of folds {', '.join(map(str, folds))} of the cross-validation in")
+    assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_docs(tiny_model))
+    r = run_slant("analyze", "-", "--model", model, stdin="Title\n\nThey lie. They always lie.\n")
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(cmd + ["--cv", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path}: no finished folds (fold-K.npz) of a " \
+                                                    f"cross-validation here"
+
+
+def load_docs(tiny_model):
+    from slant.training.corpus import load_english
+    return load_english(tiny_model / "data").documents

@@ -6,6 +6,7 @@ the figures measured in training are those of the shipped decode path.
 * ``merge_windows``: one state per word piece, averaged where windows overlap.
 * ``paragraph_ranges`` / ``pool``: a paragraph is represented by the mean and
   the max of its pieces' states (pieces are contiguous in text order).
+* ``calibrated``: paragraph technique scores as the chance of being right (Platt scaling per technique).
 * ``decode_spans``: runs of pieces whose probability for a technique passes its
   threshold become character spans, widened to whole words; runs of the same
   technique at most ``SPAN_MERGE_GAP`` pieces apart become one span.
@@ -17,7 +18,7 @@ import numpy as np
 
 from .windows import Tokens
 
-__all__ = ["SPAN_MERGE_GAP", "sigmoid", "merge_windows", "paragraph_ranges", "pool", "range_max", "decode_spans",
+__all__ = ["SPAN_MERGE_GAP", "sigmoid", "logit", "calibrated", "merge_windows", "paragraph_ranges", "pool", "range_max", "decode_spans",
            "evidence_spans"]
 
 # Runs of one technique separated by at most this many pieces below its threshold become one span.
@@ -31,6 +32,23 @@ SPAN_MERGE_GAP = 12
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def calibrated(probs: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Paragraph technique scores [P, K] as the chance that the paragraph uses the technique:
+    ``sigmoid(slope_k * logit(p) + intercept_k)``, fitted on out-of-fold scores (``paragraph_calibration``
+    in the manifest).  Every slope is positive, so the map keeps each technique's order and a threshold on
+    the raw score decides exactly as before.
+
+    >>> calibrated(np.array([[0.5, 0.9]]), np.array([1.0, 2.0]), np.array([0.0, -1.0])).round(3)
+    array([[0.5  , 0.968]])
+    """
+    return sigmoid(slope * logit(probs) + intercept)
 
 
 def merge_windows(hidden: np.ndarray, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:

@@ -100,6 +100,13 @@ def _check_manifest(m: dict, where: Path) -> None:
         fail("window and stride must be integers with 0 < stride <= window")
     if not m["paragraph_ensemble"] or not set(m["paragraph_ensemble"]) <= set(PARTS):
         fail(f"paragraph_ensemble must name some of {', '.join(PARTS)}")
+    if "paragraph_calibration" in m:
+        c = m["paragraph_calibration"]
+        for key in ("slope", "intercept"):
+            if not isinstance(c, dict) or not isinstance(c.get(key), list) or len(c[key]) != len(labels):
+                fail(f"paragraph_calibration.{key} must list one number per label ({len(labels)})")
+        if min(c["slope"]) <= 0:
+            fail("paragraph_calibration.slope must be positive (the map must keep each technique's order)")
     if "article" in m:
         _check_article(m["article"], fail)
     if "span_classes" in m:

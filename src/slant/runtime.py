@@ -14,7 +14,7 @@ import numpy as np
 from .article_heads import ArticleHeads
 from .document import Document, Label
 from .errors import ModelError
-from .heads import evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
+from .heads import calibrated, evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .operating_points import OPERATING_POINTS
@@ -68,6 +68,8 @@ class Detector:
         self.operating_point = thresholds
         self.paragraph_thresholds = self.thresholds_at(thresholds)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
+        c = m.get("paragraph_calibration")  # None: a model exported before calibration shows its raw scores
+        self.calibration = None if c is None else (np.asarray(c["slope"]), np.asarray(c["intercept"]))
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
@@ -147,16 +149,19 @@ class Detector:
     def analyze(self, doc: Document, thresholds: str | None = None) -> Document:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
-        other than the detector's."""
+        other than the detector's.  A technique is reported where its raw paragraph score passes the
+        threshold; the score it is reported with is calibrated (the chance of being right, measured out
+        of fold) when the model has a ``paragraph_calibration``."""
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
         tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
         par_probs = self.combine(parts)
         if self.article is not None:
             self._label_article(doc, *self.article.probabilities(doc.text, article_states, par_probs))
-        hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]
+        hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
+        scores = par_probs if self.calibration is None else calibrated(par_probs, *self.calibration)
         doc.techniques = {}
-        for p, row, ks in zip(doc.paragraphs, par_probs, hot):
+        for p, row, ks in zip(doc.paragraphs, scores, hot):
             labels = sorted((Label(self.labels[k], round(float(row[k]), 4)) for k in ks), key=lambda lab: -lab.score)
             doc.set_paragraph_techniques(p.number, labels)
         doc.spans = []

@@ -234,8 +234,10 @@ def finish_article_refit(out: Path, figures: dict, span_figures: dict | None = N
     _write_manifest(Path(out), manifest)
 
 
-def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus, per_technique_thr) -> None:
-    """Record tuned thresholds (labels never seen in training switched off) and the figures.
+def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus, per_technique_thr,
+             calibration: tuple[dict, dict] | None = None) -> None:
+    """Record tuned thresholds (labels never seen in training switched off), the calibration of the paragraph
+    scores (section, figures: ``calibration_fit.fit_calibration``) and the figures.
 
     ``par_thr`` maximise micro-F1 (the default operating point), ``per_technique_thr`` each technique's own
     F1 (``--thresholds per-technique``)."""
@@ -252,6 +254,8 @@ def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus, per_technique_t
         values[untrained] = DISABLED
         manifest["thresholds"][name] = [round(float(x), 4) for x in values]
     manifest["metrics"] = metrics
+    if calibration is not None:
+        manifest["paragraph_calibration"], manifest["metrics"]["paragraph_calibration"] = calibration
     _write_manifest(out, manifest)
 
 

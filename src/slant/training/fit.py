@@ -615,6 +615,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
     """Thresholds and technique figures of an all-article model come from its cross-validation; what can
     still be measured on its own articles is how often int8 and fp32 disagree."""
     from ..lexical import LexicalHead
+    from .calibration_fit import fit_calibration
     from .crossval import out_of_fold_probs
     from .export import finalize
 
@@ -640,7 +641,9 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
         metrics["ptc2020_spans_in_training_folds"] = cv["ptc2020_spans"]
     if span_classes is not None:
         metrics["span_classes"] = span_classes
-    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr)
+    calibration = fit_calibration(oof, [e.par_y for e in examples], par_thr)
+    calibration[0]["fitted_on"] = f"out-of-fold paragraph scores of the cross-validation ({len(examples)} articles)"
+    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr, calibration)
     oof = cv["figures"]["fp32_torch"]
     log(f"exported {out}: out-of-fold micro-F1 (cross-fitted, fp32) {oof['subtask3_micro_f1_crossfit']:.4f}; "
         f"{flips} paragraph labels differ int8 vs fp32; genre macro-F1 {article['genre']['macro_f1']:.4f}, "
@@ -651,6 +654,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
 def train(cfg: TrainConfig, log=log_progress) -> dict:
     from ..lexical import LexicalHead
     from ..runtime import load_detector
+    from .calibration_fit import fit_calibration
     from .export import finalize, write_artifact
     from .lexical_fit import fit_lexical
 
@@ -725,7 +729,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     metrics["article"] = article
     if span_classes is not None:
         metrics["span_classes"] = span_classes
-    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr)
+    calibration = fit_calibration(par_probs, [e.par_y for e in held_ex], par_thr)
+    calibration[0]["fitted_on"] = f"held-out fold {cfg.holdout_fold} ({len(held_ex)} articles), int8 scores"
+    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr, calibration)
     i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
     log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
         f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ; "
