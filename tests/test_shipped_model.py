@@ -28,6 +28,9 @@ def test_artifact_is_small_and_described():
     assert m["metrics"]["cross_validated"]["fp32_torch"]["subtask3_micro_f1_crossfit"] > 0.4
     assert m["metrics"]["cross_validated"]["out_of_fold_articles"] == 446
     assert (default_path() / "RESULTS.md").is_file()
+    # frame scores are reported calibrated (fitted on the article heads' out-of-fold scores)
+    assert len(m["article"]["frame_calibration"]["slope"]) == 14
+    assert m["metrics"]["article"]["frames_calibration"]["articles"] == 433
 
 
 @pytest.mark.parametrize("text", [

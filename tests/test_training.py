@@ -1459,7 +1459,7 @@ def test_calibration_turns_overconfident_scores_into_the_chance_of_being_right()
     assert before["reported_mean_score"] - before["reported_share_right"] > 0.15     # overconfident
     assert abs(after["reported_mean_score"] - after["reported_share_right"]) < 0.05
     assert after["reported_calibration_error"] < before["reported_calibration_error"] / 2
-    assert after["log_loss"] < before["log_loss"] and figures["techniques_with_their_own_map"] == 3
+    assert after["log_loss"] < before["log_loss"] and figures["labels_with_their_own_map"] == 3
     slope, intercept = np.array(section["slope"]), np.array(section["intercept"])
     assert len(slope) == len(intercept) == 3 and np.allclose(slope, 0.5, atol=0.1)
     p = np.concatenate(raw)
@@ -1483,7 +1483,7 @@ def test_calibration_of_a_rare_technique_is_the_shared_map():
 
 
 def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated):
-    """Both exports fit the calibration on the scores their thresholds were tuned on."""
+    """Both exports fit the calibrations (techniques, frames) on the scores their thresholds were tuned on."""
     for model, source in ((tiny_model / "model", "held-out fold 0"), (cross_validated / "model", "cross-validation")):
         manifest = json.loads((model / "manifest.json").read_text())
         section = manifest["paragraph_calibration"]
@@ -1491,11 +1491,14 @@ def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated
         assert source in section["fitted_on"]
         figures = manifest["metrics"]["paragraph_calibration"]
         assert set(figures["crossfit_calibrated"]) == set(figures["crossfit_raw"]) >= {"log_loss", "brier"}
+        frames = manifest["article"]["frame_calibration"]   # and the frames, on the article heads' own scores
+        assert len(frames["slope"]) == len(frames["intercept"]) == 14 and min(frames["slope"]) > 0
+        assert manifest["metrics"]["article"]["frames_calibration"]["articles"] > 0
 
 
 def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_technique_model, tmp_path, article_file):
-    """The same techniques in the same paragraphs, each score the calibration of the raw one; a slope that
-    would reverse a technique's scores is refused in one line."""
+    """The same techniques in the same paragraphs and the same frames, each score the calibration of the raw
+    one; a slope that would reverse a technique's scores is refused in one line."""
     import shutil
     import numpy as np
     from slant.heads import calibrated
@@ -1504,10 +1507,14 @@ def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_techniqu
     shutil.copytree(every_technique_model, raw_model)
     manifest = json.loads((raw_model / "manifest.json").read_text())
     manifest.pop("paragraph_calibration", None)
+    manifest["article"].pop("frame_calibration", None)
+    manifest["article"]["frame_thresholds"] = [0.0] * 14   # every frame reported
     _write_manifest(raw_model, manifest)
     shutil.copytree(raw_model, cal_model)
     slope, intercept = np.linspace(0.5, 1.5, 23), np.linspace(-2.0, 0.5, 23)
+    frame_slope, frame_intercept = np.linspace(2.0, 0.7, 14), np.linspace(1.0, -1.0, 14)
     manifest["paragraph_calibration"] = {"slope": slope.tolist(), "intercept": intercept.tolist()}
+    manifest["article"]["frame_calibration"] = {"slope": frame_slope.tolist(), "intercept": frame_intercept.tolist()}
     _write_manifest(cal_model, manifest)
     docs = []
     for model in (raw_model, cal_model):
@@ -1522,13 +1529,19 @@ def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_techniqu
         want = {x["label"]: calibrated(np.array([x["score"]]), slope[labels.index(x["label"])],
                                        intercept[labels.index(x["label"])])[0] for x in labs}
         assert all(abs(x["score"] - want[x["label"]]) < 1e-3 for x in cal[paragraph])
-    assert docs[0]["spans"] == docs[1]["spans"]
+    assert docs[0]["spans"] == docs[1]["spans"] and docs[0]["genre"] == docs[1]["genre"]
+    frames = manifest["article"]["frames"]
+    assert len(docs[0]["frames"]) == len(docs[1]["frames"]) == 14
+    raw_frames = {f["label"]: f["score"] for f in docs[0]["frames"]}
+    for f in docs[1]["frames"]:
+        k = frames.index(f["label"])
+        assert abs(f["score"] - calibrated(np.array([raw_frames[f["label"]]]), frame_slope[k], frame_intercept[k])[0]) < 1e-3
     manifest["paragraph_calibration"]["slope"][4] = 0.0
     _write_manifest(cal_model, manifest)
     r = run_slant("analyze", article_file, "--model", cal_model)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().endswith("paragraph_calibration.slope must be positive (the map must keep each "
-                                     "technique's order)")
+                                     "label's order)")
 
 
 def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_validated, tmp_path):

@@ -19,7 +19,8 @@ The manifest names, per task, which parts are averaged (``ensemble``:
 (multinomial regressions), and the averaged genre probabilities are sharpened or
 softened by ``genre_temperature`` (tuned for log loss on out-of-fold predictions;
 it never changes which genre is most likely); frame columns are sigmoids compared
-with per-frame thresholds.  Numpy only.
+with per-frame thresholds, and reported calibrated (``frame_calibration``: Platt scaling per
+frame, fitted out of fold) where the model has it.  Numpy only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ModelError
-from .heads import sigmoid
+from .heads import calibrated, sigmoid
 from .lexical import LexicalHead
 from .style import NAMES as STYLE_NAMES
 from .style import style_features
@@ -81,6 +82,8 @@ class ArticleHeads:
         self.ensemble = {task: list(parts) for task, parts in section["ensemble"].items()}
         self.frame_thresholds = np.asarray(section["frame_thresholds"], dtype=np.float32)
         self.genre_temperature = float(section.get("genre_temperature", 1.0))
+        c = section.get("frame_calibration")   # None: a model exported before it reports raw frame scores
+        self.frame_calibration = None if c is None else (np.asarray(c["slope"]), np.asarray(c["intercept"]))
         self.w, self.b = arrays["encoder_w"].astype(np.float32), arrays["encoder_b"].astype(np.float32)
         self.lexical = LexicalHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
                                                 if k.startswith("lexical_")})
@@ -111,6 +114,12 @@ class ArticleHeads:
         if self.style_w is not None and wanted("style"):
             out["style"] = {"genre": softmax(style_features(text) @ self.style_w + self.style_b)}
         return out
+
+    def frame_scores(self, frames: np.ndarray) -> np.ndarray:
+        """The frame scores to report: calibrated (the chance that the article uses the frame, Platt scaling
+        fitted out of fold; monotone, so the thresholds still compare the raw scores) when the model has a
+        ``frame_calibration``."""
+        return frames if self.frame_calibration is None else calibrated(frames, *self.frame_calibration)
 
     def probabilities(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray):
         """(genre probabilities [3], frame probabilities [14]): per task, the mean of its ensemble's parts

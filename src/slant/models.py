@@ -101,12 +101,7 @@ def _check_manifest(m: dict, where: Path) -> None:
     if not m["paragraph_ensemble"] or not set(m["paragraph_ensemble"]) <= set(PARTS):
         fail(f"paragraph_ensemble must name some of {', '.join(PARTS)}")
     if "paragraph_calibration" in m:
-        c = m["paragraph_calibration"]
-        for key in ("slope", "intercept"):
-            if not isinstance(c, dict) or not isinstance(c.get(key), list) or len(c[key]) != len(labels):
-                fail(f"paragraph_calibration.{key} must list one number per label ({len(labels)})")
-        if min(c["slope"]) <= 0:
-            fail("paragraph_calibration.slope must be positive (the map must keep each technique's order)")
+        _check_calibration(m["paragraph_calibration"], "paragraph_calibration", len(labels), "label", fail)
     if "article" in m:
         _check_article(m["article"], fail)
     if "span_classes" in m:
@@ -114,6 +109,14 @@ def _check_manifest(m: dict, where: Path) -> None:
         if not isinstance(m["span_classes"], dict) or \
                 m["span_classes"].get("classes") != [c.name for c in taxonomy.PTC_CLASSES]:
             fail("span_classes.classes must be the 14 PTC-2020 classes, in the taxonomy's order")
+
+
+def _check_calibration(c, name: str, n: int, unit: str, fail) -> None:
+    for key in ("slope", "intercept"):
+        if not isinstance(c, dict) or not isinstance(c.get(key), list) or len(c[key]) != n:
+            fail(f"{name}.{key} must list one number per {unit} ({n})")
+    if min(c["slope"]) <= 0:
+        fail(f"{name}.slope must be positive (the map must keep each {unit}'s order)")
 
 
 def _check_article(a, fail) -> None:
@@ -136,6 +139,8 @@ def _check_article(a, fail) -> None:
             fail(f"article.ensemble.{task} must name some of {', '.join(allowed)}")
     if not isinstance(a["frame_thresholds"], list) or len(a["frame_thresholds"]) != len(a["frames"]):
         fail(f"article.frame_thresholds must list one number per frame ({len(a['frames'])})")
+    if "frame_calibration" in a:
+        _check_calibration(a["frame_calibration"], "article.frame_calibration", len(a["frames"]), "frame", fail)
     t = a.get("genre_temperature", 1.0)
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
         fail("article.genre_temperature must be a positive number")

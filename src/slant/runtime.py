@@ -174,8 +174,9 @@ class Detector:
     def _label_article(self, doc: Document, genre: np.ndarray, frames: np.ndarray) -> None:
         best = int(np.argmax(genre))
         doc.set_genre(self.article.genres[best], round(float(genre[best]), 4))
-        hot = np.flatnonzero(frames >= self.article.frame_thresholds)
-        doc.set_frames(sorted((Label(self.article.frames[k], round(float(frames[k]), 4)) for k in hot),
+        hot = np.flatnonzero(frames >= self.article.frame_thresholds)   # decided on the raw scores
+        scores = self.article.frame_scores(frames)
+        doc.set_frames(sorted((Label(self.article.frames[k], round(float(scores[k]), 4)) for k in hot),
                               key=lambda lab: -lab.score))
 
 

@@ -165,10 +165,15 @@ def fit(train: Articles, features=DEFAULT_FEATURES, c_encoder: float = C_ENCODER
             **fit_lexical_part(t.texts, t.genre, t.frames, c_lexical, min_df if len(t.docs) > 20 else 1)}
 
 
-def section(features, thresholds, genre_temperature: float = 1.0) -> dict:
-    return {"genres": GENRES, "frames": FRAMES, "features": list(features), "ensemble": ENSEMBLE,
-            "frame_thresholds": [round(float(x), 4) for x in thresholds],
-            "genre_temperature": round(float(genre_temperature), 2)}
+def section(features, thresholds, genre_temperature: float = 1.0, frame_calibration: dict | None = None) -> dict:
+    """The manifest's ``article`` section; ``frame_calibration`` ({slope, intercept}, one per frame) makes the
+    runtime report calibrated frame scores."""
+    out = {"genres": GENRES, "frames": FRAMES, "features": list(features), "ensemble": ENSEMBLE,
+           "frame_thresholds": [round(float(x), 4) for x in thresholds],
+           "genre_temperature": round(float(genre_temperature), 2)}
+    if frame_calibration is not None:
+        out["frame_calibration"] = {k: frame_calibration[k] for k in ("slope", "intercept")}
+    return out
 
 
 def predict_parts(arrays: dict, features, data: Articles) -> dict[str, dict[str, np.ndarray]]:
@@ -261,11 +266,22 @@ def genre_calibration(data: Articles, probs: np.ndarray) -> tuple[float, dict]:
                "calibration_error_crossfit": r(_calibration_error(crossfit, gold))}
 
 
-def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.ndarray, float]:
-    """Frame thresholds and the genre temperature tuned on ``held`` and the figures of ``parts``
-    (predictions for ``held``), with the baselines and ablations measured the same way."""
+def frame_calibration(data: Articles, probs: np.ndarray, thresholds: np.ndarray) -> tuple[dict, dict]:
+    """(slope and intercept per frame, figures): Platt scaling of the frame scores of the labelled articles
+    of ``data`` (``calibration_fit``; each article is a unit of the cross-fitting)."""
+    from .calibration_fit import fit_calibration
+
+    m = np.flatnonzero(data.labelled)
+    return fit_calibration([probs[i:i + 1] for i in m], [data.frames[i:i + 1] for i in m], thresholds)
+
+
+def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, dict]:
+    """(figures, tuned): frame thresholds, their calibration and the genre temperature tuned on ``held``,
+    and the figures of ``parts`` (predictions for ``held``), with the baselines and ablations measured the
+    same way."""
     genre_p, frame_p = combine(parts)
     thresholds = tune_frames(held, frame_p)
+    frame_map, frame_cal = frame_calibration(held, frame_p, thresholds)
     temperature, calibration = genre_calibration(held, genre_p)
     majority = np.zeros_like(genre_p)
     majority[:, majority_genre] = 1
@@ -276,6 +292,7 @@ def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.
         "ensemble": ENSEMBLE,
         "genre": genre_scores(held, genre_p),
         "genre_calibration": calibration,
+        "frames_calibration": frame_cal,
         "frames_micro_f1_crossfit": frames_crossfit(held, frame_p),
         "frames_micro_f1_tuned_in_sample": round(in_sample.micro.f1, 4),
         "frames_macro_f1_tuned_in_sample": round(in_sample.macro_f1, 4),
@@ -291,7 +308,7 @@ def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, np.
                      "genre: encoder+lexical": genre_of("encoder", "lexical"),
                      "genre: encoder+lexical+style": genre_of("encoder", "lexical", "style")},
     }
-    return figures, thresholds, temperature
+    return figures, {"thresholds": thresholds, "genre_temperature": temperature, "frame_calibration": frame_map}
 
 
 def _majority(data: Articles) -> int:
@@ -316,20 +333,20 @@ def measure_out_of_fold(data: Articles, folds: np.ndarray, features=DEFAULT_FEAT
     measure on out-of-fold predictions (each fold's articles scored by heads fitted on the other folds).
     The encoder under the features saw every article's technique labels (never its genre or frames), so
     these figures lean optimistic; the single-fold recipe's held-out figures are the strict ones."""
-    figures, thresholds, temperature = _scored(data, out_of_fold_parts(data, folds, features), _majority(data))
+    figures, tuned = _scored(data, out_of_fold_parts(data, folds, features), _majority(data))
     figures["scored"] = "out of fold: heads refitted per fold on the features of the encoder trained on every article"
-    return fit(data, features), {"figures": figures, "thresholds": thresholds, "genre_temperature": temperature}
+    return fit(data, features), {"figures": figures, **tuned}
 
 
 def measure(train: Articles, held: Articles, features=DEFAULT_FEATURES) -> tuple[dict, dict]:
     """Fit on ``train``, tune frame thresholds on ``held``; return (arrays, figures) with the
     baselines and ablations measured on ``held`` the same way."""
     arrays = fit(train, features)
-    figures, thresholds, temperature = _scored(held, predict_parts(arrays, features, held), _majority(train))
+    figures, tuned = _scored(held, predict_parts(arrays, features, held), _majority(train))
     t = encoder_rows(train.take(np.flatnonzero(train.labelled)))
     for name, pooling in POOLINGS.items():  # pooling over windows, measured with the encoder part alone
         w, b = fit_encoder_part(t.x(pooling), t.genre, t.frames, C_ENCODER)
         enc = predict_parts({**arrays, "encoder_w": w, "encoder_b": b}, pooling, held)["encoder"]
         figures["ablation"][f"pooling {name}"] = {"genre_macro_f1": genre_scores(held, enc["genre"])["macro_f1"],
                                                   "frames_micro_f1_crossfit": frames_crossfit(held, enc["frames"])}
-    return arrays, {"figures": figures, "thresholds": thresholds, "genre_temperature": temperature}
+    return arrays, {"figures": figures, **tuned}

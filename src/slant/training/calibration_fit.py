@@ -98,8 +98,8 @@ def fit_calibration(probs: list, gold: list, thresholds, min_positives: int = MI
     positives = (all_y > 0).sum(axis=0)
     section = {"method": METHOD, "min_positives": min_positives,
                "slope": [round(float(v), 5) for v in slope], "intercept": [round(float(v), 5) for v in intercept]}
-    figures = {"articles": len(probs), "paragraphs": int(len(all_p)),
-               "techniques_with_their_own_map": int((positives >= min_positives).sum()),
+    figures = {"articles": len(probs), "units": int(len(all_p)),
+               "labels_with_their_own_map": int((positives >= min_positives).sum()),
                "crossfit_raw": _summary(raw_p, y, reported), "crossfit_calibrated": _summary(cal_p, y, reported)}
     return section, figures
 

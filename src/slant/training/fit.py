@@ -532,7 +532,7 @@ def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[
             articles.take(i for i, f in enumerate(article_folds) if f != cfg.holdout_fold),
             articles.take(i for i, f in enumerate(article_folds) if f == cfg.holdout_fold))
     add_article_heads(out, arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"],
-                                                       article["genre_temperature"]))
+                                                       article["genre_temperature"], article["frame_calibration"]))
     return outputs, article["figures"]
 
 
