@@ -1563,6 +1563,15 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_docs(tiny_model))
     r = run_slant("analyze", "-", "--model", model, stdin="Title\n\nThey lie. They always lie.\n")
     assert r.returncode == 0, r.stderr
+    cmd_across = [sys.executable, "-m", "slant.training.calibration_fit", "--data", str(tiny_model / "data"),
+                  "--cv", str(cross_validated / "cv"), "--across-folds"]
+    r = subprocess.run(cmd_across, capture_output=True, text=True)   # measures, writes nothing
+    assert r.returncode == 0, r.stderr
+    across = json.loads(r.stdout)
+    assert across["folds"] == folds and set(across) >= {"raw", "shared map", "map per technique"}
+    assert across["raw"]["reported_share_right"] == across["map per technique"]["reported_share_right"]
+    r = subprocess.run(cmd_across + ["--model", str(model)], capture_output=True, text=True)
+    assert r.returncode == 2 and "give --model (fit it) or --across-folds (measure), one of them" in r.stderr
     r = subprocess.run(cmd + ["--cv", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path}: no finished folds (fold-K.npz) of a " \
                                                     f"cross-validation here"

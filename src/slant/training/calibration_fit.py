@@ -14,7 +14,9 @@ existed, fit it on the out-of-fold scores of a cross-validation of the same reci
     python -m slant.training.calibration_fit --data ../shared/data --model DIR --cv runs/CV
 
 which reads that cross-validation's finished folds (``fold-K.npz``) and writes the manifest section (and its
-figures) into ``DIR``.  The figures are cross-fitted: fitted on one half of the articles, measured on the
+figures) into ``DIR``.  ``--across-folds`` (instead of ``--model``) measures whether a map fitted on some
+models' scores calibrates another model of the same recipe: each fold (its own model) scored with the map of
+the other folds.  The figures are cross-fitted: fitted on one half of the articles, measured on the
 other (by article), both ways.
 """
 
@@ -125,31 +127,62 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
     return recipe, folds
 
 
-def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
-    """Fit the calibration of ``model`` on the finished folds of the cross-validation in ``cv`` and write it
-    into the model's manifest; returns the figures."""
-    from ..models import load_artifact
+def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list]]]:
+    """(data hash, {fold: (its articles' out-of-fold paragraph scores, their gold labels)}) of the finished
+    folds of the cross-validation in ``cv``."""
     from .corpus import load_english
-    from .export import _write_manifest
     from .fit import TrainConfig, examples_and_folds
 
-    artifact = load_artifact(model)
-    manifest = artifact.manifest
     corpus = load_english(data)
-    if manifest["training"]["data_sha256"] != corpus.data_hash:
-        raise ModelError(f"{model}: trained on other data than {data} (sha256 "
-                         f"{manifest['training']['data_sha256'][:12]}, the data {corpus.data_hash[:12]})")
     recipe, saved = _cv_folds(Path(cv), corpus.data_hash)
     cfg = TrainConfig(data=data, out=Path(cv), folds=recipe["folds"], fold_seed=recipe["fold_seed"],
                       max_articles=recipe["max_articles"], tiny=recipe["tiny"])
     examples, folds = examples_and_folds(cfg, corpus)
-    probs, gold = [], []
+    out = {}
     for k, fold_probs in sorted(saved.items()):
         held = [e for e, f in zip(examples, folds) if f == k]
         if [len(p) for p in fold_probs] != [len(e.numbers) for e in held]:
             raise ModelError(f"{cv / f'fold-{k}.npz'}: its articles are not fold {k} of this data")
-        probs += fold_probs
-        gold += [e.par_y for e in held]
+        out[k] = (fold_probs, [e.par_y for e in held])
+    return corpus.data_hash, out
+
+
+def across_folds(cv: Path, data: Path) -> dict:
+    """Does a map fitted on some models' scores calibrate another model of the same recipe?  Each finished fold
+    of ``cv`` scored with the map fitted on the other folds' out-of-fold scores (each fold is its own model),
+    per technique and one shared map, against the raw scores; thresholds tuned the same way, for "reported"."""
+    from .fit import tune_thresholds
+
+    _, scores = _fold_scores(cv, data)
+    if len(scores) < 2:
+        raise ModelError(f"{cv}: needs at least two finished folds, has {len(scores)}")
+    out = {}
+    for name, need in (("raw", None), ("shared map", 10 ** 9), ("map per technique", MIN_POSITIVES)):
+        q, y, hot = [], [], []
+        for k, (probs, gold) in scores.items():
+            rest_p = np.concatenate([p for j, (ps, _) in scores.items() if j != k for p in ps])
+            rest_y = np.concatenate([g for j, (_, gs) in scores.items() if j != k for g in gs])
+            p = np.concatenate(probs)
+            q.append(p if need is None else calibrated(p, *fit_maps(rest_p, rest_y, need)))
+            y.append(np.concatenate(gold))
+            hot.append(p >= tune_thresholds(rest_p, rest_y))
+        out[name] = _summary(np.concatenate(q), np.concatenate(y), np.concatenate(hot))
+    return {"folds": sorted(scores), "articles": sum(len(p) for p, _ in scores.values()), **out}
+
+
+def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
+    """Fit the calibration of ``model`` on the finished folds of the cross-validation in ``cv`` and write it
+    into the model's manifest; returns the figures."""
+    from ..models import load_artifact
+    from .export import _write_manifest
+
+    manifest = load_artifact(model).manifest
+    data_hash, saved = _fold_scores(cv, data)
+    if manifest["training"]["data_sha256"] != data_hash:
+        raise ModelError(f"{model}: trained on other data than {data} (sha256 "
+                         f"{manifest['training']['data_sha256'][:12]}, the data {data_hash[:12]})")
+    probs = [p for ps, _ in saved.values() for p in ps]
+    gold = [g for _, gs in saved.values() for g in gs]
     section, figures = fit_calibration(probs, gold, manifest["thresholds"]["paragraph"])
     section["fitted_on"] = (f"out-of-fold paragraph scores of folds {', '.join(str(k) for k in sorted(saved))} "
                             f"of the cross-validation in {cv} ({len(probs)} articles)")
@@ -166,11 +199,18 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True, help="exported model folder (changed in place)")
+    parser.add_argument("--model", type=Path, help="exported model folder (changed in place)")
     parser.add_argument("--cv", type=Path, required=True, help="a cross-validation's --out folder")
+    parser.add_argument("--across-folds", action="store_true",
+                        help="write nothing: print how well each fold's scores are calibrated by the other folds' map")
     args = parser.parse_args(argv)
+    if (args.model is None) != args.across_folds:
+        parser.error("give --model (fit it) or --across-folds (measure), one of them")
     try:
-        calibrate_model(args.model, args.cv, args.data)
+        if args.across_folds:
+            print(json.dumps(across_folds(args.cv, args.data), indent=2))
+        else:
+            calibrate_model(args.model, args.cv, args.data)
     except ModelError as e:
         raise SystemExit(f"error: {e}") from None
 
