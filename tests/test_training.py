@@ -1482,8 +1482,25 @@ def test_calibration_of_a_rare_technique_is_the_shared_map():
     assert slope[1] == shared[0][1] and intercept[1] == shared[1][1] and slope[0] != slope[1]
 
 
+def test_span_scores_are_calibrated_to_the_share_of_spans_that_overlap_an_annotated_one():
+    import numpy as np
+    from slant.training.calibration_fit import fit_span_calibration
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for _ in range(200):   # per article 5 spans of technique 0 or 1, scored 0.5-0.95 and right 30 % of the time
+        scores = rng.uniform(0.5, 0.95, 5)
+        outcomes.append([(float(x), int(rng.integers(2)), bool(rng.random() < 0.3)) for x in scores])
+    section, figures = fit_span_calibration(outcomes, 3)
+    assert figures["spans"] == 1000 and abs(figures["share_right"] - 0.3) < 0.05
+    assert figures["crossfit_raw"]["reported_mean_score"] > 0.7
+    assert abs(figures["crossfit_calibrated"]["reported_mean_score"] - figures["share_right"]) < 0.03
+    assert len(section["slope"]) == 3 and min(section["slope"]) > 0
+    assert section["slope"][2] == section["slope"][2] and fit_span_calibration([[]], 3)[1]["spans"] == 0
+
+
 def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated):
-    """Both exports fit the calibrations (techniques, frames) on the scores their thresholds were tuned on."""
+    """Both exports fit the calibrations (techniques, spans, frames) on the scores their thresholds were tuned
+    on."""
     for model, source in ((tiny_model / "model", "held-out fold 0"), (cross_validated / "model", "cross-validation")):
         manifest = json.loads((model / "manifest.json").read_text())
         section = manifest["paragraph_calibration"]
@@ -1491,14 +1508,17 @@ def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated
         assert source in section["fitted_on"]
         figures = manifest["metrics"]["paragraph_calibration"]
         assert set(figures["crossfit_calibrated"]) == set(figures["crossfit_raw"]) >= {"log_loss", "brier"}
+        spans = manifest["span_calibration"]   # the spans, on the spans the runtime shows for those scores
+        assert len(spans["slope"]) == 23 and min(spans["slope"]) > 0 and source in spans["fitted_on"]
+        assert manifest["metrics"]["span_calibration"]["articles"] > 0
         frames = manifest["article"]["frame_calibration"]   # and the frames, on the article heads' own scores
         assert len(frames["slope"]) == len(frames["intercept"]) == 14 and min(frames["slope"]) > 0
         assert manifest["metrics"]["article"]["frames_calibration"]["articles"] > 0
 
 
 def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_technique_model, tmp_path, article_file):
-    """The same techniques in the same paragraphs and the same frames, each score the calibration of the raw
-    one; a slope that would reverse a technique's scores is refused in one line."""
+    """The same techniques in the same paragraphs, the same spans and the same frames, each score the
+    calibration of the raw one; a slope that would reverse a technique's scores is refused in one line."""
     import shutil
     import numpy as np
     from slant.heads import calibrated
@@ -1507,6 +1527,7 @@ def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_techniqu
     shutil.copytree(every_technique_model, raw_model)
     manifest = json.loads((raw_model / "manifest.json").read_text())
     manifest.pop("paragraph_calibration", None)
+    manifest.pop("span_calibration", None)
     manifest["article"].pop("frame_calibration", None)
     manifest["article"]["frame_thresholds"] = [0.0] * 14   # every frame reported
     _write_manifest(raw_model, manifest)
@@ -1514,6 +1535,7 @@ def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_techniqu
     slope, intercept = np.linspace(0.5, 1.5, 23), np.linspace(-2.0, 0.5, 23)
     frame_slope, frame_intercept = np.linspace(2.0, 0.7, 14), np.linspace(1.0, -1.0, 14)
     manifest["paragraph_calibration"] = {"slope": slope.tolist(), "intercept": intercept.tolist()}
+    manifest["span_calibration"] = {"slope": slope[::-1].tolist(), "intercept": intercept.tolist()}
     manifest["article"]["frame_calibration"] = {"slope": frame_slope.tolist(), "intercept": frame_intercept.tolist()}
     _write_manifest(cal_model, manifest)
     docs = []
@@ -1529,7 +1551,12 @@ def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_techniqu
         want = {x["label"]: calibrated(np.array([x["score"]]), slope[labels.index(x["label"])],
                                        intercept[labels.index(x["label"])])[0] for x in labs}
         assert all(abs(x["score"] - want[x["label"]]) < 1e-3 for x in cal[paragraph])
-    assert docs[0]["spans"] == docs[1]["spans"] and docs[0]["genre"] == docs[1]["genre"]
+    strip = lambda spans: [{k: v for k, v in x.items() if k != "score"} for x in spans]  # noqa: E731
+    assert strip(docs[0]["spans"]) == strip(docs[1]["spans"]) and docs[0]["spans"]
+    for a, b in zip(docs[0]["spans"], docs[1]["spans"]):
+        k = labels.index(a["technique"])
+        assert abs(b["score"] - calibrated(np.array([a["score"]]), slope[::-1][k], intercept[k])[0]) < 1e-3
+    assert docs[0]["genre"] == docs[1]["genre"]
     frames = manifest["article"]["frames"]
     assert len(docs[0]["frames"]) == len(docs[1]["frames"]) == 14
     raw_frames = {f["label"]: f["score"] for f in docs[0]["frames"]}

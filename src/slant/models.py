@@ -100,8 +100,9 @@ def _check_manifest(m: dict, where: Path) -> None:
         fail("window and stride must be integers with 0 < stride <= window")
     if not m["paragraph_ensemble"] or not set(m["paragraph_ensemble"]) <= set(PARTS):
         fail(f"paragraph_ensemble must name some of {', '.join(PARTS)}")
-    if "paragraph_calibration" in m:
-        _check_calibration(m["paragraph_calibration"], "paragraph_calibration", len(labels), "label", fail)
+    for name in ("paragraph_calibration", "span_calibration"):
+        if name in m:
+            _check_calibration(m[name], name, len(labels), "label", fail)
     if "article" in m:
         _check_article(m["article"], fail)
     if "span_classes" in m:

@@ -63,13 +63,16 @@ class Detector:
         self.artifact = artifact
         m = artifact.manifest
         self.labels = artifact.labels
+        self.label_index = {name: k for k, name in enumerate(self.labels)}
         self.window, self.stride = int(m["window"]), int(m["stride"])
         self.special = (int(m["cls_id"]), int(m["sep_id"]), int(m["pad_id"]))
         self.operating_point = thresholds
         self.paragraph_thresholds = self.thresholds_at(thresholds)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
-        c = m.get("paragraph_calibration")  # None: a model exported before calibration shows its raw scores
-        self.calibration = None if c is None else (np.asarray(c["slope"]), np.asarray(c["intercept"]))
+        # None: a model exported before calibration existed shows its raw scores
+        self.calibration, self.span_calibration = (
+            None if c is None else (np.asarray(c["slope"]), np.asarray(c["intercept"]))
+            for c in (m.get("paragraph_calibration"), m.get("span_calibration")))
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
@@ -151,7 +154,8 @@ class Detector:
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
         other than the detector's.  A technique is reported where its raw paragraph score passes the
         threshold; the score it is reported with is calibrated (the chance of being right, measured out
-        of fold) when the model has a ``paragraph_calibration``."""
+        of fold) when the model has a ``paragraph_calibration``, and a span's (the chance that it overlaps
+        an annotated span of its technique) when it has a ``span_calibration``."""
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
         tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
@@ -168,6 +172,9 @@ class Detector:
         ranges = paragraph_ranges(tokens, spans)
         for start, end, label, score in evidence_spans(doc.text, tokens, token_probs, self.span_thresholds,
                                                        self.labels, ranges, hot):
+            if self.span_calibration is not None:
+                k = self.label_index[label]
+                score = round(float(calibrated(np.float64(score), *(c[k] for c in self.span_calibration))), 4)
             doc.add_span(start, end, label, score)
         return doc
 

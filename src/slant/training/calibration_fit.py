@@ -5,7 +5,7 @@ well but does not say how often it is right: out of fold, the labels the shipped
 mean score near 0.58 while about 0.39 of them were right.  For each technique with at least
 ``MIN_POSITIVES`` positive paragraphs this fits ``sigmoid(slope * logit(score) + intercept)`` to the gold
 labels; the others, and any whose fit would reverse the order of its scores, take one map fitted on all
-techniques together.  The map is monotone per technique, so the reported techniques do not change —
+techniques together (or, where the scores say nothing of being right, the share right).  The map is monotone per technique, so the reported techniques do not change —
 only the score they are reported with (``slant.heads.calibrated``).
 
 Export fits it on the out-of-fold scores that also tune the thresholds; for a model exported before it
@@ -41,21 +41,40 @@ def _platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     would reverse the order of the scores."""
     from sklearn.linear_model import LogisticRegression
 
-    if y.min() == y.max():
+    if not len(y) or y.min() == y.max():
         return None
     m = LogisticRegression(C=1.0).fit(x[:, None], y)
     slope, intercept = float(m.coef_[0, 0]), float(m.intercept_[0])
     return (slope, intercept) if slope > 0 else None
 
 
+FLAT_SLOPE = 1e-3
+
+
+def _flat(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The map for scores that say nothing of being right: the share right, whatever the score (a slope just
+    above 0 keeps the order)."""
+    if not len(y):
+        return 1.0, 0.0
+    rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+    return FLAT_SLOPE, float(np.log(rate / (1 - rate)) - FLAT_SLOPE * x.mean())
+
+
+def _label_maps(scores: np.ndarray, right: np.ndarray, label: np.ndarray, n_labels: int,
+                min_positives: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label (slope, intercept) from scored items: each item's score, whether it was right, its label."""
+    x, y = logit(scores), (right > 0).astype(int)
+    shared = _platt(x, y) or _flat(x, y)
+    fits = [_platt(x[label == k], y[label == k]) if y[label == k].sum() >= min_positives else None
+            for k in range(n_labels)]
+    return (np.array([f[0] if f else shared[0] for f in fits]),
+            np.array([f[1] if f else shared[1] for f in fits]))
+
+
 def fit_maps(probs: np.ndarray, gold: np.ndarray, min_positives: int = MIN_POSITIVES) -> tuple[np.ndarray, np.ndarray]:
     """Per technique (slope, intercept) over ``probs`` / ``gold`` [N, K]."""
-    x, y = logit(probs), (gold > 0).astype(int)
-    shared = _platt(x.ravel(), y.ravel()) or (1.0, 0.0)
-    fits = [_platt(x[:, k], y[:, k]) if y[:, k].sum() >= min_positives else None for k in range(probs.shape[1])]
-    slope = np.array([f[0] if f else shared[0] for f in fits])
-    intercept = np.array([f[1] if f else shared[1] for f in fits])
-    return slope, intercept
+    n, k = probs.shape
+    return _label_maps(probs.ravel(), gold.ravel(), np.tile(np.arange(k), n), k, min_positives)
 
 
 def _ece(scores: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
@@ -103,6 +122,54 @@ def fit_calibration(probs: list, gold: list, thresholds, min_positives: int = MI
     figures = {"articles": len(probs), "units": int(len(all_p)),
                "labels_with_their_own_map": int((positives >= min_positives).sum()),
                "crossfit_raw": _summary(raw_p, y, reported), "crossfit_calibrated": _summary(cal_p, y, reported)}
+    return section, figures
+
+
+def span_outcomes(examples, token_probs: list, par_probs: list, par_thresholds, span_thresholds) -> list[list]:
+    """Per article, the spans the runtime would show (``evidence_spans`` under the paragraph labels) as
+    (score, technique index, whether it overlaps an annotated span of its technique)."""
+    from ..heads import evidence_spans
+    from .fit import LABELS
+
+    index = {name: k for k, name in enumerate(LABELS)}
+    out = []
+    for e, tok, par in zip(examples, token_probs, par_probs):
+        gold = [(s.start, s.end, s.technique) for s in e.doc.spans]
+        hot = [np.flatnonzero(row >= par_thresholds).tolist() for row in par]
+        out.append([(score, index[label], any(t == label and s < end and start < t_end for s, t_end, t in gold))
+                    for start, end, label, score in evidence_spans(e.doc.text, e.tokens, tok, span_thresholds,
+                                                                   LABELS, e.ranges, hot)])
+    return out
+
+
+def fit_span_calibration(outcomes: list[list], n_labels: int, min_positives: int = MIN_POSITIVES) -> tuple[dict, dict]:
+    """(the manifest's ``span_calibration`` section, its figures) from ``span_outcomes``: a span's score (the
+    mean probability of its pieces) mapped to the chance that it overlaps an annotated span of its technique."""
+    from .fit import crossfit_splits
+
+    def arrays(articles):
+        items = [item for i in articles for item in outcomes[i]]
+        return tuple(np.array([item[j] for item in items], dtype=float) for j in range(3))
+
+    score, label, right = arrays(range(len(outcomes)))
+    slope, intercept = _label_maps(score, right, label.astype(int), n_labels, min_positives)
+    section = {"method": METHOD.replace("positive paragraphs", "right spans"), "min_positives": min_positives,
+               "slope": [round(float(v), 5) for v in slope], "intercept": [round(float(v), 5) for v in intercept]}
+    figures = {"articles": len(outcomes), "spans": int(len(score)),
+               "share_right": round(float(right.mean()), 4) if len(right) else None}
+    raw, cal, ys = [], [], []
+    for tune, test in crossfit_splits(len(outcomes)):
+        tune_score, tune_label, tune_right = arrays(tune)
+        s, b = _label_maps(tune_score, tune_right, tune_label.astype(int), n_labels, min_positives)
+        test_score, test_label, test_right = arrays(test)
+        raw.append(test_score)
+        cal.append(calibrated(test_score, s[test_label.astype(int)], b[test_label.astype(int)]))
+        ys.append(test_right)
+    y = np.concatenate(ys)
+    if len(y):
+        shown = np.ones(len(y), dtype=bool)
+        figures |= {"crossfit_raw": _summary(np.concatenate(raw), y, shown),
+                    "crossfit_calibrated": _summary(np.concatenate(cal), y, shown)}
     return section, figures
 
 

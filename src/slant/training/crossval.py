@@ -91,6 +91,30 @@ def out_of_fold_probs(folder: Path, docs) -> list[np.ndarray]:
     return [probs[offsets[i]:offsets[i + 1]] for i in range(len(docs))]
 
 
+def out_of_fold_token_probs(folder: Path, docs) -> list[np.ndarray]:
+    """The out-of-fold piece probabilities of a cross-validation in ``folder``, one array per document of
+    ``docs`` (the order of oof.npz), read from its fold files (fold-K.npz); ModelError when they are missing
+    or belong to other articles."""
+    with np.load(Path(folder) / OOF_FILE) as z:
+        ids, folds = [str(i) for i in z["ids"]], [int(f) for f in z["folds"]]
+    if ids != [d.id for d in docs]:
+        raise ModelError(f"{Path(folder) / OOF_FILE}: its articles are not those of --data")
+    out: list = [None] * len(docs)
+    for k in sorted(set(folds)):
+        path = Path(folder) / f"fold-{k}.npz"
+        rows = [i for i, f in enumerate(folds) if f == k]
+        try:
+            with np.load(path) as z:
+                tok = np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1])
+        except (OSError, KeyError, ValueError) as ex:
+            raise ModelError(f"{path}: cannot read the fold's out-of-fold predictions ({ex})") from None
+        if len(tok) != len(rows):
+            raise ModelError(f"{path}: its articles are not fold {k} of oof.npz")
+        for i, t in zip(rows, tok):
+            out[i] = t
+    return out
+
+
 def _ptc_targets(cfg: TrainConfig, examples, log):
     """Per example, the token targets with the PTC-2020 spans added (same arrays when there are none)."""
     union = [e.token_y.copy() for e in examples]

@@ -235,9 +235,9 @@ def finish_article_refit(out: Path, figures: dict, span_figures: dict | None = N
 
 
 def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus, per_technique_thr,
-             calibration: tuple[dict, dict] | None = None) -> None:
-    """Record tuned thresholds (labels never seen in training switched off), the calibration of the paragraph
-    scores (section, figures: ``calibration_fit.fit_calibration``) and the figures.
+             calibration: tuple[dict, dict] | None = None, span_calibration: tuple[dict, dict] | None = None) -> None:
+    """Record tuned thresholds (labels never seen in training switched off), the calibrations of the paragraph
+    and span scores (section, figures: ``calibration_fit``) and the figures.
 
     ``par_thr`` maximise micro-F1 (the default operating point), ``per_technique_thr`` each technique's own
     F1 (``--thresholds per-technique``)."""
@@ -256,6 +256,8 @@ def finalize(out: Path, par_thr, tok_thr, metrics: dict, corpus, per_technique_t
     manifest["metrics"] = metrics
     if calibration is not None:
         manifest["paragraph_calibration"], manifest["metrics"]["paragraph_calibration"] = calibration
+    if span_calibration is not None:
+        manifest["span_calibration"], manifest["metrics"]["span_calibration"] = span_calibration
     _write_manifest(out, manifest)
 
 

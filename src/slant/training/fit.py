@@ -615,8 +615,8 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
     """Thresholds and technique figures of an all-article model come from its cross-validation; what can
     still be measured on its own articles is how often int8 and fp32 disagree."""
     from ..lexical import LexicalHead
-    from .calibration_fit import fit_calibration
-    from .crossval import out_of_fold_probs
+    from .calibration_fit import fit_calibration, fit_span_calibration, span_outcomes
+    from .crossval import out_of_fold_probs, out_of_fold_token_probs
     from .export import finalize
 
     par_thr = np.array(cv["thresholds"]["paragraph"])
@@ -643,7 +643,10 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
         metrics["span_classes"] = span_classes
     calibration = fit_calibration(oof, [e.par_y for e in examples], par_thr)
     calibration[0]["fitted_on"] = f"out-of-fold paragraph scores of the cross-validation ({len(examples)} articles)"
-    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr, calibration)
+    oof_tok = out_of_fold_token_probs(Path(cfg.checkpoint).parent, [e.doc for e in examples])
+    spans = fit_span_calibration(span_outcomes(examples, oof_tok, oof, par_thr, tok_thr), len(LABELS))
+    spans[0]["fitted_on"] = f"out-of-fold spans of the cross-validation ({len(examples)} articles)"
+    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr, calibration, spans)
     oof = cv["figures"]["fp32_torch"]
     log(f"exported {out}: out-of-fold micro-F1 (cross-fitted, fp32) {oof['subtask3_micro_f1_crossfit']:.4f}; "
         f"{flips} paragraph labels differ int8 vs fp32; genre macro-F1 {article['genre']['macro_f1']:.4f}, "
@@ -654,7 +657,7 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
 def train(cfg: TrainConfig, log=log_progress) -> dict:
     from ..lexical import LexicalHead
     from ..runtime import load_detector
-    from .calibration_fit import fit_calibration
+    from .calibration_fit import fit_calibration, fit_span_calibration, span_outcomes
     from .export import finalize, write_artifact
     from .lexical_fit import fit_lexical
 
@@ -731,7 +734,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
         metrics["span_classes"] = span_classes
     calibration = fit_calibration(par_probs, [e.par_y for e in held_ex], par_thr)
     calibration[0]["fitted_on"] = f"held-out fold {cfg.holdout_fold} ({len(held_ex)} articles), int8 scores"
-    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr, calibration)
+    spans = fit_span_calibration(span_outcomes(held_ex, tok_probs, par_probs, par_thr, tok_thr), len(LABELS))
+    spans[0]["fitted_on"] = f"spans of held-out fold {cfg.holdout_fold} ({len(held_ex)} articles), int8 scores"
+    finalize(out, par_thr, tok_thr, metrics, corpus, per_technique_thr, calibration, spans)
     i8, f32 = metrics["int8_onnx"], metrics["fp32_torch"]
     log(f"exported {out}: held-out micro-F1 (cross-fitted) int8 {i8['subtask3_micro_f1_crossfit']:.4f}, "
         f"fp32 {f32['subtask3_micro_f1_crossfit']:.4f}; {flips} paragraph labels differ; "
