@@ -1588,6 +1588,7 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     assert manifest["paragraph_calibration"]["fitted_on"].startswith(
         f"out-of-fold paragraph scores of folds {', '.join(map(str, folds))} of the cross-validation in")
     assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_docs(tiny_model))
+    assert manifest["span_calibration"]["fitted_on"].startswith(f"out-of-fold spans of folds {', '.join(map(str, folds))}")
     r = run_slant("analyze", "-", "--model", model, stdin="Title\n\nThey lie. They always lie.\n")
     assert r.returncode == 0, r.stderr
     cmd_across = [sys.executable, "-m", "slant.training.calibration_fit", "--data", str(tiny_model / "data"),

@@ -1,4 +1,4 @@
-"""Calibrated technique scores: Platt scaling of the paragraph scores, fitted on out-of-fold scores.
+"""Calibrated technique and span scores: Platt scaling per technique, fitted on out-of-fold scores.
 
 The raw paragraph score (the mean of the paragraph head, the strongest piece and the lexical head) ranks
 well but does not say how often it is right: out of fold, the labels the shipped recipe reports carried a
@@ -6,15 +6,18 @@ mean score near 0.58 while about 0.39 of them were right.  For each technique wi
 ``MIN_POSITIVES`` positive paragraphs this fits ``sigmoid(slope * logit(score) + intercept)`` to the gold
 labels; the others, and any whose fit would reverse the order of its scores, take one map fitted on all
 techniques together (or, where the scores say nothing of being right, the share right).  The map is monotone per technique, so the reported techniques do not change —
-only the score they are reported with (``slant.heads.calibrated``).
+only the score they are reported with (``slant.heads.calibrated``).  Spans get the same kind of map, from the
+mean probability of a span's pieces to the chance that it overlaps an annotated span of its technique
+(``span_outcomes``, ``fit_span_calibration``); the frames' map is fitted with the article heads
+(``article_fit.frame_calibration``).
 
 Export fits it on the out-of-fold scores that also tune the thresholds; for a model exported before it
 existed, fit it on the out-of-fold scores of a cross-validation of the same recipe:
 
     python -m slant.training.calibration_fit --data ../shared/data --model DIR --cv runs/CV
 
-which reads that cross-validation's finished folds (``fold-K.npz``) and writes the manifest section (and its
-figures) into ``DIR``.  ``--across-folds`` (instead of ``--model``) measures whether a map fitted on some
+which reads that cross-validation's finished folds (``fold-K.npz``) and writes both manifest sections (and
+their figures) into ``DIR``.  ``--across-folds`` (instead of ``--model``) measures whether a map fitted on some
 models' scores calibrates another model of the same recipe: each fold (its own model) scored with the map of
 the other folds.  The figures are cross-fitted: fitted on one half of the articles, measured on the
 other (by article), both ways.
@@ -174,7 +177,8 @@ def fit_span_calibration(outcomes: list[list], n_labels: int, min_positives: int
 
 
 def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
-    """The recipe of the cross-validation in ``cv`` and its finished folds {k: paragraph scores per article};
+    """The recipe of the cross-validation in ``cv`` and its finished folds {k: (paragraph scores, piece scores)
+    per article};
     ModelError (one line) when there are none or they come from other data."""
     folds, recipe = {}, None
     for path in sorted(cv.glob("fold-*.npz")):
@@ -188,15 +192,16 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
             if recipe is not None and key["recipe"] != recipe:
                 raise ModelError(f"{path}: another recipe than the other folds in {cv}")
             recipe = key["recipe"]
-            folds[int(path.stem.split("-")[1])] = np.split(z["par"], np.cumsum(z["par_sizes"])[:-1])
+            folds[int(path.stem.split("-")[1])] = (np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]),
+                                                   np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1]))
     if not folds:
         raise ModelError(f"{cv}: no finished folds (fold-K.npz) of a cross-validation here")
     return recipe, folds
 
 
-def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list]]]:
-    """(data hash, {fold: (its articles' out-of-fold paragraph scores, their gold labels)}) of the finished
-    folds of the cross-validation in ``cv``."""
+def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list, list, list]]]:
+    """(data hash, {fold: (its articles' out-of-fold paragraph scores, their gold labels, the articles, their
+    out-of-fold piece scores)}) of the finished folds of the cross-validation in ``cv``."""
     from .corpus import load_english
     from .fit import TrainConfig, examples_and_folds
 
@@ -206,11 +211,12 @@ def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list]
                       max_articles=recipe["max_articles"], tiny=recipe["tiny"])
     examples, folds = examples_and_folds(cfg, corpus)
     out = {}
-    for k, fold_probs in sorted(saved.items()):
+    for k, (fold_probs, fold_tok) in sorted(saved.items()):
         held = [e for e, f in zip(examples, folds) if f == k]
-        if [len(p) for p in fold_probs] != [len(e.numbers) for e in held]:
+        if [len(p) for p in fold_probs] != [len(e.numbers) for e in held] or \
+                [len(t) for t in fold_tok] != [len(e.tokens) for e in held]:
             raise ModelError(f"{cv / f'fold-{k}.npz'}: its articles are not fold {k} of this data")
-        out[k] = (fold_probs, [e.par_y for e in held])
+        out[k] = (fold_probs, [e.par_y for e in held], held, fold_tok)
     return corpus.data_hash, out
 
 
@@ -226,20 +232,20 @@ def across_folds(cv: Path, data: Path) -> dict:
     out = {}
     for name, need in (("raw", None), ("shared map", 10 ** 9), ("map per technique", MIN_POSITIVES)):
         q, y, hot = [], [], []
-        for k, (probs, gold) in scores.items():
-            rest_p = np.concatenate([p for j, (ps, _) in scores.items() if j != k for p in ps])
-            rest_y = np.concatenate([g for j, (_, gs) in scores.items() if j != k for g in gs])
+        for k, (probs, gold, _, _) in scores.items():
+            rest_p = np.concatenate([p for j, (ps, *_) in scores.items() if j != k for p in ps])
+            rest_y = np.concatenate([g for j, (_, gs, *_) in scores.items() if j != k for g in gs])
             p = np.concatenate(probs)
             q.append(p if need is None else calibrated(p, *fit_maps(rest_p, rest_y, need)))
             y.append(np.concatenate(gold))
             hot.append(p >= tune_thresholds(rest_p, rest_y))
         out[name] = _summary(np.concatenate(q), np.concatenate(y), np.concatenate(hot))
-    return {"folds": sorted(scores), "articles": sum(len(p) for p, _ in scores.values()), **out}
+    return {"folds": sorted(scores), "articles": sum(len(p) for p, *_ in scores.values()), **out}
 
 
 def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
-    """Fit the calibration of ``model`` on the finished folds of the cross-validation in ``cv`` and write it
-    into the model's manifest; returns the figures."""
+    """Fit the calibrations of ``model``'s paragraph and span scores on the finished folds of the
+    cross-validation in ``cv`` and write them into the model's manifest; returns the paragraph figures."""
     from ..models import load_artifact
     from .export import _write_manifest
 
@@ -248,13 +254,19 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     if manifest["training"]["data_sha256"] != data_hash:
         raise ModelError(f"{model}: trained on other data than {data} (sha256 "
                          f"{manifest['training']['data_sha256'][:12]}, the data {data_hash[:12]})")
-    probs = [p for ps, _ in saved.values() for p in ps]
-    gold = [g for _, gs in saved.values() for g in gs]
-    section, figures = fit_calibration(probs, gold, manifest["thresholds"]["paragraph"])
-    section["fitted_on"] = (f"out-of-fold paragraph scores of folds {', '.join(str(k) for k in sorted(saved))} "
-                            f"of the cross-validation in {cv} ({len(probs)} articles)")
-    manifest["paragraph_calibration"] = section
+    probs = [p for ps, *_ in saved.values() for p in ps]
+    gold = [g for _, gs, *_ in saved.values() for g in gs]
+    held = [e for *_, es, _ in saved.values() for e in es]
+    tok = [t for *_, ts in saved.values() for t in ts]
+    par_thr, span_thr = (np.asarray(manifest["thresholds"][k]) for k in ("paragraph", "span"))
+    section, figures = fit_calibration(probs, gold, par_thr)
+    where = f"folds {', '.join(str(k) for k in sorted(saved))} of the cross-validation in {cv} ({len(probs)} articles)"
+    section["fitted_on"] = f"out-of-fold paragraph scores of {where}"
+    spans, span_figures = fit_span_calibration(span_outcomes(held, tok, probs, par_thr, span_thr), len(par_thr))
+    spans["fitted_on"] = f"out-of-fold spans of {where}"
+    manifest["paragraph_calibration"], manifest["span_calibration"] = section, spans
     manifest["metrics"]["paragraph_calibration"] = figures | {"fitted_on": section["fitted_on"]}
+    manifest["metrics"]["span_calibration"] = span_figures | {"fitted_on": spans["fitted_on"]}
     _write_manifest(Path(model), manifest)
     log(f"{model}: calibration of the paragraph scores fitted on {len(probs)} articles; reported labels, "
         f"cross-fitted: mean score {figures['crossfit_raw']['reported_mean_score']} raw, "
