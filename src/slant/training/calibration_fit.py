@@ -2,17 +2,17 @@
 
 The raw paragraph score (the mean of the paragraph head, the strongest piece and the lexical head) ranks
 well but does not say how often it is right: out of fold, the labels the shipped recipe reports carried a
-mean score near 0.58 while about 0.39 of them were right.  For each technique with at least
+mean score near 0.6 while about 0.42 of them were right.  For each technique with at least
 ``MIN_POSITIVES`` positive paragraphs this fits ``sigmoid(slope * logit(score) + intercept)`` to the gold
 labels; the others, and any whose fit would reverse the order of its scores, take one map fitted on all
-techniques together (or, where the scores say nothing of being right, the share right).  The map is monotone per technique, so the reported techniques do not change —
-only the score they are reported with (``slant.heads.calibrated``).  Spans get the same kind of map, from the
+techniques together (or, where the scores say nothing of being right, the share right).  The map is
+monotone per technique, so the reported techniques do not change — only the score they are reported with (``slant.heads.calibrated``).  Spans get the same kind of map, from the
 mean probability of a span's pieces to the chance that it overlaps an annotated span of its technique
 (``span_outcomes``, ``fit_span_calibration``); the frames' map is fitted with the article heads
 (``article_fit.frame_calibration``).
 
 Export fits it on the out-of-fold scores that also tune the thresholds; for a model exported before it
-existed, fit it on the out-of-fold scores of a cross-validation of the same recipe:
+existed, fit it on the out-of-fold scores of its own cross-validation (or one of the same recipe and data):
 
     python -m slant.training.calibration_fit --data ../shared/data --model DIR --cv runs/CV
 
