@@ -116,6 +116,8 @@ def _check_calibration(c, name: str, n: int, unit: str, fail) -> None:
     for key in ("slope", "intercept"):
         if not isinstance(c, dict) or not isinstance(c.get(key), list) or len(c[key]) != n:
             fail(f"{name}.{key} must list one number per {unit} ({n})")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in c[key]):
+            fail(f"{name}.{key} must hold finite numbers")
     if min(c["slope"]) <= 0:
         fail(f"{name}.slope must be positive (the map must keep each {unit}'s order)")
 

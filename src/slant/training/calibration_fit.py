@@ -180,6 +180,8 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
     """The recipe of the cross-validation in ``cv`` and its finished folds {k: (paragraph scores, piece scores)
     per article};
     ModelError (one line) when there are none or they come from other data."""
+    from .crossval import split_saved
+
     folds, recipe = {}, None
     for path in sorted(cv.glob("fold-*.npz")):
         if not re.fullmatch(r"fold-\d+\.npz", path.name):
@@ -192,8 +194,7 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
             if recipe is not None and key["recipe"] != recipe:
                 raise ModelError(f"{path}: another recipe than the other folds in {cv}")
             recipe = key["recipe"]
-            folds[int(path.stem.split("-")[1])] = (np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]),
-                                                   np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1]))
+            folds[int(path.stem.split("-")[1])] = (split_saved(z, "par"), split_saved(z, "tok"))
     if not folds:
         raise ModelError(f"{cv}: no finished folds (fold-K.npz) of a cross-validation here")
     return recipe, folds

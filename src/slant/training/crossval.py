@@ -91,6 +91,11 @@ def out_of_fold_probs(folder: Path, docs) -> list[np.ndarray]:
     return [probs[offsets[i]:offsets[i + 1]] for i in range(len(docs))]
 
 
+def split_saved(z, name: str) -> list[np.ndarray]:
+    """One array per article of a fold file's ``name`` (``tok``, ``par`` or ``ptc``), cut by ``name_sizes``."""
+    return np.split(z[name], np.cumsum(z[f"{name}_sizes"])[:-1])
+
+
 def out_of_fold_token_probs(folder: Path, docs) -> list[np.ndarray]:
     """The out-of-fold piece probabilities of a cross-validation in ``folder``, one array per document of
     ``docs`` (the order of oof.npz), read from its fold files (fold-K.npz); ModelError when they are missing
@@ -105,7 +110,7 @@ def out_of_fold_token_probs(folder: Path, docs) -> list[np.ndarray]:
         rows = [i for i, f in enumerate(folds) if f == k]
         try:
             with np.load(path) as z:
-                tok = np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1])
+                tok = split_saved(z, "tok")
         except (OSError, KeyError, ValueError) as ex:
             raise ModelError(f"{path}: cannot read the fold's out-of-fold predictions ({ex})") from None
         if len(tok) != len(rows):
@@ -188,10 +193,9 @@ def _load_fold(path: Path, key: str, held_ex, held_ptc) -> tuple[list, list, lis
         if held_ptc is not None:
             if "ptc_sizes" not in z.files or list(z["ptc_sizes"]) != [len(e.numbers) for e in held_ptc]:
                 return None
-            ptc = np.split(z["ptc"], np.cumsum(z["ptc_sizes"])[:-1])
+            ptc = split_saved(z, "ptc")
         made = json.loads(str(z["made"])) if "made" in z.files else {}
-        return (np.split(z["tok"], np.cumsum(z["tok_sizes"])[:-1]),
-                np.split(z["par"], np.cumsum(z["par_sizes"])[:-1]), ptc, made)
+        return split_saved(z, "tok"), split_saved(z, "par"), ptc, made
 
 
 @dataclass
