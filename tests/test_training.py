@@ -1459,7 +1459,7 @@ def test_calibration_turns_overconfident_scores_into_the_chance_of_being_right()
     assert before["reported_mean_score"] - before["reported_share_right"] > 0.15     # overconfident
     assert abs(after["reported_mean_score"] - after["reported_share_right"]) < 0.05
     assert after["reported_calibration_error"] < before["reported_calibration_error"] / 2
-    assert after["log_loss"] < before["log_loss"] and figures["labels_with_their_own_map"] == 3
+    assert after["log_loss"] < before["log_loss"] and figures["labels_with_enough_positives"] == 3
     slope, intercept = np.array(section["slope"]), np.array(section["intercept"])
     assert len(slope) == len(intercept) == 3 and np.allclose(slope, 0.5, atol=0.1)
     p = np.concatenate(raw)
@@ -1587,7 +1587,8 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     folds = sorted(int(p.stem.split("-")[1]) for p in (cross_validated / "cv").glob("fold-?.npz"))
     assert manifest["paragraph_calibration"]["fitted_on"].startswith(
         f"out-of-fold paragraph scores of folds {', '.join(map(str, folds))} of the cross-validation in")
-    assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_docs(tiny_model))
+    from slant.training.corpus import load_english
+    assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_english(tiny_model / "data").documents)
     assert manifest["span_calibration"]["fitted_on"].startswith(f"out-of-fold spans of folds {', '.join(map(str, folds))}")
     r = run_slant("analyze", "-", "--model", model, stdin="Title\n\nThey lie. They always lie.\n")
     assert r.returncode == 0, r.stderr
@@ -1603,8 +1604,3 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     r = subprocess.run(cmd + ["--cv", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path}: no finished folds (fold-K.npz) of a " \
                                                     f"cross-validation here"
-
-
-def load_docs(tiny_model):
-    from slant.training.corpus import load_english
-    return load_english(tiny_model / "data").documents

@@ -170,11 +170,13 @@ class Detector:
             doc.set_paragraph_techniques(p.number, labels)
         doc.spans = []
         ranges = paragraph_ranges(tokens, spans)
-        for start, end, label, score in evidence_spans(doc.text, tokens, token_probs, self.span_thresholds,
-                                                       self.labels, ranges, hot):
-            if self.span_calibration is not None:
-                k = self.label_index[label]
-                score = round(float(calibrated(np.float64(score), *(c[k] for c in self.span_calibration))), 4)
+        found = evidence_spans(doc.text, tokens, token_probs, self.span_thresholds, self.labels, ranges, hot)
+        scores = [score for *_, score in found]
+        if self.span_calibration is not None and found:
+            ks = [self.label_index[label] for _, _, label, _ in found]
+            slope, intercept = self.span_calibration
+            scores = calibrated(np.array(scores), slope[ks], intercept[ks]).round(4).tolist()
+        for (start, end, label, _), score in zip(found, scores):
             doc.add_span(start, end, label, score)
         return doc
 

@@ -272,7 +272,8 @@ def frame_calibration(data: Articles, probs: np.ndarray, thresholds: np.ndarray)
     from .calibration_fit import fit_calibration
 
     m = np.flatnonzero(data.labelled)
-    return fit_calibration([probs[i:i + 1] for i in m], [data.frames[i:i + 1] for i in m], thresholds)
+    return fit_calibration([probs[i:i + 1] for i in m], [data.frames[i:i + 1] for i in m], thresholds,
+                           unit="frame labels")
 
 
 def _scored(held: Articles, parts: dict, majority_genre: int) -> tuple[dict, dict]:

@@ -36,7 +36,6 @@ from ..errors import ModelError
 from ..heads import calibrated, logit
 
 MIN_POSITIVES = 10
-METHOD = "platt per technique (shared where fewer than min_positives positive paragraphs)"
 
 
 def _platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
@@ -100,32 +99,54 @@ def _summary(scores: np.ndarray, gold: np.ndarray, reported: np.ndarray) -> dict
             "reported_calibration_error": r(_ece(scores[reported], y[reported]))}
 
 
-def fit_calibration(probs: list, gold: list, thresholds, min_positives: int = MIN_POSITIVES) -> tuple[dict, dict]:
-    """(the manifest's ``paragraph_calibration`` section, its figures) from out-of-fold paragraph scores and
-    gold labels, one array [P, K] per article; ``thresholds`` (the micro operating point) says which labels
-    are reported, for the figures."""
+def _fit_items(items: list[tuple], n_labels: int, min_positives: int, unit: str,
+               reported=None) -> tuple[dict, dict]:
+    """(section, figures) from scored items, one (scores, right, labels) triple of arrays per article: the maps
+    fitted on all of them, and figures cross-fitted by article (maps fitted on one half, scored on the other);
+    ``reported(scores, labels)`` picks the items the figures call reported (all when None)."""
     from .fit import crossfit_splits
 
-    thresholds = np.asarray(thresholds)
-    all_p, all_y = np.concatenate(probs), np.concatenate(gold)
-    slope, intercept = fit_maps(all_p, all_y, min_positives)
-    raw, cal, ys = [], [], []
-    for tune, test in crossfit_splits(len(probs)):
-        s, b = fit_maps(np.concatenate([probs[i] for i in tune]), np.concatenate([gold[i] for i in tune]),
-                        min_positives)
-        test_p = np.concatenate([probs[i] for i in test])
-        raw.append(test_p)
-        cal.append(calibrated(test_p, s, b))
-        ys.append(np.concatenate([gold[i] for i in test]))
-    raw_p, cal_p, y = np.concatenate(raw), np.concatenate(cal), np.concatenate(ys)
-    reported = raw_p >= thresholds
-    positives = (all_y > 0).sum(axis=0)
-    section = {"method": METHOD, "min_positives": min_positives,
+    def pooled(articles):
+        return tuple(np.concatenate([items[i][j] for i in articles]) if articles else np.zeros(0)
+                     for j in range(3))
+
+    score, right, label = pooled(range(len(items)))
+    label = label.astype(int)
+    slope, intercept = _label_maps(score, right, label, n_labels, min_positives)
+    positives = np.bincount(label[right > 0], minlength=n_labels)
+    section = {"method": f"platt per label (shared where fewer than min_positives right {unit})",
+               "min_positives": min_positives,
                "slope": [round(float(v), 5) for v in slope], "intercept": [round(float(v), 5) for v in intercept]}
-    figures = {"articles": len(probs), "units": int(len(all_p)),
-               "labels_with_their_own_map": int((positives >= min_positives).sum()),
-               "crossfit_raw": _summary(raw_p, y, reported), "crossfit_calibrated": _summary(cal_p, y, reported)}
+    figures = {"articles": len(items), unit: int(len(score)),
+               "share_right": round(float((right > 0).mean()), 4) if len(right) else None,
+               "labels_with_enough_positives": int((positives >= min_positives).sum())}
+    raw, cal, ys, hot = [], [], [], []
+    for tune, test in crossfit_splits(len(items)):
+        tune_score, tune_right, tune_label = pooled(tune)
+        s, b = _label_maps(tune_score, tune_right, tune_label.astype(int), n_labels, min_positives)
+        test_score, test_right, test_label = pooled(test)
+        test_label = test_label.astype(int)
+        raw.append(test_score)
+        cal.append(calibrated(test_score, s[test_label], b[test_label]))
+        ys.append(test_right)
+        hot.append(np.ones(len(test_score), bool) if reported is None else reported(test_score, test_label))
+    if sum(len(y) for y in ys):
+        y, shown = np.concatenate(ys), np.concatenate(hot)
+        figures |= {"crossfit_raw": _summary(np.concatenate(raw), y, shown),
+                    "crossfit_calibrated": _summary(np.concatenate(cal), y, shown)}
     return section, figures
+
+
+def fit_calibration(probs: list, gold: list, thresholds, min_positives: int = MIN_POSITIVES,
+                    unit: str = "paragraph labels") -> tuple[dict, dict]:
+    """(the manifest's ``paragraph_calibration`` section, its figures) from out-of-fold paragraph scores and
+    gold labels, one array [P, K] per article (the frames too: one row per article, ``unit`` "frame labels");
+    ``thresholds`` (the micro operating point) says which labels are reported, for the figures."""
+    thresholds = np.asarray(thresholds)
+    k = len(thresholds)
+    items = [(p.ravel(), y.ravel(), np.tile(np.arange(k), len(p))) for p, y in zip(probs, gold)]
+    return _fit_items(items, k, min_positives, unit,
+                      lambda scores, labels: scores >= thresholds[labels])
 
 
 def span_outcomes(examples, token_probs: list, par_probs: list, par_thresholds, span_thresholds) -> list[list]:
@@ -148,38 +169,13 @@ def span_outcomes(examples, token_probs: list, par_probs: list, par_thresholds, 
 def fit_span_calibration(outcomes: list[list], n_labels: int, min_positives: int = MIN_POSITIVES) -> tuple[dict, dict]:
     """(the manifest's ``span_calibration`` section, its figures) from ``span_outcomes``: a span's score (the
     mean probability of its pieces) mapped to the chance that it overlaps an annotated span of its technique."""
-    from .fit import crossfit_splits
-
-    def arrays(articles):
-        items = [item for i in articles for item in outcomes[i]]
-        return tuple(np.array([item[j] for item in items], dtype=float) for j in range(3))
-
-    score, label, right = arrays(range(len(outcomes)))
-    slope, intercept = _label_maps(score, right, label.astype(int), n_labels, min_positives)
-    section = {"method": METHOD.replace("positive paragraphs", "right spans"), "min_positives": min_positives,
-               "slope": [round(float(v), 5) for v in slope], "intercept": [round(float(v), 5) for v in intercept]}
-    figures = {"articles": len(outcomes), "spans": int(len(score)),
-               "share_right": round(float(right.mean()), 4) if len(right) else None}
-    raw, cal, ys = [], [], []
-    for tune, test in crossfit_splits(len(outcomes)):
-        tune_score, tune_label, tune_right = arrays(tune)
-        s, b = _label_maps(tune_score, tune_right, tune_label.astype(int), n_labels, min_positives)
-        test_score, test_label, test_right = arrays(test)
-        raw.append(test_score)
-        cal.append(calibrated(test_score, s[test_label.astype(int)], b[test_label.astype(int)]))
-        ys.append(test_right)
-    y = np.concatenate(ys)
-    if len(y):
-        shown = np.ones(len(y), dtype=bool)
-        figures |= {"crossfit_raw": _summary(np.concatenate(raw), y, shown),
-                    "crossfit_calibrated": _summary(np.concatenate(cal), y, shown)}
-    return section, figures
+    items = [tuple(np.array([o[j] for o in spans], dtype=float) for j in (0, 2, 1)) for spans in outcomes]
+    return _fit_items(items, n_labels, min_positives, "spans")
 
 
 def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
     """The recipe of the cross-validation in ``cv`` and its finished folds {k: (paragraph scores, piece scores)
-    per article};
-    ModelError (one line) when there are none or they come from other data."""
+    per article}; ModelError (one line) when there are none or they come from other data."""
     from .crossval import split_saved
 
     folds, recipe = {}, None
