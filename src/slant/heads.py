@@ -24,7 +24,7 @@ __all__ = ["SPAN_MERGE_GAP", "sigmoid", "logit", "calibrated", "merge_windows", 
 # Runs of one technique separated by at most this many pieces below its threshold become one span.
 # Annotators mark phrases and clauses, while the token head is often sure of only some of their
 # words ("our values ... our ... trade"); bridging the gap gives fewer, whole spans.  Held out (fold 0,
-# four models, RESULTS.md "Span decoding"): from 1 to 12 pieces, span-overlap F1 any technique
+# four models, docs/model-history.md "Span decoding"): from 1 to 12 pieces, span-overlap F1 any technique
 # +0.017 to +0.025, same technique +0.011 to +0.016, PTC-2020 SI (official scorer) +0.009 to +0.022;
 # wider gaps lower the same-technique F1 again.
 SPAN_MERGE_GAP = 12

@@ -35,7 +35,7 @@ class LexicalHead:
     Inference looks each word up once, in a dictionary of the vocabulary's words, and finds the
     bigrams among integer pairs with numpy, so that an article's paragraphs cost one pass in Python
     per word rather than per term (the full analysis of the 90 English dev articles: 3.93 -> 3.83 s with
-    the shipped model, 2.30 -> 2.18 s with a 2-layer one; RESULTS.md, Speed).
+    the shipped model, 2.30 -> 2.18 s with a 2-layer one; docs/model-history.md, Speed).
     """
 
     def __init__(self, vocabulary: list[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray):

@@ -8,7 +8,7 @@ non-empty line after the title, joined) and per sentence, plus the title's shape
 Nothing here depends on how the body is broken into lines: sources differ in that
 (one sentence per line, blank lines between paragraphs, ...) whatever the genre, and
 paragraph counts and lengths once made the genre head call 109 of the 446 training
-articles satire when each sentence was put on a line of its own (RESULTS.md).
+articles satire when each sentence was put on a line of its own (docs/model-history.md).
 Numpy only; the names below are the columns, in order.
 """
 

@@ -6,7 +6,7 @@ logistic regressions (class-balanced, standardisation folded into the weights);
 a TF-IDF + logistic regression head on the article text (genre and frames) and a
 logistic regression over style features (genre) are fitted beside them, and the
 runtime averages, per task, the parts the manifest names (``ENSEMBLE``: chosen on
-out-of-fold figures, see RESULTS.md).  Frame thresholds are tuned per frame (jointly for
+out-of-fold figures, see docs/model-history.md).  Frame thresholds are tuned per frame (jointly for
 micro-F1), and the temperature of the genre probabilities for log loss, on the held-out
 fold — for a model trained on every article, on out-of-fold predictions; the reported
 figures use thresholds and temperatures cross-fitted inside it (tuned on one half of its
@@ -33,7 +33,7 @@ POOLINGS = {"mean": ["states_mean"], "max": ["states_max"], "mean+max": ["states
 # Genre averages the encoder and TF-IDF parts. The encoder part is fitted only on articles the technique encoder
 # was trained on: its states are those of a model that has seen the text, and the articles that have genre and
 # frames but no technique labels (7, all satire) were never seen — a genre head fitted on both learned "unseen
-# text = satire" and called 34 of the 90 English dev articles satire (RESULTS.md). Frames average the same parts.
+# text = satire" and called 34 of the 90 English dev articles satire (docs/model-history.md). Frames average the same parts.
 # (Earlier: the style part's signal on the training articles came from how their sources break lines; putting
 # each sentence on a line of its own turned 109 of 446 articles into satire, so it is measured, not used.)
 ENSEMBLE = {"genre": ["encoder", "lexical"], "frames": ["encoder", "lexical"]}

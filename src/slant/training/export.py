@@ -28,7 +28,7 @@ ENSEMBLE = ["paragraph_head", "token_max", "lexical"]
 
 # The genre and frame heads read the states after this encoder layer, a second output of the same pass:
 # the last layer's states are tuned for techniques and carry less of an article's frames (layer 1 against
-# 4: frames micro-F1 out of fold 0.689 against 0.663, mean of five folds, every fold higher; RESULTS.md).
+# 4: frames micro-F1 out of fold 0.689 against 0.663, mean of five folds, every fold higher; docs/model-history.md).
 ARTICLE_LAYER = 1
 
 
@@ -73,7 +73,7 @@ def export_onnx(encoder, path: Path, article_states: bool = True) -> None:
 def fuse(src: Path, dst: Path, config) -> dict:
     """onnxruntime's BERT fusions (embeddings + layer norm, multi-head attention, bias + GELU, residual + layer
     norm) on the fp32 graph; returns how many of each were made.  The fused attention quantises as one
-    QAttention: 1.42x the encoder's speed on 2 AVX2 cores, outputs as close to fp32 as before (RESULTS.md)."""
+    QAttention: 1.42x the encoder's speed on 2 AVX2 cores, outputs as close to fp32 as before (docs/model-history.md)."""
     from onnxruntime.transformers import optimizer
 
     fused = optimizer.optimize_model(str(src), model_type="bert", num_heads=config.num_attention_heads,

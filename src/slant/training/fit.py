@@ -240,7 +240,7 @@ def tune_thresholds(probs: np.ndarray, y: np.ndarray, min_positives: int = 5, pa
 
     Maximising each label's own F1 instead (what slant did before) lowers the thresholds of the hard labels
     until their recall pays for their false positives, which costs micro-F1 dearly: on five-fold
-    out-of-fold predictions 0.330 against 0.432 (RESULTS.md)."""
+    out-of-fold predictions 0.330 against 0.432 (docs/model-history.md)."""
     grid = THRESHOLD_GRID
     pos = y > 0
     gold = int(pos.sum())
