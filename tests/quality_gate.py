@@ -62,8 +62,8 @@ def paragraph_micro_f1(detector, rows: list[dict]) -> float:
 
 def genre_accuracy(detector, rows: list[dict]) -> float:
     from slant import Document
-    return sum(detector.analyze(Document(str(i), r["text"])).genre.name == r["genre"]
-               for i, r in enumerate(rows)) / len(rows)
+    genres = [detector.analyze(Document(str(i), r["text"])).genre for i, r in enumerate(rows)]
+    return sum(g is not None and g.name == r["genre"] for g, r in zip(genres, rows)) / len(rows)
 
 
 def score(detector) -> dict[str, float]:

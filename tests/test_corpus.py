@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SHARED_DATA, XSS_ARTICLE, run_slant
+from slant.article_heads import GENRE_MIN_WORDS, word_count
 
 ARTICLES = [
     ("Corrupt elite betrays families\n\nThe corrupt elite has betrayed every hard-working family.\n\n"
@@ -77,8 +78,11 @@ def test_every_input_format_gives_the_same_articles(tmp_path, model, fmt):
     rows = query(out, "SELECT id, key, source, date, genre, genre_score, frames, techniques, technique_stats, "
                       "spans FROM articles ORDER BY id")
     assert [row["id"] for row in rows] == ["a1", "a2", "a3"]
-    for row in rows:
-        assert row["genre"] in {"opinion", "reporting", "satire"} and 0 <= row["genre_score"] <= 1
+    for row, text in zip(rows, ARTICLES):  # texts under GENRE_MIN_WORDS words get no genre: null in the table
+        if word_count(text) >= GENRE_MIN_WORDS:
+            assert row["genre"] in {"opinion", "reporting", "satire"} and 0 <= row["genre_score"] <= 1
+        else:
+            assert row["genre"] is None and row["genre_score"] is None
         assert isinstance(row["frames"], list) and isinstance(row["techniques"], list)
         assert sorted(s["technique"] for s in row["technique_stats"]) == sorted(row["techniques"])
         assert all(s["paragraphs"] + s["spans"] >= 1 and 0 <= s["max_score"] <= 1 for s in row["technique_stats"])

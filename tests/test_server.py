@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO, XSS_ARTICLE, run_slant, serving
+from conftest import EXAMPLES, REPO, XSS_ARTICLE, run_slant, serving
 
 
 def call(base: str, path: str, body=None, raw: bytes | None = None, headers=None):
@@ -40,7 +40,11 @@ def test_analyze_text(server, article_text):
     assert status == 200 and ctype.startswith("application/json")
     doc = json.loads(body)
     validate(doc, JSON_SCHEMA)
-    assert doc["id"] == "a1" and doc["text"] == article_text and doc["genre"]["label"]
+    assert doc["id"] == "a1" and doc["text"] == article_text and doc["techniques"] is not None
+    assert doc["genre"] is None and isinstance(doc["frames"], list)  # 29 words: too short for a genre
+    long_text = (EXAMPLES / "article900000001.txt").read_text(encoding="utf-8")
+    doc = json.loads(call(server, "/api/analyze", {"text": long_text})[2])
+    assert doc["genre"]["label"] in ("opinion", "reporting", "satire") and isinstance(doc["frames"], list)
 
 
 @pytest.mark.parametrize("body,status,detail", [
@@ -83,6 +87,7 @@ def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     page.click("#analyze")
     page.wait_for_selector("#genre")
     assert page.inner_text("#status") == "done"
+    assert page.inner_text("#genre") == "genre: text too short"  # 29 words; frames are shown
     assert page.inner_text("#article p[data-paragraph='1']") == article_text.splitlines()[0]  # BOM and all
     assert page.locator("#article p").count() == 4 and page.locator("#summary .chip").count() >= 1
     page.screenshot(path=str(tmp_path / "app.png"), full_page=True)

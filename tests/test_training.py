@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from conftest import run_slant, write
+from conftest import EXAMPLES, run_slant, write
+
+EXAMPLE = EXAMPLES / "article900000001.txt"  # 159 words: long enough for a genre
 
 pytest.importorskip("torch", reason="needs the train extra")
 
@@ -111,15 +113,32 @@ def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path)
         Detector(load_artifact(old, verify=False))
 
 
-def test_genre_and_frames_come_from_the_same_pass(tiny_model, article_file):
-    r = run_slant("analyze", article_file, "--model", tiny_model / "model", "--format", "json")
+def test_genre_and_frames_come_from_the_same_pass(tiny_model):
+    r = run_slant("analyze", EXAMPLE, "--model", tiny_model / "model", "--format", "json")
     doc = json.loads(r.stdout)
     assert doc["genre"]["label"] in ("opinion", "reporting", "satire") and 0 < doc["genre"]["score"] <= 1
     assert isinstance(doc["frames"], list)
     scores = [f["score"] for f in doc["frames"]]
     assert scores == sorted(scores, reverse=True)
-    text = run_slant("analyze", article_file, "--model", tiny_model / "model").stdout.splitlines()
+    text = run_slant("analyze", EXAMPLE, "--model", tiny_model / "model").stdout.splitlines()
     assert text[1].startswith("genre: ") and text[2].startswith("frames: ")
+
+
+def test_a_short_text_gets_frames_but_no_genre(tiny_model, article_file):
+    """Under GENRE_MIN_WORDS words (29 here) the genre is not assessed — cut short, training articles' genres
+    come out mostly satire — and the report says why; frames hold up on short texts and stay.  The official
+    subtask-1 format still gets a genre for every article."""
+    model = tiny_model / "model"
+    doc = json.loads(run_slant("analyze", article_file, "--model", model, "--format", "json").stdout)
+    assert doc["genre"] is None and isinstance(doc["frames"], list) and doc["techniques"] is not None
+    text = run_slant("analyze", article_file, "--model", model).stdout.splitlines()
+    assert text[1] == "genre: not assessed (29 words; a genre needs 100 or more)" and text[2].startswith("frames: ")
+    out = article_file.parent / "pred.txt"
+    r = run_slant("semeval", "predict", "--subtask", "1", "--articles", article_file.parent, "--output", out,
+                  "--model", model)
+    assert r.returncode == 0, r.stderr
+    article_id, genre = out.read_text().strip().split("\t")
+    assert article_id == "123" and genre in ("opinion", "reporting", "satire")
 
 
 @pytest.mark.parametrize("subtask,read", [("1", "read_subtask1"), ("2", "read_subtask2")])
@@ -216,7 +235,7 @@ def test_article_heads_refit_on_an_exported_model(tiny_model, article_file, tmp_
     assert after["thresholds"] == before["thresholds"] and after["metrics"]["article"]["genre"] == figures["genre"]
     assert after["article"]["ensemble"] == {"genre": ["encoder", "lexical"], "frames": ["encoder", "lexical"]}
     assert after["metrics"]["span_classes"]["training_spans"] > 0 and (out / "span_classes.npz").is_file()
-    doc = json.loads(run_slant("analyze", article_file, "--model", out, "--format", "json").stdout)
+    doc = json.loads(run_slant("analyze", EXAMPLE, "--model", out, "--format", "json").stdout)
     assert doc["genre"]["label"] in ("opinion", "reporting", "satire")
 
 
@@ -384,6 +403,33 @@ def test_genre_study_runs_on_tiny_data(tiny_model):
     r = subprocess.run([sys.executable, "-m", "slant.training.genre_study", "--data", str(tiny_model / "data"),
                         "--model", str(tiny_model / "nothing-here")], capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.strip().endswith("manifest.json missing)")
+
+
+def test_short_text_study_runs_on_tiny_data(tiny_model):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slant.training.short_text_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "model"), "--words", "0,5,40"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["articles"] == 10 and list(result["by_words"]) == ["0", "5", "40", "full"]
+    for row in result["by_words"].values():
+        assert 0 <= row["genre_accuracy"] <= 1 and 0 <= row["frames_micro_f1"] <= 1
+        assert sum(row["genres_called"].values()) == 10 and row["frames_reported_per_article"] >= 0
+    r = subprocess.run([sys.executable, "-m", "slant.training.short_text_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "nothing-here")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.startswith("error: ")
+
+
+def test_short_text_study_cuts_after_whole_words():
+    from slant.document import Document, Label
+    from slant.training.short_text_study import cut
+    doc = Document("1", "War on Coffee\n\nThe regime's bureaucrats want a tax.\n\nStop them.")
+    doc.genre = Label("opinion", 1.0)
+    assert cut(doc, 0).text == "War on Coffee"
+    assert cut(doc, 5).text == "War on Coffee\n\nThe regime"
+    assert cut(doc, 7).text == "War on Coffee\n\nThe regime's bureaucrats"   # "regime's" is two words
+    assert cut(doc, 99).text == doc.text and cut(doc, 5).genre == doc.genre
 
 
 def test_layer_study_runs_on_tiny_data(tiny_model):

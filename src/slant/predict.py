@@ -29,7 +29,7 @@ def semeval_predict(detector: Detector, subtask: str, articles: str | Path, outp
     rows, write = _SUBTASKS[subtask]
     if subtask in ("1", "2") and detector.article is None:
         raise ModelError(f"{detector.artifact.path}: this model has no genre and frame heads (subtask {subtask})")
-    docs = [detector.analyze(doc) for doc in iter_articles(articles)]
+    docs = [detector.analyze(doc, genre_always=subtask == "1") for doc in iter_articles(articles)]
     write(output, rows(docs))
     return len(docs)
 

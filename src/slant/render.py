@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import taxonomy
+from .article_heads import GENRE_MIN_WORDS, word_count
 from .document import Document
 
 __all__ = ["text_report", "GROUP_COLOURS"]
@@ -44,6 +45,8 @@ def text_report(doc: Document, color: bool = False) -> str:
     lines = [style(f"{doc.title or doc.id}", bold=True) + f"  [{doc.source or doc.id}]"]
     if doc.genre is not None:
         lines.append(f"genre: {style(doc.genre.name, bold=True)} ({doc.genre.score:.2f})")
+    elif doc.frames is not None:  # the article heads ran: the text was too short for a genre
+        lines.append(f"genre: not assessed ({word_count(doc.text)} words; a genre needs {GENRE_MIN_WORDS} or more)")
     if doc.frames is not None:
         lines.append("frames: " + (", ".join(f"{f.name} ({f.score:.2f})" for f in doc.frames) or "none found"))
     if doc.techniques is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .article_heads import ArticleHeads
+from .article_heads import ArticleHeads, too_short_for_genre
 from .document import Document, Label
 from .errors import ModelError
 from .heads import calibrated, evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
@@ -149,10 +149,11 @@ class Detector:
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         return np.mean([parts[name] for name in self.ensemble], axis=0)
 
-    def analyze(self, doc: Document, thresholds: str | None = None) -> Document:
+    def analyze(self, doc: Document, thresholds: str | None = None, genre_always: bool = False) -> Document:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
-        other than the detector's.  A technique is reported where its raw paragraph score passes the
+        other than the detector's.  A text under ``GENRE_MIN_WORDS`` words gets no genre (it stays None)
+        unless ``genre_always`` (the official formats need one for every article).  A technique is reported where its raw paragraph score passes the
         threshold; the score it is reported with is calibrated (the chance of being right, measured out
         of fold) when the model has a ``paragraph_calibration``, and a span's (the chance that it overlaps
         an annotated span of its technique) when it has a ``span_calibration``."""
@@ -161,7 +162,8 @@ class Detector:
         tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
         par_probs = self.combine(parts)
         if self.article is not None:
-            self._label_article(doc, *self.article.probabilities(doc.text, article_states, par_probs))
+            genre, frames = self.article.probabilities(doc.text, article_states, par_probs)
+            self._label_article(doc, None if too_short_for_genre(doc.text) and not genre_always else genre, frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
         scores = par_probs if self.calibration is None else calibrated(par_probs, *self.calibration)
         doc.techniques = {}
@@ -180,9 +182,11 @@ class Detector:
             doc.add_span(start, end, label, score)
         return doc
 
-    def _label_article(self, doc: Document, genre: np.ndarray, frames: np.ndarray) -> None:
-        best = int(np.argmax(genre))
-        doc.set_genre(self.article.genres[best], round(float(genre[best]), 4))
+    def _label_article(self, doc: Document, genre: np.ndarray | None, frames: np.ndarray) -> None:
+        doc.genre = None
+        if genre is not None:
+            best = int(np.argmax(genre))
+            doc.set_genre(self.article.genres[best], round(float(genre[best]), 4))
         hot = np.flatnonzero(frames >= self.article.frame_thresholds)   # decided on the raw scores
         scores = self.article.frame_scores(frames)
         doc.set_frames(sorted((Label(self.article.frames[k], round(float(scores[k]), 4)) for k in hot),

@@ -56,7 +56,8 @@ JSON_SCHEMA: dict[str, Any] = {
                                      "start": {"type": "integer", "minimum": 0},
                                      "end": {"type": "integer", "minimum": 1}}},
         },
-        "genre": {"description": "Genre with its probability; null when not analysed.",
+        "genre": {"description": "Genre with its probability; null when not analysed, or when the text has fewer "
+                                 "than 100 words (too short to tell).",
                   "oneOf": [{"type": "null"}, _label(taxonomy.GENRES)]},
         "frames": {"description": "Frames with scores; null when not analysed.",
                    "oneOf": [{"type": "null"}, {"type": "array", "items": _label(taxonomy.FRAMES)}]},

@@ -77,7 +77,7 @@ def dashboard_data(out: str | Path, top_sources: int = 15) -> dict:
     for r in per_source:
         r.update(share=r["articles"] / r["source_articles"], link="#" + anchor("t", r["technique"]))
     sources = _rows(con, "SELECT src AS source, count(*) AS articles FROM a GROUP BY 1 ORDER BY 2 DESC, 1")
-    genres = _rows(con, """SELECT src AS source, coalesce(genre, '(none)') AS genre, count(*) AS articles
+    genres = _rows(con, """SELECT src AS source, coalesce(genre, '(not assessed)') AS genre, count(*) AS articles
                            FROM a GROUP BY 1, 2""")
     frames = _rows(con, """WITH sizes AS (SELECT src, count(*) AS n FROM a GROUP BY 1)
         SELECT a.src AS source, f AS frame, count(*) AS articles, any_value(sizes.n) AS source_articles

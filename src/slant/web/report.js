@@ -40,6 +40,8 @@ function slantRender(container, doc, taxonomy) {
   if (doc.genre) {
     summary.append(slantEl("span", { class: "chip genre", id: "genre" },
       `${doc.genre.label} ${Math.round(doc.genre.score * 100)}%`));
+  } else if (doc.frames) {  // the article heads ran: too short for a genre (slant.article_heads)
+    summary.append(slantEl("span", { class: "chip genre", id: "genre" }, "genre: text too short"));
   }
   for (const f of doc.frames || []) {
     summary.append(slantEl("span", { class: "chip frame" }, `${f.label.replace(/_/g, " ")} ${f.score.toFixed(2)}`));
