@@ -153,10 +153,11 @@ class Detector:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
         other than the detector's.  A text under ``GENRE_MIN_WORDS`` words gets no genre (it stays None)
-        unless ``genre_always`` (the official formats need one for every article).  A technique is reported where its raw paragraph score passes the
-        threshold; the score it is reported with is calibrated (the chance of being right, measured out
-        of fold) when the model has a ``paragraph_calibration``, and a span's (the chance that it overlaps
-        an annotated span of its technique) when it has a ``span_calibration``."""
+        unless ``genre_always`` (the official formats need one for every article).  A technique is
+        reported where its raw paragraph score passes the threshold; the score it is reported with is
+        calibrated (the chance of being right, measured out of fold) when the model has a
+        ``paragraph_calibration``, and a span's (the chance that it overlaps an annotated span of its
+        technique) when it has a ``span_calibration``."""
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
         tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
