@@ -68,6 +68,20 @@ def write_formats(root: Path) -> dict[str, Path]:
     return {"folder": folder, "jsonl": jsonl, "csv": csv_path, "parquet": parquet}
 
 
+def test_genre_is_null_for_a_text_too_short_to_tell(tmp_path, model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    long_text = (REPO / "examples" / "article900000001.txt").read_text(encoding="utf-8")   # 159 words
+    (folder / "long.txt").write_text(long_text, encoding="utf-8")
+    (folder / "short.txt").write_text(ARTICLES[0], encoding="utf-8")
+    r = batch(folder, "-o", tmp_path / "out", "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    rows = {row["origin"]: row for row in query(tmp_path / "out", "SELECT origin, genre, genre_score, frames FROM articles")}
+    long, short = (next(v for k, v in rows.items() if k.endswith(name)) for name in ("long.txt", "short.txt"))
+    assert long["genre"] in {"opinion", "reporting", "satire"} and 0 < long["genre_score"] <= 1
+    assert short["genre"] is None and short["genre_score"] is None and isinstance(short["frames"], list)
+
+
 @pytest.mark.parametrize("fmt", ["folder", "jsonl", "csv", "parquet"])
 def test_every_input_format_gives_the_same_articles(tmp_path, model, fmt):
     inputs = write_formats(tmp_path)
@@ -78,11 +92,8 @@ def test_every_input_format_gives_the_same_articles(tmp_path, model, fmt):
     rows = query(out, "SELECT id, key, source, date, genre, genre_score, frames, techniques, technique_stats, "
                       "spans FROM articles ORDER BY id")
     assert [row["id"] for row in rows] == ["a1", "a2", "a3"]
-    for row, text in zip(rows, ARTICLES):  # texts under GENRE_MIN_WORDS words get no genre: null in the table
-        if word_count(text) >= GENRE_MIN_WORDS:
-            assert row["genre"] in {"opinion", "reporting", "satire"} and 0 <= row["genre_score"] <= 1
-        else:
-            assert row["genre"] is None and row["genre_score"] is None
+    for row, text in zip(rows, ARTICLES):  # each under GENRE_MIN_WORDS words: no genre (next test)
+        assert word_count(text) < GENRE_MIN_WORDS and row["genre"] is None and row["genre_score"] is None
         assert isinstance(row["frames"], list) and isinstance(row["techniques"], list)
         assert sorted(s["technique"] for s in row["technique_stats"]) == sorted(row["techniques"])
         assert all(s["paragraphs"] + s["spans"] >= 1 and 0 <= s["max_score"] <= 1 for s in row["technique_stats"])
