@@ -419,6 +419,10 @@ def test_short_text_study_runs_on_tiny_data(tiny_model):
     r = subprocess.run([sys.executable, "-m", "slant.training.short_text_study", "--data", str(tiny_model / "data"),
                         "--model", str(tiny_model / "nothing-here")], capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.startswith("error: ")
+    for bad, why in (("5,x", "give whole numbers separated by commas"), ("-3", "a length cannot be negative")):
+        r = subprocess.run([sys.executable, "-m", "slant.training.short_text_study", "--data", str(tiny_model / "data"),
+                            "--words", bad], capture_output=True, text=True)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and why in r.stderr.splitlines()[-1]
 
 
 def test_short_text_study_cuts_after_whole_words():

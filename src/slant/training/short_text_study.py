@@ -105,14 +105,26 @@ def run(data: str | Path, model: str | Path | None = None, words=(0, 25, 50, 75,
     return result
 
 
+def _lengths(text: str) -> list[int]:
+    """``--words``: comma-separated word counts, each 0 or more."""
+    try:
+        words = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas, e.g. 0,50,100") from None
+    if any(w < 0 for w in words):
+        raise argparse.ArgumentTypeError(f"{text!r}: a length cannot be negative")
+    return words
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default=None, help="a model folder (default: the shipped model)")
-    parser.add_argument("--words", default="0,25,50,75,100,150,200", help="lengths to cut to, in words from the start (0: the title alone)")
+    parser.add_argument("--words", type=_lengths, default="0,25,50,75,100,150,200",
+                        help="lengths to cut to, in words from the start (0: the title alone)")
     args = parser.parse_args()
     try:
-        print(json.dumps(run(args.data, args.model, [int(w) for w in args.words.split(",")]), indent=2))
+        print(json.dumps(run(args.data, args.model, args.words), indent=2))
     except SlantError as e:
         raise SystemExit(f"error: {e}")
 
