@@ -1654,3 +1654,18 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     r = subprocess.run(cmd + ["--cv", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path}: no finished folds (fold-K.npz) of a " \
                                                     f"cross-validation here"
+
+
+def test_folds_keep_near_duplicates_together_and_article_only_texts_apart():
+    from slant.document import Document
+    from slant.training.corpus import Corpus, assign_folds
+    story = " ".join(f"word{i}" for i in range(60))
+    docs = [Document(f"s{i}", f"Story {i}\n\n" + " ".join(f"unique{i}x{j}" for j in range(60))) for i in range(20)]
+    docs += [Document("copy-a", "Title\n\n" + story), Document("copy-b", "Other title\n\n" + story + " and one more")]
+    folds = assign_folds(docs, 5, 13)
+    assert folds[-1] == folds[-2] and set(folds) == set(range(5))
+    assert assign_folds(docs, 5, 13) == folds and assign_folds(docs, 5, 14) != folds   # seeded
+    extra = [Document(f"x{i}", f"Satire {i}\n\n" + " ".join(f"odd{i}y{j}" for j in range(60))) for i in range(5)]
+    by_id = Corpus(docs, "hash", [], extra).article_folds(5, 13)
+    assert [by_id[d.id] for d in docs] == folds                                      # subtask-3 folds unchanged
+    assert sorted(by_id[d.id] for d in extra) == list(range(5))                       # the others spread on their own

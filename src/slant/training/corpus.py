@@ -29,6 +29,12 @@ class Corpus:
     sources: list[str]
     article_only: list[Document] = field(default_factory=list)  # genre and frames only, not in subtask 3
 
+    def article_folds(self, k: int, seed: int) -> dict[str, int]:
+        """Fold per article id as `slant train` assigns them to the article heads: the subtask-3 articles'
+        folds, and the genre-and-frames-only articles in folds of their own."""
+        return dict(zip((d.id for d in self.documents + self.article_only),
+                        assign_folds(self.documents, k, seed) + assign_folds(self.article_only, k, seed)))
+
 
 def _hash_files(paths: list[Path]) -> str:
     h = hashlib.sha256()

@@ -43,7 +43,7 @@ from ..formats import read_articles, semeval
 from ..lexical import LexicalHead
 from ..style import Lexicon, style_features
 from . import article_fit
-from .corpus import assign_folds, load_english
+from .corpus import load_english
 
 GENRES = list(taxonomy.GENRES)
 OTHER_LANGUAGES = {
@@ -104,8 +104,7 @@ def run(data: str | Path, model: str | Path | None = None, seed: int = 13) -> di
     data = Path(data)
     corpus = load_english(data)
     docs = [d for d in corpus.documents + corpus.article_only if d.genre is not None]
-    fold_of = dict(zip((d.id for d in corpus.documents + corpus.article_only),
-                       assign_folds(corpus.documents, 5, seed) + assign_folds(corpus.article_only, 5, seed)))
+    fold_of = corpus.article_folds(5, seed)
     folds = np.array([fold_of[d.id] for d in docs])
     gold = np.array([GENRES.index(d.genre.name) for d in docs])
     texts = [d.text for d in docs]

@@ -27,7 +27,7 @@ from ..errors import SlantError
 from ..heads import merge_windows
 from ..windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 from . import article_fit
-from .corpus import assign_folds, load_english
+from .corpus import load_english
 
 
 def layer_states(model, docs, tokenizer, window: int, stride: int, special) -> list[list[np.ndarray]]:
@@ -73,7 +73,8 @@ def run(data: str, checkpoint: str, seed: int = 13) -> dict:
         raise InputError(f"{checkpoint}: not a slant train checkpoint ({type(e).__name__})") from e
     corpus = load_english(data)
     docs = corpus.documents + corpus.article_only
-    folds = np.array(assign_folds(corpus.documents, 5, seed) + assign_folds(corpus.article_only, 5, seed))
+    fold_of = corpus.article_folds(5, seed)
+    folds = np.array([fold_of[d.id] for d in docs])
     shipped = load_artifact(verify=False)  # its tokenizer and windows: the runtime's
     m = shipped.manifest
     tokenizer = load_tokenizer(shipped.path / "tokenizer.json")

@@ -38,7 +38,7 @@ from torch import nn
 from .. import taxonomy
 from ..errors import InputError, SlantError
 from . import article_fit
-from .corpus import assign_folds, load_english
+from .corpus import load_english
 from .fit import balanced_genre_loss
 
 POOLINGS = ("mean", "max", "mean+max", "attention", "attention+max")
@@ -181,7 +181,8 @@ def run(data, model, folds=(0,), seed: int = 13, branch: bool = False) -> dict:
     torch.set_num_threads(2)
     corpus = load_english(data)
     docs = corpus.documents + corpus.article_only
-    fold = np.array(assign_folds(corpus.documents, 5, seed) + assign_folds(corpus.article_only, 5, seed))
+    fold_of = corpus.article_folds(5, seed)
+    fold = np.array([fold_of[d.id] for d in docs])
     detector = load_detector(model)
     layer_index = detector.artifact.manifest.get("encoder", {}).get("article_states_layer")
     if branch and layer_index is None:

@@ -27,7 +27,7 @@ from ..document import Document
 from ..errors import SlantError
 from ..heads import calibrated
 from . import article_fit
-from .corpus import assign_folds, load_english
+from .corpus import load_english
 
 
 def cut(doc: Document, words: int) -> Document:
@@ -72,8 +72,7 @@ def run(data: str | Path, model: str | Path | None = None, words=(0, 25, 50, 75,
 
     corpus = load_english(data)
     docs = [d for d in corpus.documents + corpus.article_only if d.genre is not None and d.frames is not None]
-    fold_of = dict(zip((d.id for d in corpus.documents + corpus.article_only),
-                       assign_folds(corpus.documents, 5, seed) + assign_folds(corpus.article_only, 5, seed)))
+    fold_of = corpus.article_folds(5, seed)
     folds = np.array([fold_of[d.id] for d in docs])
     unseen = {d.id for d in corpus.article_only}
     detector = load_detector(model)
