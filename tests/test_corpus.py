@@ -154,6 +154,29 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
     assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok"]
 
 
+def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp_path, model):
+    from test_language import FRENCH, GERMAN
+    jsonl = tmp_path / "mixed.jsonl"
+    jsonl.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "fr", "text": FRENCH},
+        {"id": "de-as-en", "text": GERMAN, "language": "en"},
+        {"id": "en-as-fr", "text": ARTICLES[1], "language": "fr"},
+        {"id": "en", "text": ARTICLES[0]},
+    ]), encoding="utf-8")
+    out = tmp_path / "out"
+    r = batch(jsonl, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")} == {
+        "fr": "the text reads as French (fr), with probability 1.00; slant's model reads English only",
+        "en-as-fr": "its language is given as French (fr); slant's model reads English only",
+    }
+    assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["de-as-en", "en"]
+    # --language for the inputs that give none (a folder of files): the French one is analysed too
+    r = batch(jsonl, "-o", tmp_path / "out2", "--workers", "1", "--language", "en", model=model)
+    assert r.returncode == 0, r.stderr
+    assert [row["id"] for row in query(tmp_path / "out2", "SELECT id FROM errors")] == ["en-as-fr"]
+
+
 def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model):
     bad_csv = tmp_path / "no_text.csv"
     bad_csv.write_text("id,body\n1,hello\n", encoding="utf-8")

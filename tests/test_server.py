@@ -60,6 +60,15 @@ def test_bad_requests_get_clear_4xx(server, body, status, detail):
     assert got == status and detail in json.loads(raw)["detail"]
 
 
+def test_a_text_in_another_language_is_refused_unless_declared(server):
+    from test_language import FRENCH
+    status, _, raw = call(server, "/api/analyze", {"text": FRENCH})
+    assert status == 422 and json.loads(raw)["detail"] == (
+        "the text reads as French (fr), with probability 1.00; slant's model reads English only")
+    status, _, raw = call(server, "/api/analyze", {"text": FRENCH, "language": "en"})
+    assert status == 200 and json.loads(raw)["language"] == "en" and json.loads(raw)["techniques"] is not None
+
+
 def test_malformed_and_oversized_bodies(server):
     status, _, raw = call(server, "/api/analyze", raw=b"{not json")
     assert status == 422 and "Traceback" not in raw.decode()
@@ -101,6 +110,15 @@ def test_the_page_shows_refusals(server, page):
     page.click("#analyze")
     page.wait_for_selector("#status.error")
     assert "loopback" in page.inner_text("#status")
+
+
+def test_the_page_says_when_a_text_is_not_english(server, page):
+    from test_language import GERMAN
+    page.goto(server + "/")
+    page.fill("#text", GERMAN)
+    page.click("#analyze")
+    page.wait_for_selector("#status.error")
+    assert "reads as German (de)" in page.inner_text("#status")
 
 
 def test_injected_markup_never_executes_in_the_page(server, page):

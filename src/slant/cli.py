@@ -111,26 +111,35 @@ _THRESHOLDS = click.option(
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Write here instead of standard output; with --format html and several inputs, a folder "
                    "that gets one <id>.html per article.")
+@click.option("--language", default=None, metavar="CODE",
+              help="The inputs' language, if you know it (e.g. en): skips the check that refuses texts which "
+                   "read as another language. The model reads English; other languages are refused.")
 @_MODEL
 @_THRESHOLDS
-def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, model: Path | None, thresholds: str) -> None:
+def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language: str | None, model: Path | None,
+                thresholds: str) -> None:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
     PATHS are text files, .html/.htm pages (title and paragraphs are extracted), folders
     of those, http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for stdin.
-    Unreadable inputs are reported one line each; the rest are still analyzed."""
+    Unreadable inputs, and texts that read as another language than English, are reported
+    one line each; the rest are still analyzed."""
     from .inputs import read_inputs
     from .render import text_report
 
     detector = _detector(model, thresholds)
     failed, docs = 0, []
     for item in read_inputs(list(paths)):
-        if isinstance(item, SlantError):
-            failed += 1
-            click.echo(f"Error: {item}", err=True)
-            continue
-        docs.append(detector.analyze(item))
+        if not isinstance(item, SlantError):
+            item.language = language or item.language
+            try:
+                docs.append(detector.analyze(item))
+                continue
+            except SlantError as ex:  # a text in another language
+                item = ex
+        failed += 1
+        click.echo(f"Error: {item}", err=True)
     if fmt == "html" and output is None and len(docs) > 1:
         raise click.UsageError("--format html with several articles needs -o FOLDER (one report per article)")
     if docs:
@@ -197,17 +206,22 @@ def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None
 @click.option("--chunk-size", type=click.IntRange(1, None), default=1000, show_default=True,
               help="Commit the results every this many inputs (and at least once a minute).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--language", default=None, metavar="CODE",
+              help="The language of the inputs that do not give their own (a \"language\" field or column), if "
+                   "you know it (e.g. en): skips the check that puts texts which read as another language in "
+                   "errors. The model reads English; other languages are refused.")
 @_MODEL
 @_THRESHOLDS
 def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: int | None, engine: str,
-              address: str | None, chunk_size: int, quiet: bool, model: Path | None, thresholds: str) -> None:
+              address: str | None, chunk_size: int, quiet: bool, language: str | None, model: Path | None,
+              thresholds: str) -> None:
     """Analyse a corpus into Parquet tables under OUT: articles (one row per article: id, source,
     date, genre and its probability, frames, techniques with counts and top scores), spans
     (the evidence), errors (inputs that could not be analysed, with the reason) and
     duplicates (inputs whose exact content was already analysed).
 
     INPUTS are folders of .txt/.html files, JSONL or CSV files (a "text" field or column, plus
-    optional id, title, source, url, date) and Parquet files (same columns).  Results are committed
+    optional id, title, source, url, date, language) and Parquet files (same columns).  Results are committed
     in chunks: killed at any point, the same command resumes where it stopped, with no article lost
     or counted twice.  Query the output with `slant query OUT "SQL"`; chart it with `slant report OUT`."""
     from .corpus.batch import run_batch
@@ -217,8 +231,8 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     workers = workers or default_workers()
     with BatchProgress(enabled=not quiet) as progress:
         summary = run_batch(list(inputs), out, model=model, workers=workers, threads=threads, engine=engine,
-                            address=address, chunk_size=chunk_size, thresholds=thresholds, on_start=progress.start,
-                            on_advance=progress.advance)
+                            address=address, chunk_size=chunk_size, thresholds=thresholds, language=language,
+                            on_start=progress.start, on_advance=progress.advance)
     print_summary(summary)
 
 
@@ -274,8 +288,10 @@ def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path 
     (paragraphs numbered as in the official templates)."""
     from .predict import semeval_predict
 
-    n = semeval_predict(_detector(model, thresholds), subtask, articles, output)
-    click.echo(f"wrote {output}: subtask {subtask} predictions for {n} articles", err=True)
+    written = semeval_predict(_detector(model, thresholds), subtask, articles, output)
+    click.echo(f"wrote {output}: subtask {subtask} predictions for {written.articles} articles", err=True)
+    if written.warning():
+        click.echo(f"Warning: {written.warning()}", err=True)
 
 
 @cli.group("ptc")
@@ -299,8 +315,10 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
     if task == "si" and template is not None:
         raise click.UsageError("--template goes with --task tc only")
     detector = _detector(model)
-    n = ptc_si(detector, articles, output) if task == "si" else ptc_tc(detector, articles, template, output)
-    click.echo(f"wrote {output}: PTC {task} predictions for {n} articles", err=True)
+    written = ptc_si(detector, articles, output) if task == "si" else ptc_tc(detector, articles, template, output)
+    click.echo(f"wrote {output}: PTC {task} predictions for {written.articles} articles", err=True)
+    if written.warning():
+        click.echo(f"Warning: {written.warning()}", err=True)
 
 
 @cli.command("train")

@@ -2,7 +2,8 @@
 
     SlantError              catch this to catch everything slant raises
     ├── InputError          unreadable or malformed input: file, text, URL
-    │   └── FormatError     a task-format file has a bad row (file, line, reason)
+    │   ├── FormatError     a task-format file has a bad row (file, line, reason)
+    │   └── NotEnglishError a text in another language than the model reads (slant.language)
     ├── LabelError          a label name that is not in the taxonomy
     ├── SpanError           offsets outside the text, or end not after start
     └── ModelError          shipped model missing, corrupt, or hash mismatch

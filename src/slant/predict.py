@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +13,34 @@ from .formats import iter_articles, ptc, semeval
 from .formats.semeval import SpanRow
 from .errors import InputError, ModelError
 from .evaluate import merge_spans
+from .language import ENGLISH, identify, language_name
 from .runtime import Detector
 from .span_classes import ranked_answers
 
-__all__ = ["semeval_predict", "ptc_si", "ptc_tc"]
+__all__ = ["Written", "semeval_predict", "ptc_si", "ptc_tc"]
+
+
+@dataclass
+class Written:
+    """What a prediction file holds: its articles, and how many of them read as another language
+    (predicted all the same — the format needs a row for each — but by a model that reads English)."""
+
+    articles: int = 0
+    other_languages: Counter = field(default_factory=Counter)
+
+    def count(self, doc) -> None:
+        self.articles += 1
+        if doc.language is None:
+            doc.language = identify(doc.text)[0]
+        if doc.language not in (None, ENGLISH):
+            self.other_languages[doc.language] += 1
+
+    def warning(self) -> str | None:
+        if not self.other_languages:
+            return None
+        which = ", ".join(f"{language_name(code)} {n}" for code, n in self.other_languages.most_common())
+        return (f"{sum(self.other_languages.values())} of the {self.articles} articles read as another language "
+                f"({which}): slant's model reads English, so their predictions mean little")
 
 _SUBTASKS = {
     "1": (semeval.subtask1_rows, semeval.write_subtask1),
@@ -23,30 +49,32 @@ _SUBTASKS = {
 }
 
 
-def semeval_predict(detector: Detector, subtask: str, articles: str | Path, output: str | Path) -> int:
+def semeval_predict(detector: Detector, subtask: str, articles: str | Path, output: str | Path) -> Written:
     """Write the official rows of ``subtask`` ("1" genre, "2" frames, "3" techniques per paragraph,
-    numbered as in the official templates) for every article*.txt; returns the count."""
+    numbered as in the official templates) for every article*.txt."""
     rows, write = _SUBTASKS[subtask]
     if subtask in ("1", "2") and detector.article is None:
         raise ModelError(f"{detector.artifact.path}: this model has no genre and frame heads (subtask {subtask})")
-    docs = [detector.analyze(doc, genre_always=subtask == "1") for doc in iter_articles(articles)]
+    written = Written()
+    docs = [detector.analyze(doc, official=True) for doc in iter_articles(articles)]
+    for doc in docs:
+        written.count(doc)
     write(output, rows(docs))
-    return len(docs)
+    return written
 
 
-def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> int:
+def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> Written:
     """PTC span identification: technique spans of any class, overlapping ones merged."""
     rows = []
-    n = 0
+    written = Written()
     for doc in iter_articles(articles):
-        n += 1
-        detector.analyze(doc)
+        written.count(detector.analyze(doc, official=True))
         rows += [ptc.SIRow(doc.id, s, e) for s, e in merge_spans([(sp.start, sp.end) for sp in doc.spans])]
     ptc.write_si(output, rows)
-    return n
+    return written
 
 
-def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, output: str | Path) -> int:
+def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, output: str | Path) -> Written:
     """PTC technique classification of the template's spans into the 14 PTC classes.
 
     Scores come from the model's span classifier (slant.span_classes), or from the token head for a
@@ -67,4 +95,7 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
         scores[idx] = detector.span_classes(docs[doc_id].text, [(rows[i].start, rows[i].end) for i in idx])
     answers = ranked_answers([(r.article_id, r.start, r.end) for r in rows], scores, classes)
     ptc.write_tc(output, [SpanRow(r.article_id, c, r.start, r.end) for r, c in zip(rows, answers)])
-    return len(docs)
+    written = Written()
+    for doc in docs.values():
+        written.count(doc)
+    return written

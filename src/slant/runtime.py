@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .article_heads import ArticleHeads, too_short_for_genre
+from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
 from .errors import ModelError
 from .heads import calibrated, evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
@@ -149,22 +150,34 @@ class Detector:
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         return np.mean([parts[name] for name in self.ensemble], axis=0)
 
-    def analyze(self, doc: Document, thresholds: str | None = None, genre_always: bool = False) -> Document:
+    def analyze(self, doc: Document, thresholds: str | None = None, official: bool = False) -> Document:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
-        other than the detector's.  A text under ``GENRE_MIN_WORDS`` words gets no genre (it stays None)
-        unless ``genre_always`` (the official formats need one for every article).  A technique is
-        reported where its raw paragraph score passes the threshold; the score it is reported with is
-        calibrated (the chance of being right, measured out of fold) when the model has a
+        other than the detector's.
+
+        The model reads English: a text that surely reads as another language (``slant.language``) raises
+        NotEnglishError, unless ``doc.language`` declares it English; ``doc.language`` is filled in when
+        it was not given and the text's language is sure.  A text under ``GENRE_MIN_WORDS`` words gets no
+        genre (it stays None).  With ``official`` neither applies: every article gets every label, as the
+        official task formats need a row for each.
+
+        A technique is reported where its raw paragraph score passes the threshold; the score it is
+        reported with is calibrated (the chance of being right, measured out of fold) when the model has a
         ``paragraph_calibration``, and a span's (the chance that it overlaps an annotated span of its
         technique) when it has a ``span_calibration``."""
+        if doc.language is None:
+            doc.language, probability = identify(doc.text)
+            if doc.language not in (None, ENGLISH) and not official:
+                raise NotEnglishError(doc.source or f"document {doc.id}", doc.language, probability)
+        elif primary(doc.language) != ENGLISH and not official:
+            raise NotEnglishError(doc.source or f"document {doc.id}", primary(doc.language))
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
         tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
         par_probs = self.combine(parts)
         if self.article is not None:
             genre, frames = self.article.probabilities(doc.text, article_states, par_probs)
-            self._label_article(doc, None if too_short_for_genre(doc.text) and not genre_always else genre, frames)
+            self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre, frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
         scores = par_probs if self.calibration is None else calibrated(par_probs, *self.calibration)
         doc.techniques = {}

@@ -44,7 +44,8 @@ JSON_SCHEMA: dict[str, Any] = {
         "title": _OPT_STR | {"description": "First line of the text, stripped, or the title read from HTML."},
         "source": _OPT_STR | {"description": "Where the text came from: file path or outlet."},
         "url": _OPT_STR | {"description": "URL of the article, when known."},
-        "language": _OPT_STR | {"description": "ISO 639-1 language code, when known."},
+        "language": _OPT_STR | {"description": "ISO 639 language code (two letters where there is one), when "
+                                                   "known: as declared, else as told by the analysis."},
         "date": _OPT_STR | {"description": "Publication date (ISO 8601), when known."},
         "text": {"type": "string", "description": "The text exactly as read; every offset indexes it."},
         "paragraphs": {

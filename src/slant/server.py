@@ -1,8 +1,9 @@
 """``slant serve``: the HTTP API and the web page, on FastAPI.
 
 * ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ...}`` or ``{"url": ...}``, and optionally
-  ``"thresholds": "micro" | "per-technique"`` (default: the server's); answers the Document (schema
-  slant.document/1).
+  ``"thresholds": "micro" | "per-technique"`` (default: the server's) and ``"language"`` (declares the
+  text's language: a text that reads as another language than English is refused with 422 unless it is
+  declared English); answers the Document (schema slant.document/1).
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
 * ``GET /healthz`` — liveness, with the model's name and default operating point.
 * ``GET /`` — the web page: paste text or a URL, see the highlighted report.
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import __version__, schema
 from .document import Document
 from .errors import InputError, SlantError
+from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
 from .report_html import app_page, taxonomy_dict
 
@@ -49,6 +51,9 @@ class AnalyzeRequest(BaseModel):
     url: str | None = Field(None, description="An http(s) URL to fetch and extract (public addresses only).")
     title: str | None = Field(None, description="Title, when it is not the first line of text.")
     id: str | None = Field(None, description="Id to give the document (no spaces).")
+    language: str | None = Field(
+        None, description="The text's language, if known (e.g. en): skips the check that refuses a text which "
+                          "reads as another language (422). The model reads English; other languages are refused.")
     thresholds: OperatingPoint | None = Field(
         None, description="Operating point: micro (thresholds tuned together for micro-F1, fewer false alarms) or "
                           "per-technique (each technique at its own best F1: more of the less common techniques); "
@@ -86,7 +91,8 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
 
     @app.exception_handler(SlantError)
     async def refused(request: Request, ex: SlantError):
-        return JSONResponse({"detail": str(ex)}, status_code=422 if isinstance(ex, InputError) else 400)
+        detail = ex.reason if isinstance(ex, NotEnglishError) else str(ex)  # not "api: the text reads as ..."
+        return JSONResponse({"detail": detail}, status_code=422 if isinstance(ex, InputError) else 400)
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -104,6 +110,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         if body.url is not None:
             from .inputs import read_url
             doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
+            doc.language = body.language or doc.language
         else:
             if not body.text.strip():
                 return JSONResponse({"detail": "text is empty"}, status_code=422)
@@ -112,7 +119,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             doc_id = body.id or "text"
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
-            doc = Document(doc_id, body.text, title=body.title, source="api")
+            doc = Document(doc_id, body.text, title=body.title, source="api", language=body.language)
         await run_in_threadpool(detector.analyze, doc, body.thresholds)
         return JSONResponse(schema.to_dict(doc))
 

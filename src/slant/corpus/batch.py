@@ -62,11 +62,13 @@ def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:
 
 def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = None, workers: int = 1,
               threads: int | None = None, engine: str = "local", address: str | None = None, thresholds: str = "micro",
-              chunk_size: int = 1000, commit_seconds: float = 60.0,
+              language: str | None = None, chunk_size: int = 1000, commit_seconds: float = 60.0,
               on_start: Callable[[int, int], None] | None = None,
               on_advance: Callable[[int], None] | None = None) -> BatchSummary:
     """Analyse every article of ``inputs`` into the tables under ``out``; see the module text.
 
+    ``language`` is the language of the records that do not give their own (``slant.language``: the model
+    reads English, a text that reads as another language is an error unless declared English).
     ``on_start(total, already_done)`` and ``on_advance(n)`` report progress."""
     corpus = Corpus(inputs, exclude=out)
     identity = model_identity(model, thresholds)
@@ -115,6 +117,7 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
                 advance(1)
             else:
                 keys[record.key] = record.origin
+                record.language = record.language or language
                 batch.append(record)
                 if len(batch) >= BATCH_SIZE:
                     yield batch

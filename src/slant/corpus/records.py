@@ -26,7 +26,7 @@ from ..inputs import HTML_SUFFIXES, SUFFIXES
 
 __all__ = ["Record", "Corpus", "FIELDS"]
 
-FIELDS = ("id", "title", "source", "url", "date")  # optional metadata beside "text"
+FIELDS = ("id", "title", "source", "url", "date", "language")  # optional metadata beside "text"
 TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
 PARQUET_BATCH = 512
 
@@ -43,6 +43,7 @@ class Record:
     source: str | None = None
     url: str | None = None
     date: str | None = None
+    language: str | None = None  # declared: skips the language check (slant.language)
     error: str | None = None  # set when the record could not even be read
     key: str | None = None
 

@@ -12,6 +12,7 @@ from collections import Counter
 
 from ..document import Document
 from ..errors import SlantError
+from ..language import NotEnglishError
 from ..formats.tsv import decode_utf8
 from .records import Record
 
@@ -51,6 +52,8 @@ def analyse_batch(records: list[Record]) -> tuple[list[Outcome], int, int]:
             doc = _document(record, record_data)
             _DETECTOR.analyze(doc)
             outcomes.append(Outcome(record, article_row(record, doc), span_rows(record, doc)))
+        except NotEnglishError as ex:  # its message starts with the source's name, not the origin
+            outcomes.append(Outcome(record, error=ex.reason))
         except SlantError as ex:
             outcomes.append(Outcome(record, error=_reason(record, str(ex))))
         except Exception as ex:  # a bug must not end a 100,000-article run: report it as this article's error
@@ -78,6 +81,7 @@ def _document(record: Record, data: bytes | str) -> Document:
     else:
         doc = Document(record.key, text, title=record.title, url=record.url, date=record.date)
     doc.source = record.source
+    doc.language = record.language
     return doc
 
 
