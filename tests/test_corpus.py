@@ -167,10 +167,13 @@ def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp
     r = batch(jsonl, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
     assert {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")} == {
-        "fr": "the text reads as French (fr), with probability 1.00; slant's model reads English only",
+        "fr": "the text reads as French (fr); slant's model reads English only",
         "en-as-fr": "its language is given as French (fr); slant's model reads English only",
     }
     assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["de-as-en", "en"]
+    r = run_slant("report", out, "-o", tmp_path / "dashboard.html")
+    assert r.returncode == 0, r.stderr
+    assert "2 inputs not analysed (2 in another language)" in (tmp_path / "dashboard.html").read_text(encoding="utf-8")
     # --language for the inputs that give none (a folder of files): the French one is analysed too
     r = batch(jsonl, "-o", tmp_path / "out2", "--workers", "1", "--language", "en", model=model)
     assert r.returncode == 0, r.stderr

@@ -30,12 +30,13 @@ from functools import lru_cache
 
 from .errors import InputError
 
-__all__ = ["ENGLISH", "NotEnglishError", "SURE", "english_share", "identify", "language_name", "primary"]
+__all__ = ["ENGLISH", "ENGLISH_ONLY", "NotEnglishError", "SURE", "english_share", "identify", "language_name", "primary"]
 
 ENGLISH = "en"
 SCREEN = 0.2     # share of common English function words above which a text is English without more ado ...
 SCREEN_WORDS = 20  # ... if it has this many words (in five, one "a" or "in" would pass it)
 SURE = 0.95      # py3langid's probability needed to call a text another language
+ENGLISH_ONLY = "slant's model reads English only"  # ends every NotEnglishError message
 
 FUNCTION_WORDS = frozenset("""
 the of and to a in is that for it on with as was be by at this are from or have an not but his they he has
@@ -63,9 +64,8 @@ class NotEnglishError(InputError):
 
     def __init__(self, where: str, language: str, probability: float | None = None):
         self.where, self.language, self.probability = where, language, probability
-        said = (f"its language is given as {language_name(language)}" if probability is None else
-                f"the text reads as {language_name(language)}, with probability {probability:.2f}")
-        self.reason = f"{said}; slant's model reads English only"
+        said = "its language is given as" if probability is None else "the text reads as"
+        self.reason = f"{said} {language_name(language)}; {ENGLISH_ONLY}"  # alike for alike texts: groupable
         super().__init__(f"{where}: {self.reason}")
 
 

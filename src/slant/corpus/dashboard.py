@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__, taxonomy
 from ..errors import SlantError
+from ..language import ENGLISH_ONLY
 from ..report_html import safe_json
 from .query import connect
 from .store import Store
@@ -56,6 +57,8 @@ def dashboard_data(out: str | Path, top_sources: int = 15) -> dict:
     totals = _rows(con, """SELECT count(*) AS articles, count(DISTINCT source) AS sources, min(date) AS first,
                            max(date) AS last, count(date) AS dated, sum(spans) AS spans FROM articles""")[0]
     totals["errors"] = _rows(con, "SELECT count(*) AS n FROM errors")[0]["n"]
+    totals["other_language"] = _rows(con, "SELECT count(*) AS n FROM errors WHERE ends_with(reason, ?)",
+                                     ENGLISH_ONLY)[0]["n"]
     totals["duplicates"] = _rows(con, "SELECT count(*) AS n FROM duplicates")[0]["n"]
     if not totals["articles"]:
         raise SlantError(f"{out}: no analysed articles yet, nothing to chart")
@@ -238,8 +241,9 @@ def dashboard_html(d: dict, bundle: str) -> str:
     specs = _charts(d)
     t = d["totals"]
     dates = f"{t['first']} to {t['last']} ({t['dated']:,} dated)" if t["dated"] else "no dates"
+    other = f" ({t['other_language']:,} in another language)" if t["other_language"] else ""
     facts = (f"{t['articles']:,} articles · {t['sources']:,} sources · {int(t['spans'] or 0):,} spans · {dates} · "
-             f"{t['errors']:,} inputs not analysed · {t['duplicates']:,} duplicates")
+             f"{t['errors']:,} inputs not analysed{other} · {t['duplicates']:,} duplicates")
     sections = []
     for name, title, text in SECTIONS:
         if name in specs:
