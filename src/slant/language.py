@@ -21,6 +21,8 @@ articles, whole or cut after 5, 10, 15, 25 or 50 words, is called another langua
 592 are "unsure"); whole, every article of the eight other languages is called its own language; cut
 after 25 words, 99–100 % of the French, German, Greek, Georgian and Polish ones, 94 % of the Italian,
 95 % of the Russian and 17 of the 30 Spanish ones (the rest unsure, 4 of 1,887 taken for English).
+Each of the 13,765 non-blank lines (paragraphs) of the English articles taken alone: one is called another
+language — a Latin quotation, rightly — the rest English (11,202) or unsure.
 """
 
 from __future__ import annotations
@@ -112,8 +114,8 @@ def identify(text: str) -> tuple[str | None, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """How often each language's SemEval-2023 articles, whole and cut after N words, are identified as
-    what; prints one row per language and length."""
+    """How often each language's SemEval-2023 articles, whole and cut after N words, and their lines one
+    by one, are identified as what; prints one row per language and length."""
     import argparse
     import glob
     from collections import Counter
@@ -132,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                             for t in texts)
             top = ", ".join(f"{code} {n}" for code, n in calls.most_common(4))
             print(f"{folder.name}\t{words or 'whole'}\t{len(texts)} articles\t{top}", flush=True)
+        lines = [line for t in texts for line in t.split("\n") if line.strip()]
+        calls = Counter(identify(line)[0] or "unsure" for line in lines)
+        print(f"{folder.name}\teach line\t{len(lines)} lines\t"
+              + ", ".join(f"{code} {n}" for code, n in calls.most_common(4)), flush=True)
     return 0
 
 
