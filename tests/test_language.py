@@ -85,3 +85,23 @@ def test_official_formats_label_every_article_and_warn_about_other_languages(tmp
                                          "German (de) 1): slant's model reads English, so their predictions mean little")
     r = run_slant("ptc", "predict", "--task", "si", "--articles", folder, "--output", tmp_path / "si.txt")
     assert r.returncode == 0 and "Warning: 2 of the 3 articles read as another language" in r.stderr
+
+
+def test_the_language_study_runs_on_tiny_data(tmp_path):
+    import subprocess
+    import sys
+    from conftest import REPO
+    from tiny_corpus import write_tiny_corpus
+    data = write_tiny_corpus(tmp_path / "data")
+    fr = data / "semeval2023" / "fr" / "train-articles"
+    fr.mkdir(parents=True)
+    write(fr / "article1.txt", FRENCH)
+    r = subprocess.run([sys.executable, "-m", "slant.language", "--data", str(data)], capture_output=True, text=True,
+                       cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [row[:2] for row in rows if row[0] == "fr"][-2:] == [["fr", "whole"], ["fr", "each line"]]
+    assert ["en", "whole", "10 articles", "en 10"] in rows and ["fr", "whole", "1 articles", "fr 1"] in rows
+    r = subprocess.run([sys.executable, "-m", "slant.language", "--data", str(tmp_path / "nowhere")],
+                       capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().endswith("nowhere/semeval2023: not found")
