@@ -1640,8 +1640,18 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     from slant.training.corpus import load_english
     assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_english(tiny_model / "data").documents)
     assert manifest["span_calibration"]["fitted_on"].startswith(f"out-of-fold spans of folds {', '.join(map(str, folds))}")
+    assert manifest["training"]["commands"][-1] == (f"python -m slant.training.calibration_fit --data "
+                                                    f"{tiny_model / 'data'} --model {model} --cv {cross_validated / 'cv'}")
     r = run_slant("analyze", "-", "--model", model, stdin="Title\n\nThey lie. They always lie.\n")
     assert r.returncode == 0, r.stderr
+    other = tmp_path / "other-recipe"
+    shutil.copytree(cross_validated / "model", other)
+    changed = json.loads((other / "manifest.json").read_text())
+    changed["training"]["epochs"] += 1
+    (other / "manifest.json").write_text(json.dumps(changed))
+    r = subprocess.run(cmd[:-1] + [str(other), "--cv", str(cross_validated / "cv")], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().startswith(f"error: {other}: trained with epochs 2, the "
+                                                             f"cross-validation in {cross_validated / 'cv'} with 1")
     cmd_across = [sys.executable, "-m", "slant.training.calibration_fit", "--data", str(tiny_model / "data"),
                   "--cv", str(cross_validated / "cv"), "--across-folds"]
     r = subprocess.run(cmd_across, capture_output=True, text=True)   # measures, writes nothing

@@ -196,9 +196,10 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
     return recipe, folds
 
 
-def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list, list, list]]]:
+def _fold_scores(cv: Path, data: Path, with_recipe: bool = False):
     """(data hash, {fold: (its articles' out-of-fold paragraph scores, their gold labels, the articles, their
-    out-of-fold piece scores)}) of the finished folds of the cross-validation in ``cv``."""
+    out-of-fold piece scores)}) of the finished folds of the cross-validation in ``cv`` (and its recipe, with
+    ``with_recipe``)."""
     from .corpus import load_english
     from .fit import TrainConfig, examples_and_folds
 
@@ -214,7 +215,7 @@ def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list,
                 [len(t) for t in fold_tok] != [len(e.tokens) for e in held]:
             raise ModelError(f"{cv / f'fold-{k}.npz'}: its articles are not fold {k} of this data")
         out[k] = (fold_probs, [e.par_y for e in held], held, fold_tok)
-    return corpus.data_hash, out
+    return (corpus.data_hash, out, recipe) if with_recipe else (corpus.data_hash, out)
 
 
 def across_folds(cv: Path, data: Path) -> dict:
@@ -240,6 +241,20 @@ def across_folds(cv: Path, data: Path) -> dict:
     return {"folds": sorted(scores), "articles": sum(len(p) for p, *_ in scores.values()), **out}
 
 
+def _same_recipe(model: Path, manifest: dict, cv: Path, recipe: dict) -> None:
+    """ModelError unless the model was trained the way the cross-validation's fold models were: a map fitted
+    on another recipe's scores does not fit this model's (lab record, "Calibrated scores")."""
+    training = manifest.get("training", {})
+    mine = {key: training[key] for key in recipe if key in training}
+    mine["layers"] = manifest.get("encoder", {}).get("layers", recipe["layers"])
+    if "encoder_trained_with_article_heads" in training:
+        mine["joint_article"] = training["encoder_trained_with_article_heads"]
+    for key, value in sorted(mine.items()):
+        if key not in ("folds", "fold_seed", "max_articles") and value != recipe[key]:
+            raise ModelError(f"{model}: trained with {key} {value}, the cross-validation in {cv} with {recipe[key]}: "
+                             "a map fitted on another recipe's scores would not fit this model's")
+
+
 def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     """Fit the calibrations of ``model``'s paragraph and span scores on the finished folds of the
     cross-validation in ``cv`` and write them into the model's manifest; returns the paragraph figures."""
@@ -247,7 +262,7 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     from .export import _write_manifest
 
     manifest = load_artifact(model).manifest
-    data_hash, saved = _fold_scores(cv, data)
+    data_hash, saved, recipe = _fold_scores(cv, data, with_recipe=True)
     if manifest["training"]["data_sha256"] != data_hash:
         raise ModelError(f"{model}: trained on other data than {data} (sha256 "
                          f"{manifest['training']['data_sha256'][:12]}, the data {data_hash[:12]})")
@@ -255,6 +270,7 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     gold = [g for _, gs, *_ in saved.values() for g in gs]
     held = [e for *_, es, _ in saved.values() for e in es]
     tok = [t for *_, ts in saved.values() for t in ts]
+    _same_recipe(model, manifest, cv, recipe)
     par_thr, span_thr = (np.asarray(manifest["thresholds"][k]) for k in ("paragraph", "span"))
     section, figures = fit_calibration(probs, gold, par_thr)
     where = f"folds {', '.join(str(k) for k in sorted(saved))} of the cross-validation in {cv} ({len(probs)} articles)"
@@ -262,8 +278,13 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     spans, span_figures = fit_span_calibration(span_outcomes(held, tok, probs, par_thr, span_thr), len(par_thr))
     spans["fitted_on"] = f"out-of-fold spans of {where}"
     manifest["paragraph_calibration"], manifest["span_calibration"] = section, spans
-    manifest["metrics"]["paragraph_calibration"] = figures | {"fitted_on": section["fitted_on"]}
+    manifest["metrics"]["paragraph_calibration"] = figures | {"fitted_on": section["fitted_on"],
+                                                              "cross_validation_recipe": recipe}
     manifest["metrics"]["span_calibration"] = span_figures | {"fitted_on": spans["fitted_on"]}
+    command = f"python -m slant.training.calibration_fit --data {data} --model {model} --cv {cv}"
+    commands = manifest["training"].setdefault("commands", [])
+    if command not in commands:
+        commands.append(command)
     _write_manifest(Path(model), manifest)
     log(f"{model}: calibration of the paragraph scores fitted on {len(probs)} articles; reported labels, "
         f"cross-fitted: mean score {figures['crossfit_raw']['reported_mean_score']} raw, "
