@@ -52,6 +52,7 @@ def test_the_library_refuses_another_language_unless_declared():
     assert declared.techniques is not None and declared.language == "en-GB"
     with pytest.raises(NotEnglishError, match="its language is given as German"):
         slant.analyze(Document("en1", ENGLISH, language="de"))
+    assert slant.analyze(Document("empty", ENGLISH, language="")).language == "en"   # an empty column: not declared
     doc = slant.analyze(ENGLISH)
     assert doc.language == "en" and doc.genre is not None
     assert slant.analyze("Brussels Bureaucrats Plot").language is None   # unsure: analysed, language unknown

@@ -165,7 +165,7 @@ class Detector:
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a
         ``paragraph_calibration``, and a span's (the chance that it overlaps an annotated span of its
         technique) when it has a ``span_calibration``."""
-        if doc.language is None:
+        if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:
                 raise NotEnglishError(doc.source or f"document {doc.id}", doc.language, probability)
