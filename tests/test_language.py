@@ -86,6 +86,12 @@ def test_official_formats_label_every_article_and_warn_about_other_languages(tmp
                                          "German (de) 1): slant's model reads English, so their predictions mean little")
     r = run_slant("ptc", "predict", "--task", "si", "--articles", folder, "--output", tmp_path / "si.txt")
     assert r.returncode == 0 and "Warning: 2 of the 3 articles read as another language" in r.stderr
+    template = write(tmp_path / "template.txt", "1\t?\t0\t8\n2\t?\t0\t14\n")   # classes of given spans
+    r = run_slant("ptc", "predict", "--task", "tc", "--articles", folder, "--template", template,
+                  "--output", tmp_path / "tc.txt")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[-1] == ("Warning: 1 of the 2 articles read as another language (French (fr) 1): "
+                                         "slant's model reads English, so their predictions mean little")
 
 
 def test_the_language_study_runs_on_tiny_data(tmp_path):

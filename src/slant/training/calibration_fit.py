@@ -196,10 +196,9 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
     return recipe, folds
 
 
-def _fold_scores(cv: Path, data: Path, with_recipe: bool = False):
+def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list, list, list]], dict]:
     """(data hash, {fold: (its articles' out-of-fold paragraph scores, their gold labels, the articles, their
-    out-of-fold piece scores)}) of the finished folds of the cross-validation in ``cv`` (and its recipe, with
-    ``with_recipe``)."""
+    out-of-fold piece scores)}, the recipe) of the finished folds of the cross-validation in ``cv``."""
     from .corpus import load_english
     from .fit import TrainConfig, examples_and_folds
 
@@ -215,7 +214,7 @@ def _fold_scores(cv: Path, data: Path, with_recipe: bool = False):
                 [len(t) for t in fold_tok] != [len(e.tokens) for e in held]:
             raise ModelError(f"{cv / f'fold-{k}.npz'}: its articles are not fold {k} of this data")
         out[k] = (fold_probs, [e.par_y for e in held], held, fold_tok)
-    return (corpus.data_hash, out, recipe) if with_recipe else (corpus.data_hash, out)
+    return corpus.data_hash, out, recipe
 
 
 def across_folds(cv: Path, data: Path) -> dict:
@@ -224,7 +223,7 @@ def across_folds(cv: Path, data: Path) -> dict:
     per technique and one shared map, against the raw scores; thresholds tuned the same way, for "reported"."""
     from .fit import tune_thresholds
 
-    _, scores = _fold_scores(cv, data)
+    _, scores, _ = _fold_scores(cv, data)
     if len(scores) < 2:
         raise ModelError(f"{cv}: needs at least two finished folds, has {len(scores)}")
     out = {}
@@ -262,7 +261,7 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     from .export import _write_manifest
 
     manifest = load_artifact(model).manifest
-    data_hash, saved, recipe = _fold_scores(cv, data, with_recipe=True)
+    data_hash, saved, recipe = _fold_scores(cv, data)
     if manifest["training"]["data_sha256"] != data_hash:
         raise ModelError(f"{model}: trained on other data than {data} (sha256 "
                          f"{manifest['training']['data_sha256'][:12]}, the data {data_hash[:12]})")
