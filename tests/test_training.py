@@ -1564,6 +1564,13 @@ def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated
         frames = manifest["article"]["frame_calibration"]   # and the frames, on the article heads' own scores
         assert len(frames["slope"]) == len(frames["intercept"]) == 14 and min(frames["slope"]) > 0
         assert manifest["metrics"]["article"]["frames_calibration"]["articles"] > 0
+    # the cross-validation also scored its articles as PTC-2020 prints them: a map for such text
+    manifest = json.loads((cross_validated / "model" / "manifest.json").read_text())
+    lines = manifest["paragraph_calibration"]["lines"]
+    assert len(lines["slope"]) == 23 and min(lines["slope"]) > 0 and "as PTC-2020 prints them" in lines["fitted_on"]
+    figures = manifest["metrics"]["paragraph_calibration"]["lines"]
+    assert set(figures["crossfit_paragraph_map"]) == set(figures["crossfit_calibrated"]) >= {"log_loss", "brier"}
+    assert "lines" not in json.loads((tiny_model / "model" / "manifest.json").read_text())["paragraph_calibration"]
 
 
 def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_technique_model, tmp_path, article_file):
@@ -1621,6 +1628,46 @@ def test_analyze_reports_the_raw_decisions_with_calibrated_scores(every_techniqu
                                      "label's order)")
 
 
+def test_text_printed_one_sentence_per_line_gets_the_line_map(every_technique_model, tmp_path, article_text):
+    """A model with a ``lines`` map calibrates the technique scores of a text printed one sentence per line with
+    it, and those of a text in paragraphs with the paragraph map; the techniques reported stay the same."""
+    import shutil
+    import numpy as np
+    from slant.document import Document
+    from slant.heads import calibrated
+    from slant.runtime import load_detector
+    from slant.segment import prints_sentence_lines
+    from slant.training.export import _write_manifest
+    model = tmp_path / "model"
+    shutil.copytree(every_technique_model, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    slope, intercept = np.linspace(0.5, 1.5, 23), np.linspace(-2.0, 0.5, 23)
+    manifest["paragraph_calibration"] = {"slope": slope.tolist(), "intercept": intercept.tolist(),
+                                         "lines": {"slope": slope[::-1].tolist(), "intercept": (intercept - 1).tolist()}}
+    _write_manifest(model, manifest)
+    title, body = article_text.split("\n", 1)
+    in_paragraphs = title + "\n\n" + " ".join(line.strip() for line in body.splitlines() if line.strip())
+    assert prints_sentence_lines(article_text) and not prints_sentence_lines(in_paragraphs)
+    detector = load_detector(model, thresholds="per-technique")
+    raw_detector = load_detector(model, thresholds="per-technique")
+    raw_detector.calibration = raw_detector.line_calibration = None
+    labels = manifest["labels"]
+    for text, (s, b) in ((article_text, (slope[::-1], intercept - 1)), (in_paragraphs, (slope, intercept))):
+        cal, raw = (d.analyze(Document("a", text, language="en")) for d in (detector, raw_detector))
+        assert {n: sorted(x.name for x in labs) for n, labs in cal.techniques.items()} == \
+            {n: sorted(x.name for x in labs) for n, labs in raw.techniques.items()} != {}
+        for paragraph, labs in raw.techniques.items():
+            got = {x.name: x.score for x in cal.techniques[paragraph]}
+            for x in labs:
+                k = labels.index(x.name)
+                assert abs(got[x.name] - calibrated(np.array([x.score]), s[k], b[k])[0]) < 1e-3
+    manifest["paragraph_calibration"]["lines"]["slope"][2] = -1.0
+    _write_manifest(model, manifest)
+    r = run_slant("analyze", "-", "--model", model, stdin=article_text)
+    assert r.returncode == 1 and r.stderr.strip().endswith("paragraph_calibration.lines.slope must be positive (the map "
+                                                         "must keep each label's order)")
+
+
 def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_validated, tmp_path):
     """`python -m slant.training.calibration_fit` fits a model exported before calibration existed on the
     finished folds of a cross-validation; a folder without folds is one line and exit 1."""
@@ -1640,6 +1687,10 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     from slant.training.corpus import load_english
     assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_english(tiny_model / "data").documents)
     assert manifest["span_calibration"]["fitted_on"].startswith(f"out-of-fold spans of folds {', '.join(map(str, folds))}")
+    assert manifest["paragraph_calibration"]["lines"]["fitted_on"].startswith(
+        f"out-of-fold scores of the same articles as PTC-2020 prints them (folds {', '.join(map(str, folds))}")
+    assert manifest["metrics"]["paragraph_calibration"]["lines"]["articles"] == \
+        manifest["metrics"]["paragraph_calibration"]["articles"]
     assert manifest["training"]["commands"][-1] == (f"python -m slant.training.calibration_fit --data "
                                                     f"{tiny_model / 'data'} --model {model} --cv {cross_validated / 'cv'}")
     r = run_slant("analyze", "-", "--model", model, stdin="Title\n\nThey lie. They always lie.\n")

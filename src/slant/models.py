@@ -103,6 +103,8 @@ def _check_manifest(m: dict, where: Path) -> None:
     for name in ("paragraph_calibration", "span_calibration"):
         if name in m:
             _check_calibration(m[name], name, len(labels), "label", fail)
+    if "lines" in m.get("paragraph_calibration", {}):   # text printed one sentence per line
+        _check_calibration(m["paragraph_calibration"]["lines"], "paragraph_calibration.lines", len(labels), "label", fail)
     if "article" in m:
         _check_article(m["article"], fail)
     if "span_classes" in m:

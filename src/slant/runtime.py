@@ -19,6 +19,7 @@ from .heads import calibrated, evidence_spans, merge_windows, paragraph_ranges, 
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .operating_points import OPERATING_POINTS
+from .segment import prints_sentence_lines
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
@@ -71,9 +72,10 @@ class Detector:
         self.paragraph_thresholds = self.thresholds_at(thresholds)
         self.span_thresholds = np.asarray(m["thresholds"]["span"], dtype=np.float32)
         # None: a model exported before calibration existed shows its raw scores
-        self.calibration, self.span_calibration = (
+        self.calibration, self.line_calibration, self.span_calibration = (
             None if c is None else (np.asarray(c["slope"]), np.asarray(c["intercept"]))
-            for c in (m.get("paragraph_calibration"), m.get("span_calibration")))
+            for c in (m.get("paragraph_calibration"), (m.get("paragraph_calibration") or {}).get("lines"),
+                      m.get("span_calibration")))
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
@@ -163,7 +165,7 @@ class Detector:
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a
-        ``paragraph_calibration``, and a span's (the chance that it overlaps an annotated span of its
+        ``paragraph_calibration`` (its ``lines`` map for text printed one sentence per line), and a span's (the chance that it overlaps an annotated span of its
         technique) when it has a ``span_calibration``."""
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
@@ -179,7 +181,8 @@ class Detector:
             genre, frames = self.article.probabilities(doc.text, article_states, par_probs)
             self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre, frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
-        scores = par_probs if self.calibration is None else calibrated(par_probs, *self.calibration)
+        calibration = self.score_map(doc.text)
+        scores = par_probs if calibration is None else calibrated(par_probs, *calibration)
         doc.techniques = {}
         for p, row, ks in zip(doc.paragraphs, scores, hot):
             labels = sorted((Label(self.labels[k], round(float(row[k]), 4)) for k in ks), key=lambda lab: -lab.score)
@@ -195,6 +198,14 @@ class Detector:
         for (start, end, label, _), score in zip(found, scores):
             doc.add_span(start, end, label, score)
         return doc
+
+    def score_map(self, text: str):
+        """The (slopes, intercepts) that calibrate the technique scores of ``text``: the map for text printed one
+        sentence per line (``segment.prints_sentence_lines``) where the model has one, else the paragraph map;
+        None for a model without calibration."""
+        if self.line_calibration is not None and prints_sentence_lines(text):
+            return self.line_calibration
+        return self.calibration
 
     def _label_article(self, doc: Document, genre: np.ndarray | None, frames: np.ndarray) -> None:
         doc.genre = None

@@ -17,10 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Paragraph", "paragraphs", "title_of", "one_sentence_per_line"]
+__all__ = ["Paragraph", "paragraphs", "title_of", "one_sentence_per_line", "prints_sentence_lines"]
 
 # The space after a sentence end: . ! or ? (and a closing quote or bracket), then an opening quote or a capital.
 SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
+
+
+# A text whose body lines are this often a single sentence is printed one sentence per line (SemEval-2023's
+# English train articles: 10 % of them; their PTC-2020 versions and the English dev articles: 95 % and 99 %).
+SENTENCE_LINES_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,21 @@ def one_sentence_per_line(text: str) -> str:
     if first < 0:
         return text
     return text[:first] + SENTENCE_END.sub(lambda m: m.group(1) + "\n", text[first:])
+
+
+def prints_sentence_lines(text: str) -> bool:
+    """Whether the body of ``text`` (its lines after the title) is printed one sentence per line, as PTC-2020
+    and the SemEval-2023 English dev articles print it: ``SENTENCE_LINES_SHARE`` of its lines or more hold no
+    sentence end followed by another sentence.  Such text gets its own calibration of the technique scores
+    (``paragraph_calibration.lines`` in the manifest): a line holds less evidence than a paragraph.
+
+    >>> prints_sentence_lines("Title\\n\\nOne.\\nTwo, three.\\nFour!")
+    True
+    >>> prints_sentence_lines("Title\\n\\nOne. Two.\\nThree. Four.\\nFive.")
+    False
+    """
+    body = paragraphs(text)[1:]
+    if not body:
+        return False
+    single = sum(not SENTENCE_END.search(text[p.start:p.end]) for p in body)
+    return single >= SENTENCE_LINES_SHARE * len(body)

@@ -9,7 +9,10 @@ techniques together (or, where the scores say nothing of being right, the share 
 monotone per technique, so the reported techniques do not change — only the score they are reported with (``slant.heads.calibrated``).  Spans get the same kind of map, from the
 mean probability of a span's pieces to the chance that it overlaps an annotated span of its technique
 (``span_outcomes``, ``fit_span_calibration``); the frames' map is fitted with the article heads
-(``article_fit.frame_calibration``).
+(``article_fit.frame_calibration``).  Text printed one sentence per line (``segment.prints_sentence_lines``: the
+dev articles, PTC-2020, many sites) gets a map of its own, fitted on the out-of-fold scores of the training
+articles as PTC-2020 prints them (``fit_line_calibration``): a line holds less evidence than a paragraph, and
+the paragraph map overstated how often its reported techniques are right.
 
 Export fits it on the out-of-fold scores that also tune the thresholds; for a model exported before it
 existed, fit it on the out-of-fold scores of its own cross-validation (or one of the same recipe and data):
@@ -149,6 +152,32 @@ def fit_calibration(probs: list, gold: list, thresholds, min_positives: int = MI
                       lambda scores, labels: scores >= thresholds[labels])
 
 
+def fit_line_calibration(par_probs: list, par_gold: list, line_probs: list, line_gold: list, thresholds,
+                         min_positives: int = MIN_POSITIVES) -> tuple[dict, dict]:
+    """(the ``lines`` entry of ``paragraph_calibration``, its figures): the map for text printed one sentence per
+    line (``segment.prints_sentence_lines``), fitted on the out-of-fold scores of the same articles as PTC-2020
+    prints them (one array [lines, K] per article, beside their paragraphs' ``par_probs``).  A line holds less
+    evidence than a paragraph, so the paragraph map overstates its chance of being right; the figures show the
+    paragraph map and the line map on the lines, both cross-fitted by article."""
+    from .fit import crossfit_splits
+
+    section, figures = fit_calibration(line_probs, line_gold, thresholds, min_positives, unit="line labels")
+    thresholds = np.asarray(thresholds)
+    scores, right, shown = [], [], []
+    for tune, test in crossfit_splits(len(line_probs)):
+        if not tune:
+            continue
+        slope, intercept = fit_maps(np.concatenate([par_probs[i] for i in tune]),
+                                    np.concatenate([par_gold[i] for i in tune]), min_positives)
+        for i in test:
+            scores.append(calibrated(line_probs[i], slope, intercept).ravel())
+            right.append(np.asarray(line_gold[i]).ravel())
+            shown.append((line_probs[i] >= thresholds).ravel())
+    if scores:
+        figures["crossfit_paragraph_map"] = _summary(*map(np.concatenate, (scores, right, shown)))
+    return {"slope": section["slope"], "intercept": section["intercept"]}, figures
+
+
 def span_outcomes(examples, token_probs: list, par_probs: list, par_thresholds, span_thresholds) -> list[list]:
     """Per article, the spans the runtime would show (``evidence_spans`` under the paragraph labels) as
     (score, technique index, whether it overlaps an annotated span of its technique)."""
@@ -174,8 +203,9 @@ def fit_span_calibration(outcomes: list[list], n_labels: int, min_positives: int
 
 
 def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
-    """The recipe of the cross-validation in ``cv`` and its finished folds {k: (paragraph scores, piece scores)
-    per article}; ModelError (one line) when there are none or they come from other data."""
+    """The recipe of the cross-validation in ``cv`` and its finished folds {k: (paragraph scores, piece scores,
+    PTC-format line scores or None) per article}; ModelError (one line) when there are none or they come from
+    other data."""
     from .crossval import split_saved
 
     folds, recipe = {}, None
@@ -190,16 +220,20 @@ def _cv_folds(cv: Path, data_hash: str) -> tuple[dict, dict]:
             if recipe is not None and key["recipe"] != recipe:
                 raise ModelError(f"{path}: another recipe than the other folds in {cv}")
             recipe = key["recipe"]
-            folds[int(path.stem.split("-")[1])] = (split_saved(z, "par"), split_saved(z, "tok"))
+            folds[int(path.stem.split("-")[1])] = (split_saved(z, "par"), split_saved(z, "tok"),
+                                                   split_saved(z, "ptc") if "ptc" in z.files else None)
     if not folds:
         raise ModelError(f"{cv}: no finished folds (fold-K.npz) of a cross-validation here")
     return recipe, folds
 
 
-def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list, list, list]], dict]:
+def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list, list, list]], dict, dict]:
     """(data hash, {fold: (its articles' out-of-fold paragraph scores, their gold labels, the articles, their
-    out-of-fold piece scores)}, the recipe) of the finished folds of the cross-validation in ``cv``."""
+    out-of-fold piece scores)}, the recipe, {fold: (the scores of the same articles' lines as PTC-2020 prints
+    them, their gold labels)} for the folds that saved those — empty when not every fold did) of the finished
+    folds of the cross-validation in ``cv``."""
     from .corpus import load_english
+    from .crossval import ptc_examples
     from .fit import TrainConfig, examples_and_folds
 
     corpus = load_english(data)
@@ -207,14 +241,21 @@ def _fold_scores(cv: Path, data: Path) -> tuple[str, dict[int, tuple[list, list,
     cfg = TrainConfig(data=data, out=Path(cv), folds=recipe["folds"], fold_seed=recipe["fold_seed"],
                       max_articles=recipe["max_articles"], tiny=recipe["tiny"])
     examples, folds = examples_and_folds(cfg, corpus)
-    out = {}
-    for k, (fold_probs, fold_tok) in sorted(saved.items()):
+    with_lines = all(lines is not None for *_, lines in saved.values())
+    printed = ptc_examples(cfg, examples, lambda msg: None) if with_lines else None
+    out, lines = {}, {}
+    for k, (fold_probs, fold_tok, fold_lines) in sorted(saved.items()):
         held = [e for e, f in zip(examples, folds) if f == k]
         if [len(p) for p in fold_probs] != [len(e.numbers) for e in held] or \
                 [len(t) for t in fold_tok] != [len(e.tokens) for e in held]:
             raise ModelError(f"{cv / f'fold-{k}.npz'}: its articles are not fold {k} of this data")
         out[k] = (fold_probs, [e.par_y for e in held], held, fold_tok)
-    return corpus.data_hash, out, recipe
+        if printed is not None:
+            held_lines = [e for e, f in zip(printed, folds) if f == k]
+            if [len(p) for p in fold_lines] != [len(e.numbers) for e in held_lines]:
+                raise ModelError(f"{cv / f'fold-{k}.npz'}: its PTC-format scores are not those of fold {k}'s articles")
+            lines[k] = (fold_lines, [e.par_y for e in held_lines])
+    return corpus.data_hash, out, recipe, lines
 
 
 def across_folds(cv: Path, data: Path) -> dict:
@@ -223,7 +264,7 @@ def across_folds(cv: Path, data: Path) -> dict:
     per technique and one shared map, against the raw scores; thresholds tuned the same way, for "reported"."""
     from .fit import tune_thresholds
 
-    _, scores, _ = _fold_scores(cv, data)
+    _, scores, _, _ = _fold_scores(cv, data)
     if len(scores) < 2:
         raise ModelError(f"{cv}: needs at least two finished folds, has {len(scores)}")
     out = {}
@@ -261,7 +302,7 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     from .export import _write_manifest
 
     manifest = load_artifact(model).manifest
-    data_hash, saved, recipe = _fold_scores(cv, data)
+    data_hash, saved, recipe, lines = _fold_scores(cv, data)
     if manifest["training"]["data_sha256"] != data_hash:
         raise ModelError(f"{model}: trained on other data than {data} (sha256 "
                          f"{manifest['training']['data_sha256'][:12]}, the data {data_hash[:12]})")
@@ -276,9 +317,14 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
     section["fitted_on"] = f"out-of-fold paragraph scores of {where}"
     spans, span_figures = fit_span_calibration(span_outcomes(held, tok, probs, par_thr, span_thr), len(par_thr))
     spans["fitted_on"] = f"out-of-fold spans of {where}"
+    figures |= {"fitted_on": section["fitted_on"], "cross_validation_recipe": recipe}
+    if lines:
+        section["lines"], figures["lines"] = fit_line_calibration(
+            probs, gold, [p for ps, _ in lines.values() for p in ps], [g for _, gs in lines.values() for g in gs],
+            par_thr)
+        section["lines"]["fitted_on"] = f"out-of-fold scores of the same articles as PTC-2020 prints them ({where})"
     manifest["paragraph_calibration"], manifest["span_calibration"] = section, spans
-    manifest["metrics"]["paragraph_calibration"] = figures | {"fitted_on": section["fitted_on"],
-                                                              "cross_validation_recipe": recipe}
+    manifest["metrics"]["paragraph_calibration"] = figures
     manifest["metrics"]["span_calibration"] = span_figures | {"fitted_on": spans["fitted_on"]}
     command = f"python -m slant.training.calibration_fit --data {data} --model {model} --cv {cv}"
     commands = manifest["training"].setdefault("commands", [])
@@ -289,6 +335,12 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
         f"cross-fitted: mean score {figures['crossfit_raw']['reported_mean_score']} raw, "
         f"{figures['crossfit_calibrated']['reported_mean_score']} calibrated, "
         f"share right {figures['crossfit_raw']['reported_share_right']}")
+    if lines:
+        f = figures["lines"]
+        log(f"{model}: and for text printed one sentence per line, on the articles as PTC-2020 prints them: reported "
+            f"labels, cross-fitted: mean score {f['crossfit_paragraph_map']['reported_mean_score']} with the "
+            f"paragraph map, {f['crossfit_calibrated']['reported_mean_score']} with the line map, share right "
+            f"{f['crossfit_calibrated']['reported_share_right']}")
     return figures
 
 

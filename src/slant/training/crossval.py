@@ -75,14 +75,17 @@ def load_cv(checkpoint: Path, data_hash: str) -> dict:
     return cv
 
 
-def out_of_fold_probs(folder: Path, docs) -> list[np.ndarray]:
+def out_of_fold_probs(folder: Path, docs, kind: str = "paragraph") -> list[np.ndarray] | None:
     """The out-of-fold paragraph probabilities a cross-validation saved in ``folder`` (oof.npz, beside its
-    all-article checkpoint), one array per document of ``docs`` (in the order they were saved); ModelError
-    when they are missing or belong to other articles."""
+    all-article checkpoint), one array per document of ``docs`` (in the order they were saved); with ``kind``
+    "ptc", those of the lines of the same articles as PTC-2020 prints them (``docs`` in that print), or None
+    when the cross-validation had no PTC text.  ModelError when they are missing or belong to other articles."""
     path = Path(folder) / OOF_FILE
     try:
         with np.load(path) as z:
-            ids, offsets, probs = [str(i) for i in z["ids"]], z["paragraph_offsets"], z["paragraph_probs"]
+            if kind == "ptc" and "ptc_probs" not in z.files:
+                return None
+            ids, offsets, probs = [str(i) for i in z["ids"]], z[f"{kind}_offsets"], z[f"{kind}_probs"]
     except (OSError, KeyError, ValueError) as ex:
         raise ModelError(f"{path}: cannot read the out-of-fold predictions of the cross-validation ({ex})") from None
     if ids != [d.id for d in docs] or len(offsets) != len(ids) + 1 or \

@@ -615,8 +615,8 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
     """Thresholds and technique figures of an all-article model come from its cross-validation; what can
     still be measured on its own articles is how often int8 and fp32 disagree."""
     from ..lexical import LexicalHead
-    from .calibration_fit import fit_calibration, fit_span_calibration, span_outcomes
-    from .crossval import out_of_fold_probs, out_of_fold_token_probs
+    from .calibration_fit import fit_calibration, fit_line_calibration, fit_span_calibration, span_outcomes
+    from .crossval import out_of_fold_probs, out_of_fold_token_probs, ptc_examples
     from .export import finalize
 
     par_thr = np.array(cv["thresholds"]["paragraph"])
@@ -643,6 +643,13 @@ def _finish_all_article_model(cfg, out, cv, model, lexical, examples, detector, 
         metrics["span_classes"] = span_classes
     calibration = fit_calibration(oof, [e.par_y for e in examples], par_thr)
     calibration[0]["fitted_on"] = f"out-of-fold paragraph scores of the cross-validation ({len(examples)} articles)"
+    printed = ptc_examples(cfg, examples, log)
+    lines = None if printed is None else out_of_fold_probs(Path(cfg.checkpoint).parent, [e.doc for e in printed], "ptc")
+    if lines is not None:
+        calibration[0]["lines"], calibration[1]["lines"] = fit_line_calibration(
+            oof, [e.par_y for e in examples], lines, [e.par_y for e in printed], par_thr)
+        calibration[0]["lines"]["fitted_on"] = (f"out-of-fold scores of the same {len(examples)} articles as "
+                                                "PTC-2020 prints them")
     oof_tok = out_of_fold_token_probs(Path(cfg.checkpoint).parent, [e.doc for e in examples])
     spans = fit_span_calibration(span_outcomes(examples, oof_tok, oof, par_thr, tok_thr), len(LABELS))
     spans[0]["fitted_on"] = f"out-of-fold spans of the cross-validation ({len(examples)} articles)"
