@@ -165,8 +165,9 @@ class Detector:
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a
-        ``paragraph_calibration`` (its ``lines`` map for text printed one sentence per line), and a span's (the chance that it overlaps an annotated span of its
-        technique) when it has a ``span_calibration``."""
+        ``paragraph_calibration`` (its ``lines`` map for text printed one sentence per line: ``score_map``),
+        and a span's (the chance that it overlaps an annotated span of its technique) when it has a
+        ``span_calibration``."""
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:

@@ -79,6 +79,8 @@ def prints_sentence_lines(text: str) -> bool:
     True
     >>> prints_sentence_lines("Title\\n\\nOne. Two.\\nThree. Four.\\nFive.")
     False
+    >>> prints_sentence_lines("A title alone. Or two sentences of it.")
+    False
     """
     body = paragraphs(text)[1:]
     if not body:
