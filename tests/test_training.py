@@ -1688,7 +1688,7 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
     assert manifest["metrics"]["paragraph_calibration"]["articles"] == len(load_english(tiny_model / "data").documents)
     assert manifest["span_calibration"]["fitted_on"].startswith(f"out-of-fold spans of folds {', '.join(map(str, folds))}")
     assert manifest["paragraph_calibration"]["lines"]["fitted_on"].startswith(
-        f"out-of-fold scores of the same articles as PTC-2020 prints them (folds {', '.join(map(str, folds))}")
+        f"out-of-fold scores of the same articles as PTC-2020 prints them: folds {', '.join(map(str, folds))}")
     assert manifest["metrics"]["paragraph_calibration"]["lines"]["articles"] == \
         manifest["metrics"]["paragraph_calibration"]["articles"]
     assert manifest["training"]["commands"][-1] == (f"python -m slant.training.calibration_fit --data "

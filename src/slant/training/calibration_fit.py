@@ -322,7 +322,7 @@ def calibrate_model(model: Path, cv: Path, data: Path, log=print) -> dict:
         section["lines"], figures["lines"] = fit_line_calibration(
             probs, gold, [p for ps, _ in lines.values() for p in ps], [g for _, gs in lines.values() for g in gs],
             par_thr)
-        section["lines"]["fitted_on"] = f"out-of-fold scores of the same articles as PTC-2020 prints them ({where})"
+        section["lines"]["fitted_on"] = f"out-of-fold scores of the same articles as PTC-2020 prints them: {where}"
     manifest["paragraph_calibration"], manifest["span_calibration"] = section, spans
     manifest["metrics"]["paragraph_calibration"] = figures
     manifest["metrics"]["span_calibration"] = span_figures | {"fitted_on": spans["fitted_on"]}
