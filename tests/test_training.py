@@ -1717,6 +1717,33 @@ def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_va
                                                     f"cross-validation here"
 
 
+def test_calibration_refuses_folds_whose_scores_are_not_their_articles(tiny_model, cross_validated, tmp_path):
+    """A fold file whose paragraph or PTC-format line scores do not fit its fold's articles is refused in one
+    line naming the file, before anything is written."""
+    import shutil
+    import subprocess
+    import sys
+    import numpy as np
+    model = tmp_path / "model"
+    shutil.copytree(cross_validated / "model", model)
+    before = (model / "manifest.json").read_text()
+    for name in ("ptc", "par"):
+        cv = tmp_path / f"cv-{name}"
+        shutil.copytree(cross_validated / "cv", cv)
+        path = cv / "fold-0.npz"
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays[name], arrays[f"{name}_sizes"] = arrays[name][1:], arrays[f"{name}_sizes"] - np.eye(
+            len(arrays[f"{name}_sizes"]), dtype=int)[0]   # the first article one unit short
+        np.savez(path, **arrays)
+        r = subprocess.run([sys.executable, "-m", "slant.training.calibration_fit", "--data", str(tiny_model / "data"),
+                            "--model", str(model), "--cv", str(cv)], capture_output=True, text=True)
+        want = {"ptc": f"error: {path}: its PTC-format scores are not those of fold 0's articles",
+                "par": f"error: {path}: its articles are not fold 0 of this data"}[name]
+        assert r.returncode == 1 and r.stderr.strip() == want, r.stderr
+    assert (model / "manifest.json").read_text() == before
+
+
 def test_folds_keep_near_duplicates_together_and_article_only_texts_apart():
     from slant.document import Document
     from slant.training.corpus import Corpus, assign_folds

@@ -182,7 +182,7 @@ class Detector:
             genre, frames = self.article.probabilities(doc.text, article_states, par_probs)
             self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre, frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
-        calibration = self.score_map(doc.text)
+        calibration = self.score_map(doc)
         scores = par_probs if calibration is None else calibrated(par_probs, *calibration)
         doc.techniques = {}
         for p, row, ks in zip(doc.paragraphs, scores, hot):
@@ -200,11 +200,11 @@ class Detector:
             doc.add_span(start, end, label, score)
         return doc
 
-    def score_map(self, text: str):
-        """The (slopes, intercepts) that calibrate the technique scores of ``text``: the map for text printed one
+    def score_map(self, doc: Document):
+        """The (slopes, intercepts) that calibrate the technique scores of ``doc``: the map for text printed one
         sentence per line (``segment.prints_sentence_lines``) where the model has one, else the paragraph map;
         None for a model without calibration."""
-        if self.line_calibration is not None and prints_sentence_lines(text):
+        if self.line_calibration is not None and prints_sentence_lines(doc.text, doc.paragraphs):
             return self.line_calibration
         return self.calibration
 

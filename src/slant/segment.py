@@ -69,11 +69,12 @@ def one_sentence_per_line(text: str) -> str:
     return text[:first] + SENTENCE_END.sub(lambda m: m.group(1) + "\n", text[first:])
 
 
-def prints_sentence_lines(text: str) -> bool:
+def prints_sentence_lines(text: str, lines: tuple[Paragraph, ...] | None = None) -> bool:
     """Whether the body of ``text`` (its lines after the title) is printed one sentence per line, as PTC-2020
     and the SemEval-2023 English dev articles print it: ``SENTENCE_LINES_SHARE`` of its lines or more hold no
     sentence end followed by another sentence.  Such text gets its own calibration of the technique scores
     (``paragraph_calibration.lines`` in the manifest): a line holds less evidence than a paragraph.
+    ``lines``: the text's ``paragraphs`` when they are at hand (a Document has them).
 
     >>> prints_sentence_lines("Title\\n\\nOne.\\nTwo, three.\\nFour!")
     True
@@ -82,7 +83,7 @@ def prints_sentence_lines(text: str) -> bool:
     >>> prints_sentence_lines("A title alone. Or two sentences of it.")
     False
     """
-    body = paragraphs(text)[1:]
+    body = (paragraphs(text) if lines is None else lines)[1:]
     if not body:
         return False
     single = sum(not SENTENCE_END.search(text[p.start:p.end]) for p in body)
