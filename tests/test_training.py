@@ -427,7 +427,7 @@ def test_short_text_study_runs_on_tiny_data(tiny_model):
 
 def test_short_text_study_cuts_after_whole_words():
     from slant.document import Document, Label
-    from slant.training.short_text_study import cut
+    from slant.training.article_fit import cut
     doc = Document("1", "War on Coffee\n\nThe regime's bureaucrats want a tax.\n\nStop them.")
     doc.genre = Label("opinion", 1.0)
     assert cut(doc, 0).text == "War on Coffee"
@@ -1564,6 +1564,11 @@ def test_an_exported_model_reports_calibrated_scores(tiny_model, cross_validated
         frames = manifest["article"]["frame_calibration"]   # and the frames, on the article heads' own scores
         assert len(frames["slope"]) == len(frames["intercept"]) == 14 and min(frames["slope"]) > 0
         assert manifest["metrics"]["article"]["frames_calibration"]["articles"] > 0
+        short = frames["short"]   # and a map for texts under 100 words, on the held-out articles cut short
+        assert len(short["slope"]) == 14 and min(short["slope"]) > 0 and short["under_words"] == 100
+        assert "cut after their first 10, 25, 50, 75 words" in short["fitted_on"]
+        figures = manifest["metrics"]["article"]["frames_calibration_short_texts"]
+        assert set(figures["crossfit_full_text_map"]) == set(figures["crossfit_calibrated"]) >= {"log_loss", "brier"}
     # the cross-validation also scored its articles as PTC-2020 prints them: a map for such text
     manifest = json.loads((cross_validated / "model" / "manifest.json").read_text())
     lines = manifest["paragraph_calibration"]["lines"]
@@ -1666,6 +1671,46 @@ def test_text_printed_one_sentence_per_line_gets_the_line_map(every_technique_mo
     r = run_slant("analyze", "-", "--model", model, stdin=article_text)
     assert r.returncode == 1 and r.stderr.strip().endswith("paragraph_calibration.lines.slope must be positive (the map "
                                                          "must keep each label's order)")
+
+
+def test_a_short_text_gets_the_frames_short_text_map(every_technique_model, tmp_path, article_text):
+    """Frame scores of a text under the short map's ``under_words`` words are calibrated by that map, those of a
+    longer text by the full-length map; the frames reported stay those the raw scores pass. A short map without
+    its length is refused in one line."""
+    import shutil
+    import numpy as np
+    from slant.article_heads import word_count
+    from slant.document import Document
+    from slant.heads import calibrated
+    from slant.runtime import load_detector
+    from slant.training.export import _write_manifest
+    model = tmp_path / "model"
+    shutil.copytree(every_technique_model, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    slope, intercept = np.linspace(2.0, 0.7, 14), np.linspace(1.0, -1.0, 14)
+    manifest["article"]["frame_thresholds"] = [0.0] * 14   # every frame reported
+    manifest["article"]["frame_calibration"] = {
+        "slope": slope.tolist(), "intercept": intercept.tolist(),
+        "short": {"slope": slope[::-1].tolist(), "intercept": (intercept - 1).tolist(), "under_words": 100}}
+    _write_manifest(model, manifest)
+    short = "Brussels bans coffee\n\nThe regime's bureaucrats have done it again. They lie, as always."
+    long = article_text + "\n\n" + " ".join(["Officials met again on Tuesday to discuss the budget."] * 12)
+    assert word_count(short) < 100 <= word_count(long)
+    detector, raw_detector = load_detector(model), load_detector(model)
+    raw_detector.article.frame_calibration = raw_detector.article.short_frame_calibration = None
+    frames = manifest["article"]["frames"]
+    for text, (s, b) in ((short, (slope[::-1], intercept - 1)), (long, (slope, intercept))):
+        cal, raw = (d.analyze(Document("a", text, language="en")) for d in (detector, raw_detector))
+        assert sorted(f.name for f in cal.frames) == sorted(f.name for f in raw.frames) == sorted(frames)
+        got = {f.name: f.score for f in cal.frames}
+        for f in raw.frames:
+            k = frames.index(f.name)
+            assert abs(got[f.name] - calibrated(np.array([f.score]), s[k], b[k])[0]) < 1e-3
+    del manifest["article"]["frame_calibration"]["short"]["under_words"]
+    _write_manifest(model, manifest)
+    r = run_slant("analyze", "-", "--model", model, stdin=short)
+    assert r.returncode == 1 and r.stderr.strip().endswith(
+        "article.frame_calibration.short.under_words must be a whole number of words, 1 or more")
 
 
 def test_a_model_is_calibrated_on_a_cross_validations_folds(tiny_model, cross_validated, tmp_path):

@@ -146,6 +146,12 @@ def _check_article(a, fail) -> None:
         fail(f"article.frame_thresholds must list one number per frame ({len(a['frames'])})")
     if "frame_calibration" in a:
         _check_calibration(a["frame_calibration"], "article.frame_calibration", len(a["frames"]), "frame", fail)
+        short = a["frame_calibration"].get("short")   # the map for texts under short.under_words words
+        if short is not None:
+            _check_calibration(short, "article.frame_calibration.short", len(a["frames"]), "frame", fail)
+            n = short.get("under_words")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                fail("article.frame_calibration.short.under_words must be a whole number of words, 1 or more")
     t = a.get("genre_temperature", 1.0)
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
         fail("article.genre_temperature must be a positive number")

@@ -214,7 +214,7 @@ class Detector:
             best = int(np.argmax(genre))
             doc.set_genre(self.article.genres[best], round(float(genre[best]), 4))
         hot = np.flatnonzero(frames >= self.article.frame_thresholds)   # decided on the raw scores
-        scores = self.article.frame_scores(frames)
+        scores = self.article.frame_scores(frames, doc.text)
         doc.set_frames(sorted((Label(self.article.frames[k], round(float(scores[k]), 4)) for k in hot),
                               key=lambda lab: -lab.score))
 

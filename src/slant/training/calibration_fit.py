@@ -157,24 +157,34 @@ def fit_line_calibration(par_probs: list, par_gold: list, line_probs: list, line
     """(the ``lines`` entry of ``paragraph_calibration``, its figures): the map for text printed one sentence per
     line (``segment.prints_sentence_lines``), fitted on the out-of-fold scores of the same articles as PTC-2020
     prints them (one array [lines, K] per article, beside their paragraphs' ``par_probs``).  A line holds less
-    evidence than a paragraph, so the paragraph map overstates its chance of being right; the figures show the
-    paragraph map and the line map on the lines, both cross-fitted by article."""
+    evidence than a paragraph, so the paragraph map overstates its chance of being right."""
+    return fit_format_calibration(par_probs, par_gold, line_probs, line_gold, thresholds, min_positives,
+                                  unit="line labels", base="paragraph")
+
+
+def fit_format_calibration(base_probs: list, base_gold: list, probs: list, gold: list, thresholds,
+                           min_positives: int = MIN_POSITIVES, unit: str = "line labels",
+                           base: str = "paragraph") -> tuple[dict, dict]:
+    """({slope, intercept}, figures): a map for the scores of another form of the same articles (``probs``,
+    one array per article, beside the ``base_probs`` the main map is fitted on: lines beside paragraphs, texts
+    cut short beside the full ones).  The figures show the main map (``crossfit_{base}_map``) and this one on
+    ``probs``, both cross-fitted by article."""
     from .fit import crossfit_splits
 
-    section, figures = fit_calibration(line_probs, line_gold, thresholds, min_positives, unit="line labels")
+    section, figures = fit_calibration(probs, gold, thresholds, min_positives, unit=unit)
     thresholds = np.asarray(thresholds)
     scores, right, shown = [], [], []
-    for tune, test in crossfit_splits(len(line_probs)):
+    for tune, test in crossfit_splits(len(probs)):
         if not tune:
             continue
-        slope, intercept = fit_maps(np.concatenate([par_probs[i] for i in tune]),
-                                    np.concatenate([par_gold[i] for i in tune]), min_positives)
+        slope, intercept = fit_maps(np.concatenate([base_probs[i] for i in tune]),
+                                    np.concatenate([base_gold[i] for i in tune]), min_positives)
         for i in test:
-            scores.append(calibrated(line_probs[i], slope, intercept).ravel())
-            right.append(np.asarray(line_gold[i]).ravel())
-            shown.append((line_probs[i] >= thresholds).ravel())
+            scores.append(calibrated(probs[i], slope, intercept).ravel())
+            right.append(np.asarray(gold[i]).ravel())
+            shown.append((probs[i] >= thresholds).ravel())
     if scores:
-        figures["crossfit_paragraph_map"] = _summary(*map(np.concatenate, (scores, right, shown)))
+        figures[f"crossfit_{base}_map"] = _summary(*map(np.concatenate, (scores, right, shown)))
     return {"slope": section["slope"], "intercept": section["intercept"]}, figures
 
 

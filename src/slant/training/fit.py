@@ -522,15 +522,22 @@ def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[
                 log(f"  {i}/{len(article_docs)} articles")
             yield article_states, detector.combine(parts)
 
-    articles = article_fit.articles(article_docs, run_all(), unseen_ids={d.id for d in extra})
-    if cfg.holdout_fold is None:
+    unseen = {d.id for d in extra}
+    articles = article_fit.articles(article_docs, run_all(), unseen_ids=unseen)
+    article_folds = np.array(article_folds)
+    held = np.flatnonzero(article_folds == cfg.holdout_fold) if cfg.holdout_fold is not None else None
+    # the articles (the held-out fold's, for a single-fold model) cut short, for the frame map of short texts
+    short_docs, rows = article_fit.short_versions(article_docs if held is None else [article_docs[i] for i in held])
+    log(f"running {len(short_docs)} texts cut short ({', '.join(map(str, article_fit.SHORT_CUTS))} words) "
+        "through it for the frames' short-text map")
+    short = (article_fit.through(detector, short_docs, unseen), rows)
+    if held is None:
         log("fitting the genre and frame heads on every article (thresholds and figures out of fold)")
-        arrays, article = article_fit.measure_out_of_fold(articles, np.array(article_folds))
+        arrays, article = article_fit.measure_out_of_fold(articles, article_folds, short=short)
     else:
         log("fitting the genre and frame heads on the training folds")
-        arrays, article = article_fit.measure(
-            articles.take(i for i, f in enumerate(article_folds) if f != cfg.holdout_fold),
-            articles.take(i for i, f in enumerate(article_folds) if f == cfg.holdout_fold))
+        arrays, article = article_fit.measure(articles.take(np.flatnonzero(article_folds != cfg.holdout_fold)),
+                                              articles.take(held), short=short)
     add_article_heads(out, arrays, article_fit.section(article_fit.DEFAULT_FEATURES, article["thresholds"],
                                                        article["genre_temperature"], article["frame_calibration"]))
     return outputs, article["figures"]

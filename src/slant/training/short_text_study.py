@@ -9,8 +9,9 @@ them (``article_fit.fit``, on the full articles of the other folds) and predict 
 articles.  Frame thresholds, the frames' calibration and the genre temperature are those tuned on the
 full-length out-of-fold predictions, as the shipped ones are.  Per N: genre macro-F1 (official subtask-1
 metric), accuracy, the mean probability of the genre called and the genres called; frames micro-F1 (subtask
-2), frames reported per article, the mean reported (calibrated) score and the share of reported frames that
-are right.  The encoder of the model (the shipped one by default) saw every article's technique labels, so
+2), frames reported per article, the mean reported score — calibrated by the full-length map, which is what
+the frames' own map for texts under 100 words (``article_fit.short_text_map``, fitted at export) corrects — and
+the share of reported frames that are right.  The encoder of the model (the shipped one by default) saw every article's technique labels, so
 the full-length row leans optimistic; the fall with N is what this measures.  Prints JSON.
 """
 
@@ -22,32 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..article_heads import WORD, temper, word_count
-from ..document import Document
+from ..article_heads import temper, word_count
 from ..errors import SlantError
 from ..heads import calibrated
 from . import article_fit
 from .corpus import load_english
-
-
-def cut(doc: Document, words: int) -> Document:
-    """``doc`` cut after its first ``words`` words, title included (0: its title line alone), labels kept."""
-    if words:
-        ends = [m.end() for m in WORD.finditer(doc.text)]
-        end = ends[words - 1] if len(ends) > words else len(doc.text)
-    else:
-        end = doc.text.find("\n") if "\n" in doc.text else len(doc.text)
-    short = Document(doc.id, doc.text[:end].rstrip() or doc.text)
-    short.genre, short.frames = doc.genre, doc.frames
-    return short
-
-
-def _features(detector, docs: list[Document], unseen: set[str]) -> article_fit.Articles:
-    def run():
-        for d in docs:
-            _, states, _, parts = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
-            yield states, detector.combine(parts)
-    return article_fit.articles(docs, run(), unseen_ids=unseen)
 
 
 def _figures(data: article_fit.Articles, genre_p: np.ndarray, frame_p: np.ndarray, tuned: dict) -> dict:
@@ -76,16 +56,11 @@ def run(data: str | Path, model: str | Path | None = None, words=(0, 25, 50, 75,
     folds = np.array([fold_of[d.id] for d in docs])
     unseen = {d.id for d in corpus.article_only}
     detector = load_detector(model)
-    full = _features(detector, docs, unseen)
-    fitted = {k: article_fit.fit(full.take(np.flatnonzero(folds != k))) for k in np.unique(folds)}
+    full = article_fit.through(detector, docs, unseen)
+    fitted = article_fit.fold_heads(full, folds)
 
     def out_of_fold(data_: article_fit.Articles) -> tuple[np.ndarray, np.ndarray]:
-        genre_p, frame_p = np.zeros((len(docs), 3)), np.zeros((len(docs), 14))
-        for k, arrays in fitted.items():
-            rows = np.flatnonzero(folds == k)
-            parts = article_fit.predict_parts(arrays, article_fit.DEFAULT_FEATURES, data_.take(rows))
-            genre_p[rows], frame_p[rows] = article_fit.combine(parts)
-        return genre_p, frame_p
+        return article_fit.combine(article_fit.predict_by_fold(fitted, article_fit.DEFAULT_FEATURES, data_, folds))
 
     genre_full, frames_full = out_of_fold(full)
     thresholds = article_fit.tune_frames(full, frames_full)
@@ -97,8 +72,8 @@ def run(data: str | Path, model: str | Path | None = None, words=(0, 25, 50, 75,
               "words_per_article": {"min": int(min(lengths)), "median": float(np.median(lengths))},
               "by_words": {}}
     for n in words:
-        short = [cut(d, n) for d in docs]
-        cut_data = _features(detector, short, unseen)
+        short = [article_fit.cut(d, n) for d in docs]
+        cut_data = article_fit.through(detector, short, unseen)
         result["by_words"][str(n)] = _figures(cut_data, *out_of_fold(cut_data), tuned)
     result["by_words"]["full"] = _figures(full, genre_full, frames_full, tuned)
     return result
