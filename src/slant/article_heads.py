@@ -20,7 +20,8 @@ The manifest names, per task, which parts are averaged (``ensemble``:
 softened by ``genre_temperature`` (tuned for log loss on out-of-fold predictions;
 it never changes which genre is most likely); frame columns are sigmoids compared
 with per-frame thresholds, and reported calibrated (``frame_calibration``: Platt scaling per
-frame, fitted out of fold) where the model has it.  Numpy only.
+frame, fitted out of fold; its ``short`` map for a text under ``under_words`` words) where the model
+has it.  Numpy only.
 
 A text shorter than ``GENRE_MIN_WORDS`` words gets no genre (``too_short_for_genre``): cut short, the
 training articles' genres are called no better than chance and mostly satire, while their frames hold
