@@ -1706,6 +1706,10 @@ def test_a_short_text_gets_the_frames_short_text_map(every_technique_model, tmp_
         for f in raw.frames:
             k = frames.index(f.name)
             assert abs(got[f.name] - calibrated(np.array([f.score]), s[k], b[k])[0]) < 1e-3
+    r = run_slant("analyze", "-", "--model", model, "--format", "json", stdin=short)   # as a user runs it
+    assert r.returncode == 0, r.stderr
+    want = {f.name: f.score for f in detector.analyze(Document("a", short, language="en")).frames}
+    assert {f["label"]: f["score"] for f in json.loads(r.stdout)["frames"]} == want
     del manifest["article"]["frame_calibration"]["short"]["under_words"]
     _write_manifest(model, manifest)
     r = run_slant("analyze", "-", "--model", model, stdin=short)

@@ -114,8 +114,9 @@ class ArticleHeads:
         c = section.get("frame_calibration")   # None: a model exported before it reports raw frame scores
         self.frame_calibration = None if c is None else (np.asarray(c["slope"]), np.asarray(c["intercept"]))
         short = (c or {}).get("short")   # the map for texts under short["under_words"] words, where fitted
-        self.short_frame_calibration = None if short is None else \
-            (np.asarray(short["slope"]), np.asarray(short["intercept"]), int(short["under_words"]))
+        self.short_frame_calibration = None if short is None else (np.asarray(short["slope"]),
+                                                                   np.asarray(short["intercept"]))
+        self.short_text_words = 0 if short is None else int(short["under_words"])
         self.w, self.b = arrays["encoder_w"].astype(np.float32), arrays["encoder_b"].astype(np.float32)
         self.lexical = LexicalHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
                                                 if k.startswith("lexical_")})
@@ -152,8 +153,8 @@ class ArticleHeads:
         scaling fitted out of fold; monotone, so the thresholds still compare the raw scores) when the model has
         a ``frame_calibration`` — by its ``short`` map for a text under that map's ``under_words`` words (cut
         short, the full-length map overstated how often the frames reported are right)."""
-        if self.short_frame_calibration is not None and word_count(text) < self.short_frame_calibration[2]:
-            return calibrated(frames, *self.short_frame_calibration[:2])
+        if self.short_frame_calibration is not None and word_count(text) < self.short_text_words:
+            return calibrated(frames, *self.short_frame_calibration)
         return frames if self.frame_calibration is None else calibrated(frames, *self.frame_calibration)
 
     def probabilities(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray):

@@ -163,8 +163,7 @@ def fit_line_calibration(par_probs: list, par_gold: list, line_probs: list, line
 
 
 def fit_format_calibration(base_probs: list, base_gold: list, probs: list, gold: list, thresholds,
-                           min_positives: int = MIN_POSITIVES, unit: str = "line labels",
-                           base: str = "paragraph") -> tuple[dict, dict]:
+                           min_positives: int = MIN_POSITIVES, *, unit: str, base: str) -> tuple[dict, dict]:
     """({slope, intercept}, figures): a map for the scores of another form of the same articles (``probs``,
     one array per article, beside the ``base_probs`` the main map is fitted on: lines beside paragraphs, texts
     cut short beside the full ones).  The figures show the main map (``crossfit_{base}_map``) and this one on
