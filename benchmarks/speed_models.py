@@ -46,12 +46,12 @@ def main() -> None:
     for f in shipped.iterdir():
         if f.suffix in (".npz", ".json") and f.name != "manifest.json":
             shutil.copyfile(f, args.out / f.name)
-    fusions = export_encoder(model.encoder, args.out / "encoder.onnx")
+    encoder_steps = export_encoder(model.encoder, args.out / "encoder.onnx")
     manifest = json.loads((shipped / "manifest.json").read_text(encoding="utf-8"))
     config = model.encoder.config
     manifest["name"] = f"speed stand-in, {args.layers} untrained layers"
     manifest["encoder"] |= {"layers": args.layers, "ffn": int(config.intermediate_size),
-                            "article_states_layer": article_layer(config), "fusions": fusions}
+                            "article_states_layer": article_layer(config), **encoder_steps}
     manifest["training"]["commands"] = [" ".join(["python", "benchmarks/speed_models.py", *sys.argv[1:]])]
     _write_manifest(args.out, manifest)   # loadable, for matching its thresholds
     manifest["thresholds"] |= matched_thresholds(shipped, args.out, args.articles)

@@ -22,6 +22,7 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     # every layer's attention fused into one operator (which quantises as one QAttention) before int8
     layers = manifest["encoder"]["layers"]
     assert manifest["encoder"]["fusions"]["Attention"] == layers and manifest["encoder"]["fusions"]["EmbedLayerNormalization"] == 1
+    assert manifest["encoder"]["skip_layer_norms_split"] == 2 * layers   # two per layer, back to Add + LayerNormalization
     for part in ("int8_onnx", "fp32_torch"):
         assert 0 <= manifest["metrics"][part]["subtask3_micro_f1_crossfit"] <= 1
     assert manifest["untrained_labels"] and manifest["thresholds"]["paragraph"][
@@ -73,6 +74,72 @@ def test_the_fused_encoder_computes_what_the_torch_encoder_computes(tiny_model, 
     keep = mask.numpy().astype(bool)
     np.testing.assert_allclose(hidden[keep], want.last_hidden_state.numpy()[keep], atol=1e-4)
     np.testing.assert_allclose(article[keep], want.hidden_states[ARTICLE_LAYER].numpy()[keep], atol=1e-4)
+
+
+def test_split_layer_norms_compute_what_the_fused_ones_compute(tiny_model, tmp_path):
+    """``split_skip_layer_norms`` turns each fused SkipLayerNormalization back into Add + LayerNormalization:
+    the same states (fp32 graph of the tiny model), a second pass finds nothing to split, and the runtime's
+    session does not fuse them again."""
+    import shutil
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from slant.runtime import encoder_session
+    from slant.training.export import export_onnx, fuse, split_skip_layer_norms
+    from slant.training.model import load_checkpoint
+
+    encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
+    export_onnx(encoder, tmp_path / "fp32.onnx")
+    fusions = fuse(tmp_path / "fp32.onnx", tmp_path / "fused.onnx", encoder.config)
+    layers = encoder.config.num_hidden_layers
+    assert fusions["SkipLayerNormalization"] == 2 * layers
+    shutil.copyfile(tmp_path / "fused.onnx", tmp_path / "split.onnx")
+    assert split_skip_layer_norms(tmp_path / "split.onnx") == 2 * layers
+    assert split_skip_layer_norms(tmp_path / "split.onnx") == 0
+    ids = np.random.default_rng(0).integers(1000, 2000, (3, 40))
+    mask = np.ones_like(ids)
+    mask[1, 25:] = 0
+    feed = {"input_ids": ids, "attention_mask": mask}
+    fused = encoder_session(tmp_path / "fused.onnx").run(None, feed)
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "as-run.onnx")
+    split = encoder_session(tmp_path / "split.onnx", options=options).run(None, feed)
+    for a, b in zip(fused, split):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "as-run.onnx")).graph.node]
+    assert "SkipLayerNormalization" not in ops and ops.count("LayerNormalization") == 2 * layers
+
+
+def test_a_skip_layer_norm_whose_other_outputs_are_read_is_kept(tmp_path):
+    """A hand-built graph: the fused op's fourth output (the sum) feeds another node, so splitting it would
+    lose that output — the node stays; a plain one beside it is split, and both graphs compute the same."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    from slant.training.export import split_skip_layer_norms
+
+    h = 8
+    rng = np.random.default_rng(1)
+    weights = [numpy_helper.from_array(rng.normal(size=h).astype(np.float32), name) for name in ("g", "b", "bias")]
+    nodes = [helper.make_node("SkipLayerNormalization", ["x", "s", "g", "b", "bias"], ["y1", "", "", "sum"],
+                              domain="com.microsoft", epsilon=1e-12),
+             helper.make_node("SkipLayerNormalization", ["y1", "sum", "g", "b"], ["y2"], domain="com.microsoft",
+                              epsilon=1e-5)]
+    io = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, [2, 3, h])  # noqa: E731
+    graph = helper.make_graph(nodes, "g", [io("x"), io("s")], [io("y2")], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    feed = {"x": rng.normal(size=(2, 3, h)).astype(np.float32), "s": rng.normal(size=(2, 3, h)).astype(np.float32)}
+    off = ort.SessionOptions()
+    off.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    want = ort.InferenceSession(str(tmp_path / "m.onnx"), off, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    assert split_skip_layer_norms(tmp_path / "m.onnx") == 1
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node]
+    assert ops == ["SkipLayerNormalization", "Add", "LayerNormalization"]
+    got = ort.InferenceSession(str(tmp_path / "m.onnx"), off, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path):

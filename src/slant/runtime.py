@@ -41,6 +41,24 @@ def one_blas_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+# The exported encoders carry their layer norms as Add + LayerNormalization (slant.training.export
+# split_skip_layer_norms): onnxruntime's CPU kernel for the fused SkipLayerNormalization is the slower one, so the
+# session must not fuse them back.
+UNFUSED = ["SkipLayerNormFusion"]
+
+
+def encoder_session(path: Path, threads: int | None = None, options=None):
+    """An onnxruntime session for the encoder at ``path`` on ``threads`` threads (``SLANT_THREADS``, else up to 2),
+    with the graph optimisations of ``UNFUSED`` switched off; ``options``: a SessionOptions to start from."""
+    import onnxruntime as ort
+
+    options = options or ort.SessionOptions()
+    options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)
+
+
 def paragraph_thresholds(artifact: Artifact, thresholds: str) -> list[float]:
     """The paragraph thresholds of operating point ``thresholds``; ModelError when the model lacks them."""
     if thresholds not in OPERATING_POINTS:
@@ -59,8 +77,6 @@ class Detector:
     ``analyze`` can be given another."""
 
     def __init__(self, artifact: Artifact, threads: int | None = None, thresholds: str = "micro"):
-        import onnxruntime as ort
-
         one_blas_thread()
         self.artifact = artifact
         m = artifact.manifest
@@ -77,12 +93,7 @@ class Detector:
             for c in (m.get("paragraph_calibration"), (m.get("paragraph_calibration") or {}).get("lines"),
                       m.get("span_calibration")))
         self.tokenizer = load_tokenizer(artifact.path / "tokenizer.json")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(artifact.path / "encoder.onnx"), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = encoder_session(artifact.path / "encoder.onnx", threads)
         names = [o.name for o in self.session.get_outputs()]
         self.outputs = [n for n in ("hidden", "article_states") if n in names]
         if self.outputs[:1] != ["hidden"] or ("article_states_layer" in m.get("encoder", {})) != ("article_states" in names):
