@@ -76,6 +76,16 @@ def test_the_fused_encoder_computes_what_the_torch_encoder_computes(tiny_model, 
     np.testing.assert_allclose(article[keep], want.hidden_states[ARTICLE_LAYER].numpy()[keep], atol=1e-4)
 
 
+def _fused_encoder(tiny_model, tmp_path, article_states: bool = True):
+    """The tiny model's encoder exported to fp32 ONNX and fused, at ``tmp_path / "fused.onnx"``: (encoder, fusions)."""
+    from slant.training.export import export_onnx, fuse
+    from slant.training.model import load_checkpoint
+
+    encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
+    export_onnx(encoder, tmp_path / "fp32.onnx", article_states=article_states)
+    return encoder, fuse(tmp_path / "fp32.onnx", tmp_path / "fused.onnx", encoder.config)
+
+
 def test_split_layer_norms_compute_what_the_fused_ones_compute(tiny_model, tmp_path):
     """``split_skip_layer_norms`` turns each fused SkipLayerNormalization back into Add + LayerNormalization:
     the same states (fp32 graph of the tiny model), a second pass finds nothing to split, and the runtime's
@@ -86,12 +96,9 @@ def test_split_layer_norms_compute_what_the_fused_ones_compute(tiny_model, tmp_p
     import onnx
     import onnxruntime as ort
     from slant.runtime import encoder_session
-    from slant.training.export import export_onnx, fuse, split_skip_layer_norms
-    from slant.training.model import load_checkpoint
+    from slant.training.export import split_skip_layer_norms
 
-    encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
-    export_onnx(encoder, tmp_path / "fp32.onnx")
-    fusions = fuse(tmp_path / "fp32.onnx", tmp_path / "fused.onnx", encoder.config)
+    encoder, fusions = _fused_encoder(tiny_model, tmp_path)
     layers = encoder.config.num_hidden_layers
     assert fusions["SkipLayerNormalization"] == 2 * layers
     shutil.copyfile(tmp_path / "fused.onnx", tmp_path / "split.onnx")
@@ -153,8 +160,7 @@ def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path)
     from slant.errors import ModelError
     from slant.models import load_artifact
     from slant.runtime import Detector
-    from slant.training.export import ARTICLE_LAYER, export_onnx, fuse, quantize
-    from slant.training.model import load_checkpoint
+    from slant.training.export import ARTICLE_LAYER, quantize
 
     manifest = json.loads((tiny_model / "model" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["encoder"]["article_states_layer"] == ARTICLE_LAYER
@@ -165,9 +171,7 @@ def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path)
 
     old = tmp_path / "old"  # the same model as exported before the article states
     shutil.copytree(tiny_model / "model", old)
-    encoder = load_checkpoint(tiny_model / "model" / "teacher-fp32.pt").encoder.eval()
-    export_onnx(encoder, tmp_path / "fp32.onnx", article_states=False)
-    fuse(tmp_path / "fp32.onnx", tmp_path / "fused.onnx", encoder.config)
+    _fused_encoder(tiny_model, tmp_path, article_states=False)
     quantize(tmp_path / "fused.onnx", old / "encoder.onnx")
     del manifest["encoder"]["article_states_layer"]
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
