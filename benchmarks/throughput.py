@@ -13,10 +13,11 @@ In one run, over the English dev articles of ../shared/data:
     an ensemble names every teacher (--teacher A --teacher B): each article then runs
     through all of them and their probabilities are averaged, as in training.
     Without --teacher (a training run's checkpoints are not shipped) the teacher is a
-    stand-in: an untrained fp32 torch model of the same architecture — MiniLM's first
-    layers, the model's feed-forward width and heads — or of --teacher-layers layers
-    (the teacher of a shallower student).  Its time does not depend on its weights: the
-    teacher's pass ends at the probabilities, with no decoding after them;
+    stand-in: an untrained fp32 torch model of the teacher's architecture — for a
+    distilled model (the shipped one is) each teacher its manifest records, at that
+    teacher's depth and MiniLM's feed-forward width; otherwise the model's own layers,
+    width and heads — or of --teacher-layers layers.  Its time does not depend on its
+    weights: the teacher's pass ends at the probabilities, with no decoding after them;
   * cold start of `slant analyze` on the shipped example article (median of 3).
 Each measurement runs in its own subprocess so that RSS and imports do not mix.
 """
@@ -107,7 +108,7 @@ def child_teacher(args) -> dict:
     from slant.models import load_artifact
     torch.set_num_threads(THREADS)
     art = load_artifact(args.model)
-    models = [load_checkpoint(t) for t in args.teacher] if args.teacher else [stand_in(art, args.teacher_layers)]
+    models = [load_checkpoint(t) for t in args.teacher] if args.teacher else stand_ins(art, args.teacher_layers)
     tok = load_tokenizer(art.path / "tokenizer.json")
     m = art.manifest
     docs = _docs(args.articles)
@@ -123,14 +124,21 @@ def child_teacher(args) -> dict:
             "layers": int(models[0].encoder.config.num_hidden_layers), "stand_in": not args.teacher}
 
 
-def stand_in(art, layers: int | None):
-    """An untrained fp32 TechniqueModel shaped like the model of ``art`` (``layers`` deep when given): MiniLM's
-    first layers at the model's feed-forward width (a random tiny BERT for a --tiny model)."""
+def stand_ins(art, layers: int | None) -> list:
+    """Untrained fp32 TechniqueModels shaped like the teachers of the model of ``art``: ``layers`` deep when
+    given; else, for a distilled model, one per teacher its manifest records, at that teacher's depth and
+    MiniLM's feed-forward width; else like the model itself (a random tiny BERT for a --tiny model)."""
     from slant.training.model import TechniqueModel, build_encoder
     enc = art.manifest["encoder"]
     tiny = str(enc.get("base", "")).startswith("random tiny")
-    encoder = build_encoder(layers or int(enc["layers"]), tiny, enc.get("ffn"))
-    return TechniqueModel(encoder, len(art.labels)).eval()
+    teachers = (art.manifest.get("training", {}).get("distilled_from") or {}).get("teachers", [])
+    if layers:
+        shapes = [(layers, enc.get("ffn"))]
+    elif teachers:
+        shapes = [(int(t["layers"]), None) for t in teachers]
+    else:
+        shapes = [(int(enc["layers"]), enc.get("ffn"))]
+    return [TechniqueModel(build_encoder(n, tiny, ffn), len(art.labels)).eval() for n, ffn in shapes]
 
 
 def child_gemm(args) -> dict:
@@ -162,7 +170,7 @@ def _print_teacher(teacher: dict, result: dict) -> None:
     t_rate = teacher["articles"] / teacher["seconds"]
     what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
     if teacher["stand_in"]:
-        what = f"fp32 torch stand-in, {teacher['layers']} layers"
+        what = f"fp32 torch stand-in, {teacher['layers']} layers" + (f" ×{teacher['teachers']}" if teacher["teachers"] > 1 else "")
     print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
     if teacher["stand_in"]:
         print("  (an untrained model of the teacher's shape: a training run's teacher-fp32.pt is not shipped; give it "
@@ -178,7 +186,8 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, action="append", default=None,
                         help="teacher-fp32.pt from the training run (repeat for an ensemble teacher)")
     parser.add_argument("--teacher-layers", type=int, default=None,
-                        help="without --teacher: the depth of the untrained stand-in teacher (default: the model's)")
+                        help="without --teacher: the depth of the untrained stand-in teacher (default: that of the "
+                             "teachers the manifest records, else the model's)")
     parser.add_argument("--child", choices=["runtime", "teacher", "gemm"], default=None)
     args = parser.parse_args()
     if args.child:

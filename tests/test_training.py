@@ -1560,6 +1560,27 @@ def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("give one of them")
 
 
+def test_the_stand_in_teacher_has_the_shape_of_the_teachers_the_manifest_records():
+    """Without --teacher, a distilled model (the shipped one is) is measured against stand-ins as deep as its
+    teachers, not as itself: a 2-layer student of a 3-layer teacher gets a 3-layer stand-in; --teacher-layers
+    overrides; an undistilled model gets its own depth."""
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
+    spec = importlib.util.spec_from_file_location("throughput_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    encoder = {"base": "random tiny BERT (--tiny)", "layers": 2, "hidden": 32}
+    student = SimpleNamespace(labels=["a", "b"], manifest={
+        "encoder": encoder, "training": {"distilled_from": {"teachers": [{"layers": 3}, {"layers": 4}]}}})
+    depths = lambda models: [m.encoder.config.num_hidden_layers for m in models]
+    assert depths(bench.stand_ins(student, None)) == [3, 4]
+    assert depths(bench.stand_ins(student, 1)) == [1]
+    plain = SimpleNamespace(labels=["a"], manifest={"encoder": encoder, "training": {"distilled_from": None}})
+    assert depths(bench.stand_ins(plain, None)) == [2]
+
+
 # -- calibrated technique scores ------------------------------------------------------------------------
 
 def test_calibration_turns_overconfident_scores_into_the_chance_of_being_right():
