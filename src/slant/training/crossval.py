@@ -47,12 +47,12 @@ CV_FILE = "cv.json"
 OOF_FILE = "oof.npz"
 SCHEMA = "slant.cv/1"
 # The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
-RECIPE = ("layers", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
+RECIPE = ("layers", "base", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
           "joint_article", "article_weight", "sentence_units", "max_articles", "tiny", "distil_from", "distil_weight",
           "distil_states", "state_weight", "ffn")
 # Options added after cross-validations had saved folds: left out of the recipe at these defaults, so that a
 # rerun of such a cross-validation still finds its folds.
-ADDED_LATER = {"ffn": None}
+ADDED_LATER = {"ffn": None, "base": "minilm"}
 
 
 def recipe(cfg: TrainConfig) -> dict:

@@ -61,12 +61,18 @@ def check_teacher(path: Path, cfg, data_hash: str) -> dict:
 
 def _teacher_record(path: Path, cfg, commands: list[str], **more) -> dict:
     """A checked teacher's record for the manifest; ModelError when ``--distil-states`` asks it for more layers
-    than it has."""
-    layers = int(torch.load(path, map_location="cpu")["layers"])
+    than it has, or for the layers of an MPNet teacher (the student would be MPNet too: it teaches through its
+    probabilities)."""
+    saved = torch.load(path, map_location="cpu")
+    layers, base = int(saved["layers"]), saved.get("base", "minilm")
+    if cfg.distil_states and base != "minilm":
+        raise ModelError(f"{path}: a {base} teacher cannot hand its layers to a MiniLM student; leave out "
+                         f"--distil-states (the student then learns its probabilities)")
     if cfg.distil_states and not 1 <= cfg.layers <= layers:
         raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
                          f"{cfg.layers} (--layers)")
-    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers, "commands": commands, **more}
+    return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers, "base": base,
+            "commands": commands, **more}
 
 
 def fold_checkpoint(folder: Path, k: int) -> Path:

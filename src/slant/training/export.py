@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..errors import ModelError
 from ..models import ARTICLE_FILE, FILES, SPAN_CLASSES_FILE, model_files, sha256_file
-from .model import save_checkpoint
+from .model import encoder_base, save_checkpoint
 
 SCHEMA = "slant.model/1"
 DISABLED = 1.01  # a threshold no probability reaches
@@ -144,6 +145,9 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
     from ..windows import load_tokenizer
     from .fit import LABELS
 
+    if encoder_base(model) != "minilm":
+        raise ModelError(f"{cfg.checkpoint or cfg.out}: an {encoder_base(model)} model is a teacher, not exported "
+                         f"(the runtime ships MiniLM): distil a student from it with --distil-from")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     encoder_steps = export_encoder(model.encoder, out / "encoder.onnx")
@@ -233,7 +237,7 @@ def add_span_classifier(out: Path, arrays: dict, section: dict) -> None:
 def copy_artifact(source: Path, out: Path, command: str, data_hash: str) -> dict:
     """Copy an exported model's encoder, technique heads and tokenizer to ``out`` for refitting its article
     heads; returns its manifest with ``command`` added to the commands that made it."""
-    from ..errors import InputError, ModelError
+    from ..errors import InputError
     from ..models import load_artifact
 
     try:  # its article heads and span classifier, in whatever form, are dropped; the rest is checked once copied

