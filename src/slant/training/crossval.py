@@ -16,7 +16,10 @@ this one, ``--distil-from OUT/teacher-fp32.pt``; a rerun whose fold has a model 
 but no predictions predicts with that model instead of training it again).  Exporting is
 a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
 beside the checkpoint for its thresholds and figures, and ``oof.npz`` for the per-technique thresholds.
-The neural steps run on ``--device cuda`` where there is a GPU (minutes instead of hours).
+The neural steps run on ``--device cuda`` where there is a GPU (minutes instead of hours).  With
+``--save-targets`` it also writes each model's probabilities on every article (``fold-K-targets.npz``,
+``targets.npz``; slant.training.targets): a few MB that teach a student elsewhere when the checkpoints
+(438 MB each for ``--base mpnet``) stay on the GPU machine.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ from ..document import Document
 from ..errors import ModelError
 from ..lexical import LexicalHead
 from .corpus import load_english
-from .fit import (TrainConfig, _figures, _pooled_micro, add_token_targets, combined_probs, crossfit, crossfit_micro,
+from .fit import (TrainConfig, _figures, _pooled_micro, add_sentence_units, add_token_targets, combined_probs,
+                  crossfit, crossfit_micro,
                   examples_and_folds, fit_neural, log_progress, paragraph_scores, paragraph_texts,
                   predict, prepare_all, seed_and_threads, tune_thresholds)
 from .lexical_fit import fit_lexical
-from .distil import check_cv_teacher, fold_checkpoint
+from .distil import check_cv_teacher, fold_checkpoint, fold_teacher
 from .model import checkpoint_recipe, load_checkpoint, save_checkpoint
 from .ptc_spans import on_ptc_text, ptc_spans
+from .targets import targets_path, targets_record, write_targets
 
 CV_FILE = "cv.json"
 OOF_FILE = "oof.npz"
@@ -247,7 +252,7 @@ def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, lis
     else:
         log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
         torch.manual_seed(cfg.seed)
-        model = fit_neural(cfg, train_ex, log, [fold_checkpoint(Path(t).parent, k) for t in cfg.distil_from])
+        model = fit_neural(cfg, train_ex, log, [fold_teacher(t, k) for t in cfg.distil_from])
         save_checkpoint(model, saved, cfg.tiny, k, prep.key)
     lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
     outputs = predict(model, held_ex, cfg.windows_per_batch)
@@ -284,6 +289,25 @@ def _fit_final(cfg: TrainConfig, prep: _Prepared, log) -> None:
     save_checkpoint(model, Path(cfg.out) / "teacher-fp32.pt", cfg.tiny, None, prep.key)
     for e, g in zip(prep.examples, prep.gold):
         e.token_y = g
+
+
+def _save_targets(cfg: TrainConfig, prep: _Prepared, fold_ids: list[int], log) -> list[str]:
+    """``--save-targets``: each fold model's and the all-article model's probabilities on every article
+    (slant.training.targets), read from their saved checkpoints; a rerun keeps the files already written."""
+    out = Path(cfg.out)
+    if cfg.sentence_units:
+        add_sentence_units(prep.examples)   # the units a student with --sentence-units trains on
+    written = []
+    for k in fold_ids + [None]:
+        path = targets_path(out, k)
+        if not path.is_file() or targets_record(path).get("recipe") != recipe(cfg):
+            model = load_checkpoint(fold_checkpoint(out, k) if k is not None else out / "teacher-fp32.pt").to(cfg.device)
+            log(f"targets of the {'all-article model' if k is None else f'model of fold {k + 1}'}: "
+                f"{len(prep.examples)} articles -> {path}")
+            write_targets(model, prep.examples, path, {"recipe": recipe(cfg), "data_sha256": prep.corpus.data_hash,
+                                                       "holdout_fold": k, "command": cfg.command}, cfg.windows_per_batch)
+        written.append(path.name)
+    return written
 
 
 def _part(cfg: TrainConfig, part: int | None) -> None:
@@ -372,6 +396,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
 
     if cfg.jobs == 1 or _final_saved(cfg, prep):
         _fit_final(cfg, prep, log)   # trains it, or says it was read
+    saved_targets = _save_targets(cfg, prep, fold_ids, log) if cfg.save_targets else None
     offsets = np.cumsum([0] + [len(p) for p in oof_par])
     np.savez_compressed(out / OOF_FILE, ids=np.array([e.doc.id for e in examples]), folds=np.array(folds),
                         paragraph_offsets=offsets, paragraph_probs=np.concatenate(oof_par).astype(np.float32),
@@ -390,6 +415,7 @@ def cross_validate(cfg: TrainConfig, log=log_progress) -> dict:
         "figures": {"out_of_fold_articles": len(examples), "fp32_torch": figures},
         "ptc2020_spans": prep.ptc_record,
         "teachers": teachers,
+        "saved_targets": saved_targets,
         "minutes": round((time.time() - started) / 60, 1),
     }
     (out / CV_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

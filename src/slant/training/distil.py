@@ -29,8 +29,9 @@ import torch.nn.functional as F
 
 from ..errors import ModelError
 from ..models import sha256_file
+from .targets import TARGETS_FILE, is_targets, read_targets, targets_path, targets_record
 
-__all__ = ["check_teacher", "check_cv_teacher", "fold_checkpoint", "attach_teachers", "detach_teachers",
+__all__ = ["check_teacher", "check_cv_teacher", "fold_checkpoint", "fold_teacher", "attach_teachers", "detach_teachers",
            "attach_soft_targets", "ffn_neurons", "init_layers", "layer_map", "student_from_teacher",
            "attach_teacher_states", "state_loss", "INNER_STATE_WEIGHT"]
 
@@ -41,6 +42,8 @@ INNER_STATE_WEIGHT = 0.5
 def check_teacher(path: Path, cfg, data_hash: str) -> dict:
     """The teacher's record for the manifest; ModelError when it cannot be shown to share the student's folds."""
     path = Path(path)
+    if is_targets(path):
+        raise ModelError(f"{path}: saved targets teach a cross-validated student only (give --cross-validate)")
     if not path.is_file():
         raise ModelError(f"{path}: no such teacher checkpoint (give a run's teacher-fp32.pt)")
     manifest = path.parent / "manifest.json"
@@ -65,10 +68,11 @@ def _teacher_record(path: Path, cfg, commands: list[str], **more) -> dict:
     probabilities)."""
     saved = torch.load(path, map_location="cpu")
     layers, base = int(saved["layers"]), saved.get("base", "minilm")
-    if cfg.distil_states and base != "minilm":
+    states = cfg.distil_states and bool(cfg.distil_from) and Path(path) == Path(cfg.distil_from[0])
+    if states and base != "minilm":
         raise ModelError(f"{path}: a {base} teacher cannot hand its layers to a MiniLM student; leave out "
                          f"--distil-states (the student then learns its probabilities)")
-    if cfg.distil_states and not 1 <= cfg.layers <= layers:
+    if states and not 1 <= cfg.layers <= layers:
         raise ModelError(f"{path}: a teacher of {layers} layers cannot hand its layers to a student of "
                          f"{cfg.layers} (--layers)")
     return {"checkpoint": str(path), "sha256": sha256_file(path), "layers": layers, "base": base,
@@ -80,6 +84,37 @@ def fold_checkpoint(folder: Path, k: int) -> Path:
     return Path(folder) / f"fold-{k}-fp32.pt"
 
 
+def fold_teacher(path: Path, k: int) -> Path:
+    """The teacher of fold ``k``'s student, given a cross-validation's all-article teacher: the model of fold
+    ``k`` beside it, or its saved targets (slant.training.targets) when ``path`` names saved targets."""
+    path = Path(path)
+    return targets_path(path.parent, k) if is_targets(path) else fold_checkpoint(path.parent, k)
+
+
+def _check_cv_targets(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
+    """``check_cv_teacher`` for saved targets: the all-article model's, with each fold's beside them."""
+    record = targets_record(path)
+    if record.get("holdout_fold") is not None:
+        raise ModelError(f"{path}: the targets of a model trained with fold {record['holdout_fold']} held out; give "
+                         f"the all-article model's ({TARGETS_FILE}), with each fold's beside it")
+    if record.get("data_sha256") != data_hash:
+        raise ModelError(f"{path}: the teacher was trained on other data (sha256 {str(record.get('data_sha256'))[:12]}, "
+                         f"this run's {data_hash[:12]})")
+    recipe = record.get("recipe", {})
+    for key in ("folds", "fold_seed", "max_articles"):
+        if recipe.get(key) != getattr(cfg, key):
+            raise ModelError(f"{path}: teacher cross-validated with {key} {recipe.get(key)!r}, this run uses "
+                             f"{getattr(cfg, key)!r} (each fold's teacher must not have seen that fold)")
+    for k in folds:
+        fold = targets_path(path.parent, k)
+        if not fold.is_file() or targets_record(fold).get("holdout_fold") != k:
+            raise ModelError(f"{path}: {fold.name} (the targets of the model that never saw fold {k}) is missing "
+                             f"beside it")
+    return {"targets": str(path), "sha256": sha256_file(path), "layers": recipe.get("layers"),
+            "base": recipe.get("base", "minilm"), "commands": [record.get("command", "")],
+            "per_fold": "fold-K-targets.npz beside it"}
+
+
 def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
     """A teacher for a cross-validation: the all-article checkpoint of an earlier cross-validation, whose folder
     also holds each fold's model — the teacher of that fold's student.  Its record for the manifest; ModelError
@@ -89,7 +124,12 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"{path}: no such teacher checkpoint (give a cross-validation's teacher-fp32.pt)")
+        raise ModelError(f"{path}: no such teacher (give a cross-validation's teacher-fp32.pt, or its targets.npz)")
+    if is_targets(path):
+        if cfg.distil_states and path == Path(cfg.distil_from[0]):
+            raise ModelError(f"{path}: saved targets hold no states; --distil-states learns the states of the first "
+                             f"--distil-from, which must be a checkpoint")
+        return _check_cv_targets(path, cfg, data_hash, folds)
     held_out = checkpoint_holdout(path)
     if held_out is not None:
         raise ModelError(f"{path}: not a cross-validation's all-article checkpoint (it was trained with fold "
@@ -109,10 +149,13 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
 
 
 def attach_teachers(cfg, paths: list[Path], examples, log) -> None:
-    """The teachers' targets on ``examples``: states and probabilities of one teacher (``cfg.distil_states``)
-    or the mean probabilities of all."""
+    """The teachers' targets on ``examples``: the mean probabilities of all; with ``cfg.distil_states`` the
+    states of the first, and the probabilities of the others where there are others (name the first twice to
+    average its probabilities in too)."""
     if cfg.distil_states:
         attach_teacher_states(paths[0], examples, cfg.layers, cfg.windows_per_batch, log)
+        if len(paths) > 1:   # replaces the first teacher's probabilities
+            attach_soft_targets(paths[1:], examples, cfg.windows_per_batch, log)
     else:
         attach_soft_targets(paths, examples, cfg.windows_per_batch, log)
 
@@ -132,9 +175,13 @@ def attach_soft_targets(teachers: list[Path], examples, windows_per_batch: int, 
 
     sums = None
     for path in teachers:
-        model = load_checkpoint(path)
-        log(f"teacher {path}: {model.encoder.config.num_hidden_layers} layers, predicting {len(examples)} articles")
-        out = predict(model, examples, windows_per_batch, train_units=True)
+        if is_targets(path):
+            log(f"teacher {path}: its saved probabilities on {len(examples)} articles")
+            out = read_targets(path, examples)
+        else:
+            model = load_checkpoint(path)
+            log(f"teacher {path}: {model.encoder.config.num_hidden_layers} layers, predicting {len(examples)} articles")
+            out = predict(model, examples, windows_per_batch, train_units=True)
         sums = out if sums is None else [(a + t, b + p) for (a, b), (t, p) in zip(sums, out)]
     for e, (tok, par) in zip(examples, sums):
         e.soft_token = (tok / len(teachers)).astype(np.float32)

@@ -69,6 +69,7 @@ class TrainConfig:
     ffn: int | None = None               # with distil_states: the student's feed-forward width (the teacher's if None)
     sentence_units: bool = False         # the paragraph head also trains on the sentences of each paragraph
     jobs: int = 1                        # --cross-validate: trainings run side by side, each in its own process
+    save_targets: bool = False           # --cross-validate: also write each model's probabilities (slant.training.targets)
     command: str = ""
 
 
@@ -402,8 +403,9 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
     device = torch.device(cfg.device)
     if device.type == "cuda":  # TF32 matrix products: several times fp32's rate, precision enough for fine-tuning
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    if cfg.distil_states and (len(teachers) != 1 or cfg.joint_article):
-        raise ValueError("distil_states learns the states of exactly one teacher, without joint article heads")
+    if cfg.distil_states and (not teachers or Path(teachers[0]).suffix == ".npz" or cfg.joint_article):
+        raise ValueError("distil_states learns the states of the first teacher (a checkpoint), without joint "
+                         "article heads")
     if teachers:
         from .distil import attach_teachers, detach_teachers, state_loss, student_from_teacher
         attach_teachers(cfg, list(teachers), train_ex, log)
