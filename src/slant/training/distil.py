@@ -91,6 +91,14 @@ def fold_teacher(path: Path, k: int) -> Path:
     return targets_path(path.parent, k) if is_targets(path) else fold_checkpoint(path.parent, k)
 
 
+def _check_same_folds(path: Path, recipe: dict, cfg) -> None:
+    """ModelError unless a teacher's cross-validation ``recipe`` cut the articles into this run's folds."""
+    for key in ("folds", "fold_seed", "max_articles"):
+        if recipe.get(key) != getattr(cfg, key):
+            raise ModelError(f"{path}: teacher cross-validated with {key} {recipe.get(key)!r}, this run uses "
+                             f"{getattr(cfg, key)!r} (each fold's teacher must not have seen that fold)")
+
+
 def _check_cv_targets(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
     """``check_cv_teacher`` for saved targets: the all-article model's, with each fold's beside them."""
     record = targets_record(path)
@@ -101,10 +109,7 @@ def _check_cv_targets(path: Path, cfg, data_hash: str, folds: list[int]) -> dict
         raise ModelError(f"{path}: the teacher was trained on other data (sha256 {str(record.get('data_sha256'))[:12]}, "
                          f"this run's {data_hash[:12]})")
     recipe = record.get("recipe", {})
-    for key in ("folds", "fold_seed", "max_articles"):
-        if recipe.get(key) != getattr(cfg, key):
-            raise ModelError(f"{path}: teacher cross-validated with {key} {recipe.get(key)!r}, this run uses "
-                             f"{getattr(cfg, key)!r} (each fold's teacher must not have seen that fold)")
+    _check_same_folds(path, recipe, cfg)
     for k in folds:
         fold = targets_path(path.parent, k)
         if not fold.is_file() or targets_record(fold).get("holdout_fold") != k:
@@ -136,10 +141,7 @@ def check_cv_teacher(path: Path, cfg, data_hash: str, folds: list[int]) -> dict:
                          f"{held_out} held out); --cross-validate needs one per fold")
     cv = load_cv(path, data_hash)
     recipe = cv["recipe"]
-    for key in ("folds", "fold_seed", "max_articles"):
-        if recipe.get(key) != getattr(cfg, key):
-            raise ModelError(f"{path}: teacher cross-validated with {key} {recipe.get(key)!r}, this run uses "
-                             f"{getattr(cfg, key)!r} (each fold's teacher must not have seen that fold)")
+    _check_same_folds(path, recipe, cfg)
     for k in folds:
         fold = fold_checkpoint(path.parent, k)
         if not fold.is_file() or checkpoint_holdout(fold) != k:
