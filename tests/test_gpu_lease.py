@@ -166,6 +166,7 @@ def test_every_phase_of_a_lease_then_the_export_at_home(packed, tmp_path):
     cv = json.loads((home / "runs" / "ssm" / "cv.json").read_text())
     assert cv["recipe"]["distil_states"] and "--layers 3" in cv["command"]   # (--tiny trains 2)
     assert [t.get("base", "minilm") for t in cv["teachers"]] == ["minilm", "mpnet"]
+    assert json.loads((home / "runs" / "mp" / "cv.json").read_text())["recipe"]["bf16"] is True
     r = run_slant("train", "--data", tmp_path / "shared" / "data", "--out", home / "model", "--from-checkpoint",
                   home / "runs" / "ssm" / "teacher-fp32.pt", cwd=home)
     assert r.returncode == 0, r.stderr

@@ -1974,6 +1974,24 @@ def test_an_mpnet_teacher_teaches_a_minilm_student(tiny_model, tmp_path):
         assert r.returncode == 2 and error in r.stderr, r.stderr
 
 
+def test_bf16_trains_under_autocast_and_keeps_float32_weights(tiny_model, tmp_path):
+    """--bf16 (for the large teacher on a GPU; bfloat16 autocast runs on the CPU too): the recipe records it, the
+    student it teaches through --distil-states trains the same way, and the saved weights stay float32."""
+    import torch
+    from slant.training.model import load_checkpoint
+    data = tiny_model / "data"
+    r = run_slant("train", "--data", data, "--out", tmp_path / "t", "--tiny", "--cross-validate", "--max-articles", "6",
+                  "--bf16")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "t" / "cv.json").read_text())["recipe"]["bf16"] is True
+    r = run_slant("train", "--data", data, "--out", tmp_path / "s", "--tiny", "--cross-validate", "--max-articles", "6",
+                  "--distil-from", tmp_path / "t" / "teacher-fp32.pt", "--distil-states", "--bf16")
+    assert r.returncode == 0, r.stderr
+    for run in ("t", "s"):
+        model = load_checkpoint(tmp_path / run / "teacher-fp32.pt")
+        assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
 def test_mpnet_without_its_weights_is_one_line(tiny_model, tmp_path, monkeypatch):
     """--base mpnet on a machine without the all-mpnet-base-v2 packages: a one-line error, no traceback."""
     import importlib.metadata

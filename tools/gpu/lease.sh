@@ -14,7 +14,7 @@
 # phase waits for what it needs at most LEASE_WAIT seconds (540) and says so if it is still training: call the
 # same phase again. A training that failed stays failed (its log is printed); its cross-validation resumes after
 # its saved folds if runs/NAME.rc is removed and the phase run again. Run from the repository root on the device.
-# LEASE_ARGS (extra training options), LEASE_STUDENT_LAYERS (3), LEASE_DEVICE, LEASE_JOBS, LEASE_DATA,
+# LEASE_ARGS (extra training options), LEASE_MPNET_ARGS (--lr 3e-5 --bf16), LEASE_STUDENT_LAYERS (3), LEASE_DEVICE, LEASE_JOBS, LEASE_DATA,
 # LEASE_STAGE and PYTHON change the defaults (tests/test_gpu_lease.py runs every phase on the CPU, tiny).
 set -euo pipefail
 phase=${1:?usage: tools/gpu/lease.sh minilm|stage|mpnet|students|collect N}
@@ -104,7 +104,8 @@ stage)
     ;;
 mpnet)
     unpack --require minilm-data.tgz --require mpnet.tar
-    start mp --base mpnet --lr 3e-5 --save-targets
+    read -r -a MPNET <<< "${LEASE_MPNET_ARGS:---lr 3e-5 --bf16}"
+    start mp --base mpnet --save-targets "${MPNET[@]}"
     wait_for scv mp || exit $?
     ;;
 students)

@@ -54,10 +54,10 @@ SCHEMA = "slant.cv/1"
 # The recipe a cross-validation ran with; exporting its all-article checkpoint copies it into the config.
 RECIPE = ("layers", "base", "epochs", "lr", "head_lr", "window", "stride", "windows_per_batch", "seed", "fold_seed", "folds",
           "joint_article", "article_weight", "sentence_units", "max_articles", "tiny", "distil_from", "distil_weight",
-          "distil_states", "state_weight", "ffn")
+          "distil_states", "state_weight", "ffn", "bf16")
 # Options added after cross-validations had saved folds: left out of the recipe at these defaults, so that a
 # rerun of such a cross-validation still finds its folds.
-ADDED_LATER = {"ffn": None, "base": "minilm"}
+ADDED_LATER = {"ffn": None, "base": "minilm", "bf16": False}
 
 
 def recipe(cfg: TrainConfig) -> dict:

@@ -195,6 +195,7 @@ def write_artifact(model, lexical: dict, tokenizer_path: Path, cfg, corpus, teac
                      "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None,
                      "max_articles": cfg.max_articles,
                      "sentence_units": cfg.sentence_units,
+                     **({"bf16": True} if cfg.bf16 else {}),
                      "distilled_from": (_distillation(cfg, teachers) if teachers else None),
                      "torch": torch.__version__, "machine": f"{platform.machine()}, {cfg.threads} threads"},
         "metrics": {},

@@ -58,6 +58,7 @@ class TrainConfig:
     fold_seed: int = 13     # which articles fall in which fold
     threads: int = 2
     device: str = "cpu"                  # where torch trains ("cuda" on a GPU machine); export and scoring use the CPU
+    bf16: bool = False                   # training's forward pass under bfloat16 autocast (weights stay float32)
     tiny: bool = False
     max_articles: int | None = None
     checkpoint: Path | None = None
@@ -447,15 +448,16 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
             ids, mask, docs_b = collate(batch, training=True)
             ids, mask = ids.to(device), mask.to(device)
             states = 0.0
-            if cfg.distil_states:
-                hidden = model.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
-                outputs = model.from_hidden(hidden[-1], docs_b)
-                states = state_loss(hidden[1:], batch, mask, cfg.state_weight)
-            else:
-                outputs = model(ids, mask, docs_b)
-            loss = sum(technique_loss(e, tok, par)
-                       + (cfg.article_weight * article_loss(e, art) if article_loss else 0.0)
-                       for e, (tok, par, art) in zip(batch, outputs)) / len(batch) + states
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                if cfg.distil_states:
+                    hidden = model.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+                    outputs = model.from_hidden(hidden[-1], docs_b)
+                    states = state_loss(hidden[1:], batch, mask, cfg.state_weight)
+                else:
+                    outputs = model(ids, mask, docs_b)
+                loss = sum(technique_loss(e, tok, par)
+                           + (cfg.article_weight * article_loss(e, art) if article_loss else 0.0)
+                           for e, (tok, par, art) in zip(batch, outputs)) / len(batch) + states
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
