@@ -121,8 +121,11 @@ def child_teacher(args) -> dict:
         example = [prepare(doc, tok, m["window"], m["stride"], special)]
         outputs = [predict(model, example, 10_000)[0] for model in models]
         [np.mean(parts, axis=0) for parts in zip(*outputs)]  # the ensemble's token and paragraph probabilities
+    from slant.training.model import MPNetOnBertIds
+    shapes = [f"{'MPNet' if isinstance(m.encoder, MPNetOnBertIds) else 'MiniLM'} {m.encoder.config.num_hidden_layers} "
+              f"layers" for m in models]
     return {"articles": len(docs), "seconds": time.perf_counter() - start, "teachers": len(models),
-            "layers": int(models[0].encoder.config.num_hidden_layers), "stand_in": not args.teacher}
+            "layers": int(models[0].encoder.config.num_hidden_layers), "shapes": shapes, "stand_in": not args.teacher}
 
 
 def stand_ins(art, layers: int | None) -> list:
@@ -183,7 +186,7 @@ def _print_teacher(teacher: dict, result: dict) -> None:
     t_rate = teacher["articles"] / teacher["seconds"]
     what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
     if teacher["stand_in"]:
-        what = f"fp32 torch stand-in, {teacher['layers']} layers" + (f" ×{teacher['teachers']}" if teacher["teachers"] > 1 else "")
+        what = f"fp32 torch stand-in, {' + '.join(teacher['shapes'])}"
     print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
     if teacher["stand_in"]:
         print("  (an untrained model of the teacher's shape: a training run's teacher-fp32.pt is not shipped; give it "

@@ -49,13 +49,19 @@ start() {    # start NAME OPTIONS...: the cross-validation runs/NAME in its own 
     echo "started runs/$name (runs/$name.log)"
 }
 
+progress() { # the last line of runs/NAME.log that slant wrote (its folds, steps and files)
+    tr '\r' '\n' < "runs/$1.log" | grep -a -E '^\[|step [0-9]|wrote|targets of' | tail -n 1 || true
+}
+
 state() {    # done, failed or training
     if [ ! -e "runs/$1.rc" ]; then echo training; elif [ "$(cat "runs/$1.rc")" = 0 ]; then echo "done"; else echo failed; fi
 }
 
-figures() {  # a finished cross-validation's out-of-fold figures, from its cv.json
-    "$PYTHON" -c 'import json, sys; cv = json.load(open(sys.argv[1]))
-print(sys.argv[1], cv["minutes"], "min", json.dumps(cv["figures"])[:1500])' "runs/$1/cv.json"
+figures() {  # a finished cross-validation's out-of-fold micro-F1 (thresholds cross-fitted), from its cv.json
+    "$PYTHON" -c 'import json, sys; cv = json.load(open(sys.argv[1])); f = cv["figures"]["fp32_torch"]
+print(sys.argv[1], cv["minutes"], "min: paragraphs", f["subtask3_micro_f1_crossfit"], "per fold",
+      f["per_fold_micro_f1_crossfit"], "dev format", f.get("ptc_text", {}).get(
+      "micro_f1_crossfit_thresholds_tuned_on_paragraphs"), "spans", f["spans_si_in_sample"]["f1"])' "runs/$1/cv.json"
 }
 
 wait_for() { # wait_for NAME...: 0 when all are done, 1 if one failed, 2 if one is still training after WAIT s
@@ -70,12 +76,12 @@ wait_for() { # wait_for NAME...: 0 when all are done, 1 if one failed, 2 if one 
         done
         [ $busy = 0 ] && { for name in "$@"; do figures "$name"; done; return 0; }
         if [ $SECONDS -ge $DEADLINE ]; then
-            for name in "$@"; do echo "runs/$name: $(state "$name"); $(tail -n 1 "runs/$name.log")"; done
+            for name in "$@"; do echo "runs/$name: $(state "$name"); $(progress "$name")"; done
             echo "still training after ${SECONDS} s: run this phase again"; return 2
         fi
         sleep 5
         if [ $((SECONDS % 60)) -lt 5 ]; then
-            for name in "$@"; do echo "${SECONDS}s runs/$name: $(tail -n 1 "runs/$name.log")"; done
+            for name in "$@"; do echo "${SECONDS}s runs/$name: $(progress "$name")"; done
         fi
     done
 }
@@ -100,7 +106,7 @@ minilm)
     ;;
 stage)
     unpack
-    echo "runs/scv: $(state scv); $(tail -n 1 runs/scv.log)"
+    echo "runs/scv: $(state scv); $(progress scv)"
     ;;
 mpnet)
     unpack --require minilm-data.tgz --require mpnet.tar

@@ -123,6 +123,7 @@ def build_encoder(layers: int, tiny: bool = False, ffn: int | None = None, base:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()   # transformers' "Loading weights" bars: noise in every fold's log
     if base == "mpnet":
         return _mpnet_encoder(layers, tiny)
     if tiny:
