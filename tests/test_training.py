@@ -1581,7 +1581,7 @@ def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
     assert r.returncode == 0, r.stderr
     figures = json.loads(r.stdout.strip().splitlines()[-1])
     assert figures["teacher_layers"] == 2 and figures["speedup"] > 0
-    assert "fp32 torch stand-in, 2 layers" in r.stdout and "untrained" in r.stdout
+    assert "fp32 torch stand-in, MiniLM 2 layers" in r.stdout and "untrained" in r.stdout
     r = subprocess.run([sys.executable, str(script), "--model", str(tiny_model / "model"), "--teacher-layers", "2",
                         "--teacher", str(tiny_model / "model" / "teacher-fp32.pt")], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith("give one of them")
