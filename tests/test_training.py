@@ -1,6 +1,7 @@
 """train -> export -> load -> predict -> evaluate, end to end, on a tiny model and tiny data."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -971,6 +972,17 @@ def test_cross_validation_gives_every_article_an_out_of_fold_prediction(tiny_mod
     assert 0 <= ptc["micro_f1_crossfit_thresholds_tuned_on_ptc_text"] <= 1
 
 
+def same_predictions(a_path: Path, b_path: Path) -> bool:
+    """Two oof.npz hold the same articles and predictions, the probabilities equal up to float rounding: on a
+    loaded machine (CI) the same training has come out a few ulps apart between runs (once in seven tries
+    under load on an Intel Xeon, where torch's float32 products run through MKL)."""
+    import numpy as np
+    a, b = np.load(a_path), np.load(b_path)
+    return sorted(a.files) == sorted(b.files) and all(
+        np.allclose(a[k], b[k], rtol=0, atol=1e-5) if a[k].dtype.kind == "f" else np.array_equal(a[k], b[k])
+        for k in a.files)
+
+
 def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tiny_model, cross_validated, tmp_path):
     """--jobs 3 trains the folds and the final model in their own processes: same predictions, thresholds and
     models as one process training them in turn; a rerun resumes from the saved folds and all-article model
@@ -986,12 +998,11 @@ def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tin
     assert par["thresholds"] == one["thresholds"] and par["figures"] == one["figures"]
     assert par["fold_models"].keys() == one["fold_models"].keys() and len(par["fold_models"]) >= 3
     assert all(m["device"] == "cpu" and "read_from_an_earlier_run" not in m for m in par["fold_models"].values())
-    a, b = np.load(cross_validated / "cv" / "oof.npz"), np.load(tmp_path / "cv" / "oof.npz")
-    assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert same_predictions(cross_validated / "cv" / "oof.npz", tmp_path / "cv" / "oof.npz")
     for name in ["teacher-fp32.pt"] + sorted(p.name for p in (tmp_path / "cv").glob("fold-*-fp32.pt")):
         x, y = (torch.load(root / name, map_location="cpu", weights_only=False)["state_dict"]
                 for root in (cross_validated / "cv", tmp_path / "cv"))
-        assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x), name
+        assert x.keys() == y.keys() and all(torch.allclose(x[k], y[k], rtol=0, atol=1e-4) for k in x), name
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "cv", "--tiny", "--cross-validate",
                   "--jobs", "3")
     assert r.returncode == 0, r.stderr
@@ -1023,8 +1034,7 @@ def test_a_rerun_predicts_with_a_saved_fold_model_of_the_same_recipe(tiny_model,
     folds = json.loads((cv / "cv.json").read_text())["fold_models"]
     assert r.stderr.count("out-of-fold predictions read from") == len(folds) - 2
     assert folds["1"]["model_read_from_an_earlier_run"] and "model_read_from_an_earlier_run" not in folds["2"]
-    a, b = np.load(cross_validated / "cv" / "oof.npz"), np.load(cv / "oof.npz")
-    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert same_predictions(cross_validated / "cv" / "oof.npz", cv / "oof.npz")
 
 
 def test_jobs_needs_a_cross_validation(tiny_model, tmp_path):
@@ -1529,7 +1539,6 @@ def test_a_speed_stand_in_flags_as_much_as_the_shipped_model(tiny_model, tmp_pat
     it flags as many paragraphs and pieces per technique as the shipped model on the given articles."""
     import subprocess
     import sys
-    from pathlib import Path
 
     import numpy as np
 
@@ -1561,7 +1570,6 @@ def test_the_throughput_benchmark_runs_on_a_tiny_model(tiny_model):
     teacher so that it cannot rot between the runs that measure the shipped model."""
     import subprocess
     import sys
-    from pathlib import Path
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
     r = subprocess.run([sys.executable, str(script), "--articles", str(tiny_model / "data" / "semeval2023" / "en" /
                                                                          "train-articles"),
@@ -1592,7 +1600,6 @@ def test_the_stand_in_teacher_has_the_shape_of_the_teachers_the_manifest_records
     teachers, not as itself: a 2-layer student of a 3-layer teacher gets a 3-layer stand-in; --teacher-layers
     overrides; an undistilled model gets its own depth."""
     import importlib.util
-    from pathlib import Path
     from types import SimpleNamespace
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
     spec = importlib.util.spec_from_file_location("throughput_bench", path)
