@@ -77,6 +77,18 @@ def test_parts_are_cut_to_size_and_unpack_to_the_same_models_and_data(packed, tm
     assert unpack(root / "repo" / "lease", tmp_path) == (["minilm-data.tgz", "mpnet.tar"], [])   # once only
 
 
+def test_packing_again_replaces_the_earlier_parts(tmp_path):
+    """Packed again with another part size: no part of the earlier cut is left to mix in."""
+    from slant.training.carry import pack
+
+    write_tiny_corpus(tmp_path / "data")
+    minilm, _ = tiny_pretrained(tmp_path / "pretrained")
+    first = pack(tmp_path / "data", tmp_path / "lease", minilm, None, part_mb=0.15)
+    again = pack(tmp_path / "data", tmp_path / "lease", minilm, None, part_mb=10)
+    assert len(first) > 1 and [p.name for p in again] == ["minilm-data.tgz.1-of-1"]
+    assert sorted(p.name for p in (tmp_path / "lease").iterdir()) == ["minilm-data.tgz.1-of-1"]
+
+
 def test_int8_weights_keep_the_models_states(packed):
     """The int8 round trip on a matrix like MPNet's: each row group within half a step of its scale."""
     from slant.training.carry import GROUP, dequantise, quantise

@@ -73,7 +73,8 @@ def dequantise(arrays) -> dict[str, np.ndarray]:
     return weights
 
 
-def _model_member(tar: tarfile.TarFile, folder: Path, name: str, int8: bool, files=("config.json",)) -> None:
+def _add_model(tar: tarfile.TarFile, folder: Path, name: str, int8: bool, files=("config.json",)) -> None:
+    """Put the pretrained model in ``folder`` into ``tar`` as NAME/: its ``files`` and its weights, quantised."""
     from safetensors.numpy import load_file
 
     for f in files:
@@ -88,7 +89,10 @@ def _model_member(tar: tarfile.TarFile, folder: Path, name: str, int8: bool, fil
 
 
 def _split(path: Path, part_bytes: int) -> list[Path]:
-    """Cut ``path`` into NAME.I-of-N files of at most part_bytes each; the whole file is removed."""
+    """Cut ``path`` into NAME.I-of-N files of at most part_bytes each (the parts of an earlier cut go first);
+    the whole file is removed."""
+    for stale in path.parent.glob(f"{path.name}.*-of-*"):
+        stale.unlink()
     n = max(1, -(-path.stat().st_size // part_bytes))
     parts = []
     with open(path, "rb") as src:
@@ -111,14 +115,14 @@ def pack(data: Path, out: Path, minilm: Path, mpnet: Path | None, part_mb: float
     parts = []
     bundle = out / "minilm-data.tgz"
     with tarfile.open(bundle, "w:gz") as tar:
-        _model_member(tar, Path(minilm), "minilm", int8=False, files=MINILM_FILES)
+        _add_model(tar, Path(minilm), "minilm", int8=False, files=MINILM_FILES)
         for rel in DATA_PATHS:
             tar.add(data / rel, arcname=f"data/{rel}")
     parts += _split(bundle, part_bytes)
     if mpnet is not None:
         bundle = out / "mpnet.tar"
         with tarfile.open(bundle, "w") as tar:
-            _model_member(tar, Path(mpnet), "mpnet", int8=True)
+            _add_model(tar, Path(mpnet), "mpnet", int8=True)
         parts += _split(bundle, part_bytes)
     return parts
 
