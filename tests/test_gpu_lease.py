@@ -123,6 +123,12 @@ def test_a_missing_part_is_named_and_required_bundles_fail_in_one_line(packed, t
     r = subprocess.run([sys.executable, "-m", "slant.training.carry", "pack", "--data", str(tmp_path),
                         "--out", str(tmp_path / "y")], capture_output=True, text=True)
     assert r.returncode == 1 and "semeval2023/en/train-articles: missing" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "pack", "--data", str(root / "data"),
+                        "--out", str(tmp_path / "y"), "--part-mb", "0"], capture_output=True, text=True)
+    assert r.returncode == 2 and "'0' is not a size above 0" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "unpack", str(tmp_path / "none"), "--to",
+                        str(tmp_path / "x")], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path / 'none'}: no such folder"
 
 
 def test_every_phase_of_a_lease_then_the_export_at_home(packed, tmp_path):
@@ -158,6 +164,8 @@ def test_every_phase_of_a_lease_then_the_export_at_home(packed, tmp_path):
             shutil.copy(f, returned / f.name)
         return r.stdout
 
+    r = subprocess.run(["bash", "tools/gpu/lease.sh", "bogus"], cwd=repo, env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown phase bogus" in r.stderr and not (tmp_path / "stage").exists()
     assert "started" in call("minilm", carry=minilm)
     assert f"mpnet.tar (lacks {mpnet[-1]}): not yet" in call("stage", carry=mpnet[:-1])
     text = call("mpnet", carry=mpnet[-1:], status=2, LEASE_WAIT="0")   # a call's time is up: the trainings go on

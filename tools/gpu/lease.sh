@@ -18,6 +18,10 @@
 # LEASE_STAGE and PYTHON change the defaults (tests/test_gpu_lease.py runs every phase on the CPU, tiny).
 set -euo pipefail
 phase=${1:?usage: tools/gpu/lease.sh minilm|stage|mpnet|students|collect N}
+case "$phase" in
+minilm|stage|mpnet|students|collect|_train) ;;
+*) echo "unknown phase $phase (minilm|stage|mpnet|students|collect N)" >&2; exit 2 ;;
+esac
 STAGE=${LEASE_STAGE:-/tmp/lease}
 DATA=${LEASE_DATA:-../shared/data}
 DEVICE=${LEASE_DEVICE:-cuda}
@@ -130,8 +134,5 @@ students)
     ;;
 collect)
     pieces "${2:?collect N: which four pieces (2 for the fifth to eighth)}"
-    ;;
-*)
-    echo "unknown phase $phase (minilm|stage|mpnet|students|collect N)" >&2; exit 2
     ;;
 esac

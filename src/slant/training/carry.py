@@ -177,6 +177,16 @@ def unpack(folder: Path, to: Path) -> tuple[list[str], list[str]]:
     return done, missing
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size above 0")
+    return value
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="verb", required=True)
@@ -184,7 +194,7 @@ def main(argv=None) -> None:
     p.add_argument("--data", required=True, help="the shared data folder (holds semeval2023/en and ptc2020)")
     p.add_argument("--out", required=True)
     p.add_argument("--mpnet", action="store_true", help="also carry all-mpnet-base-v2 (int8)")
-    p.add_argument("--part-mb", type=float, default=58.0, help="largest part, in MB (default 58)")
+    p.add_argument("--part-mb", type=_positive, default=58.0, help="largest part, in MB (default 58)")
     u = sub.add_parser("unpack", help="join and unpack every complete bundle")
     u.add_argument("folder")
     u.add_argument("--to", required=True)
