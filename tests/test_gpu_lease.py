@@ -103,6 +103,11 @@ def test_int8_weights_keep_the_models_states(packed):
     assert (back["m"][3, :GROUP] == 0).all()
 
 
+def carry(*args: str) -> subprocess.CompletedProcess:
+    """``python -m slant.training.carry ARGS`` as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "slant.training.carry", *args], capture_output=True, text=True)
+
+
 def test_a_missing_part_is_named_and_required_bundles_fail_in_one_line(packed, tmp_path):
     root, *_ = packed
     some = tmp_path / "parts"
@@ -110,24 +115,18 @@ def test_a_missing_part_is_named_and_required_bundles_fail_in_one_line(packed, t
     mpnet = sorted(p.name for p in (root / "repo" / "lease").glob("mpnet.tar.*"))
     for name in mpnet[1:]:
         shutil.copy(root / "repo" / "lease" / name, some)
-    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "unpack", str(some), "--to", str(tmp_path / "x")],
-                       capture_output=True, text=True)
+    r = carry("unpack", str(some), "--to", str(tmp_path / "x"))
     assert r.returncode == 0 and f"mpnet.tar (lacks {mpnet[0]}): not yet" in r.stdout, r.stdout + r.stderr
-    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "unpack", str(some), "--to", str(tmp_path / "x"),
-                        "--require", "mpnet.tar"], capture_output=True, text=True)
+    r = carry("unpack", str(some), "--to", str(tmp_path / "x"), "--require", "mpnet.tar")
     assert r.returncode == 1 and r.stderr.strip() == f"error: {some}: mpnet.tar not complete there", r.stderr
     (some / mpnet[0]).write_bytes(b"not a tar")
-    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "unpack", str(some), "--to", str(tmp_path / "x")],
-                       capture_output=True, text=True)
+    r = carry("unpack", str(some), "--to", str(tmp_path / "x"))
     assert r.returncode == 1 and "its parts do not join into a bundle" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "pack", "--data", str(tmp_path),
-                        "--out", str(tmp_path / "y")], capture_output=True, text=True)
+    r = carry("pack", "--data", str(tmp_path), "--out", str(tmp_path / "y"))
     assert r.returncode == 1 and "semeval2023/en/train-articles: missing" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "pack", "--data", str(root / "data"),
-                        "--out", str(tmp_path / "y"), "--part-mb", "0"], capture_output=True, text=True)
+    r = carry("pack", "--data", str(root / "data"), "--out", str(tmp_path / "y"), "--part-mb", "0")
     assert r.returncode == 2 and "'0' is not a size above 0" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "slant.training.carry", "unpack", str(tmp_path / "none"), "--to",
-                        str(tmp_path / "x")], capture_output=True, text=True)
+    r = carry("unpack", str(tmp_path / "none"), "--to", str(tmp_path / "x"))
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path / 'none'}: no such folder"
 
 

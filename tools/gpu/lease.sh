@@ -68,7 +68,7 @@ print(sys.argv[1], cv["minutes"], "min: paragraphs", f["subtask3_micro_f1_crossf
       "micro_f1_crossfit_thresholds_tuned_on_paragraphs"), "spans", f["spans_si_in_sample"]["f1"])' "runs/$1/cv.json"
 }
 
-wait_for() { # wait_for NAME...: 0 when all are done, 1 if one failed, 2 if one is still training after WAIT s
+wait_for() { # wait_for NAME...: 0 when all are done, 1 if one failed, 2 if one still trains at DEADLINE
     local name busy
     while :; do
         busy=0
