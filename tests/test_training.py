@@ -892,6 +892,28 @@ def test_ptc_tc_with_and_without_the_span_classifier(tiny_model, tmp_path):
         assert rows[0][1] != rows[1][1] and [r[0] for r in rows] == ["1000", "1000", "1001"]
 
 
+def test_a_windows_states_depend_on_its_own_pieces_only(tiny_model):
+    """The runtime runs the int8 encoder once per window: the pieces that only the first window covers get the
+    same states whatever follows them (in one padded batch the quantisation scale of the whole batch moved
+    them), and the merged states are those of each window run alone."""
+    import numpy as np
+    from conftest import ARTICLE
+    from slant.heads import merge_windows
+    from slant.runtime import load_detector
+    from slant.windows import encoder_inputs, window_bounds
+    detector = load_detector(tiny_model / "model")
+    short, longer = "\n\n".join([ARTICLE] * 8), "\n\n".join([ARTICLE] * 20)
+    tokens, states, article_states = detector.encode(short)
+    bounds = window_bounds(len(tokens), detector.window, detector.stride)
+    assert len(bounds) >= 2 and bounds[-1][1] - bounds[-1][0] < detector.window
+    alone = [detector.session.run(detector.outputs, dict(zip(("input_ids", "attention_mask"), encoder_inputs(
+        tokens, [w], *detector.special)))) for w in bounds]
+    np.testing.assert_array_equal(states, merge_windows([a[0][0] for a in alone], bounds, len(tokens)))
+    np.testing.assert_array_equal(article_states, merge_windows([a[1][0] for a in alone], bounds, len(tokens)))
+    _, more_states, _ = detector.encode(longer)
+    np.testing.assert_array_equal(more_states[:detector.stride], states[:detector.stride])
+
+
 def test_span_classifier_matches_its_features(tiny_model):
     """Detector.span_classes is the softmax of the stored regression over span_features."""
     import numpy as np

@@ -51,12 +51,13 @@ def calibrated(probs: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> n
     return sigmoid(slope * logit(probs) + intercept)
 
 
-def merge_windows(hidden: np.ndarray, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:
-    """[n_tokens, H] states from per-window states [W, L, H] (piece i of window (a, b) at 1 + i - a)."""
-    states = np.zeros((n_tokens, hidden.shape[-1]), dtype=np.float32)
+def merge_windows(hidden, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:
+    """[n_tokens, H] states from per-window states: an array [W, L, H], or one [L_w, H] array per window
+    (piece i of window (a, b) at 1 + i - a)."""
+    states = np.zeros((n_tokens, hidden[0].shape[-1]), dtype=np.float32)
     counts = np.zeros((n_tokens, 1), dtype=np.float32)
     for w, (a, b) in enumerate(bounds):
-        states[a:b] += hidden[w, 1:1 + b - a]
+        states[a:b] += hidden[w][1:1 + b - a]
         counts[a:b] += 1
     return states / np.maximum(counts, 1)
 
