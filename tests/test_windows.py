@@ -64,6 +64,25 @@ def test_overlaps_are_averaged():
     assert merge_windows(hidden, [(0, 2), (1, 3)], 3)[:, 0].tolist() == [1.0, 2.0, 3.0]
 
 
+def test_windows_merge_as_they_come():
+    """The runtime hands merge_windows a generator of windows of their own lengths (one encoder run each):
+    the same states as from one padded array, each window read once; a window too many or too few is an
+    error, not a silent truncation."""
+    bounds = window_bounds(9, 4, 3)
+    rng = np.random.default_rng(3)
+    padded = rng.normal(size=(len(bounds), 6, 2)).astype(np.float32)
+    read = []
+
+    def one_at_a_time():
+        for w, (a, b) in enumerate(bounds):
+            read.append(w)
+            yield padded[w, :b - a + 2].copy()
+    np.testing.assert_array_equal(merge_windows(one_at_a_time(), bounds, 9), merge_windows(padded, bounds, 9))
+    assert read == list(range(len(bounds)))
+    with pytest.raises(ValueError):
+        merge_windows(padded[:-1], bounds, 9)
+
+
 def test_paragraph_pooling_over_a_long_document(tokenizer):
     paragraphs = [" ".join([f"w{p}"] * (60 + 7 * p)) for p in range(6)]
     text = "\n\n".join(paragraphs)

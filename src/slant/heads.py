@@ -52,14 +52,18 @@ def calibrated(probs: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> n
 
 
 def merge_windows(hidden, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:
-    """[n_tokens, H] states from per-window states: an array [W, L, H], or one [L_w, H] array per window
-    (piece i of window (a, b) at 1 + i - a)."""
-    states = np.zeros((n_tokens, hidden[0].shape[-1]), dtype=np.float32)
+    """[n_tokens, H] states from per-window states (piece i of window (a, b) at 1 + i - a): an array
+    [W, L, H], or any iterable of one [L_w, H] array per window, read once in order — a generator keeps
+    only one window's states in memory at a time."""
+    states = None
     counts = np.zeros((n_tokens, 1), dtype=np.float32)
-    for w, (a, b) in enumerate(bounds):
-        states[a:b] += hidden[w][1:1 + b - a]
+    for (a, b), window in zip(bounds, hidden, strict=True):
+        if states is None:
+            states = np.zeros((n_tokens, window.shape[-1]), dtype=np.float32)
+        states[a:b] += window[1:1 + b - a]
         counts[a:b] += 1
-    return states / np.maximum(counts, 1)
+    states /= np.maximum(counts, 1)
+    return states
 
 
 def paragraph_ranges(tokens: Tokens, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

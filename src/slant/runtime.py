@@ -118,19 +118,21 @@ class Detector:
         when it has one, else the last layer's states again (models exported before it existed).
 
         The encoder runs once per window, each at its own length, not once over the article's windows as one
-        padded batch: on 2 cores 1.13x faster over the dev articles (a short last window costs no padding,
+        padded batch: on 2 cores 1.13-1.20x faster over the dev articles (a short last window costs no padding,
         and smaller activations stay in cache), and a window's states depend on its own pieces only — the
         int8 encoder quantises each run's activations with one scale, so in a batch a window's numbers
-        moved with its neighbours' (docs/model-history.md, "One window per encoder run")."""
+        moved with its neighbours' (docs/model-history.md, "One window per encoder run").  The windows' states
+        are merged as they come, so memory holds one window's at a time, however long the text."""
         tokens = tokenize(self.tokenizer, text)
         bounds = window_bounds(len(tokens), self.window, self.stride)
-        runs = [self.session.run(self.outputs, dict(zip(("input_ids", "attention_mask"),
-                                                        encoder_inputs(tokens, [window], *self.special))))
-                for window in bounds]
-        states = merge_windows([run[0][0] for run in runs], bounds, len(tokens))
+        runs = (np.concatenate([out[0] for out in self.session.run(self.outputs, dict(zip(
+            ("input_ids", "attention_mask"), encoder_inputs(tokens, [window], *self.special))))], axis=-1)
+            for window in bounds)   # each window's outputs side by side: [L_w, H * outputs]
+        merged = merge_windows(runs, bounds, len(tokens))
         if len(self.outputs) == 1:
-            return tokens, states, states
-        return tokens, states, merge_windows([run[1][0] for run in runs], bounds, len(tokens))
+            return tokens, merged, merged
+        states, article_states = np.split(merged, 2, axis=1)
+        return tokens, states, article_states
 
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
         """(tokens, the states the article heads read [n, H], per-piece probabilities [n, K],
