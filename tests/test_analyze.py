@@ -40,7 +40,8 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     no_articles = tmp_path / "folder"
     no_articles.mkdir()
     missing = tmp_path / "missing.txt"
-    r = run_slant("analyze", empty, binary, good, latin1, no_articles, missing, "--format", "jsonl",
+    long = write(tmp_path / "long.txt", "A title\n\n" + "word " * 200_000)   # runtime.MAX_CHARACTERS + 9
+    r = run_slant("analyze", empty, binary, good, latin1, no_articles, long, missing, "--format", "jsonl",
                   "--model", tiny_model / "model")
     assert r.returncode == 1
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
@@ -49,6 +50,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {no_articles}: no .txt or .html files to analyze",
+        f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
     ]
 

@@ -180,6 +180,21 @@ def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp
     assert [row["id"] for row in query(tmp_path / "out2", "SELECT id FROM errors")] == ["en-as-fr"]
 
 
+def test_a_text_too_long_to_analyse_is_an_error_of_its_own(tmp_path, model):
+    """A record over runtime.MAX_CHARACTERS goes to the errors table with the reason; the run goes on."""
+    jsonl = tmp_path / "long.jsonl"
+    jsonl.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "book", "text": "A title\n\n" + "word " * 200_000, "source": "library"},
+        {"id": "en", "text": ARTICLES[0]},
+    ]), encoding="utf-8")
+    out = tmp_path / "out"
+    r = batch(jsonl, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")} == {
+        "book": "1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it"}
+    assert [row["id"] for row in query(out, "SELECT id FROM articles")] == ["en"]
+
+
 def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model):
     bad_csv = tmp_path / "no_text.csv"
     bad_csv.write_text("id,body\n1,hello\n", encoding="utf-8")

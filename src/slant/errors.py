@@ -3,7 +3,8 @@
     SlantError              catch this to catch everything slant raises
     ├── InputError          unreadable or malformed input: file, text, URL
     │   ├── FormatError     a task-format file has a bad row (file, line, reason)
-    │   └── NotEnglishError a text in another language than the model reads (slant.language)
+    │   ├── NotEnglishError a text in another language than the model reads (slant.language)
+    │   └── TextTooLongError a text longer than slant analyses at once (runtime.MAX_CHARACTERS)
     ├── LabelError          a label name that is not in the taxonomy
     ├── SpanError           offsets outside the text, or end not after start
     └── ModelError          shipped model missing, corrupt, or hash mismatch
@@ -30,6 +31,16 @@ class FormatError(InputError):
         self.where = where
         self.reason = reason
         super().__init__(f"{where}: {reason}")
+
+
+class TextTooLongError(InputError):
+    """A text longer than slant analyses at once; ``where`` names the input, ``reason`` says what is wrong
+    without it (alike for alike texts, so a corpus's errors group)."""
+
+    def __init__(self, where: str, length: int, limit: int):
+        self.where, self.length, self.limit = where, length, limit
+        self.reason = f"{length:,} characters, more than the {limit:,} slant analyses in one text: split it"
+        super().__init__(f"{where}: {self.reason}")
 
 
 class LabelError(SlantError):

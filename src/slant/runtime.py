@@ -14,7 +14,7 @@ import numpy as np
 from .article_heads import ArticleHeads, too_short_for_genre
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
-from .errors import ModelError
+from .errors import ModelError, TextTooLongError
 from .heads import calibrated, evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
@@ -23,7 +23,13 @@ from .segment import prints_sentence_lines
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
-__all__ = ["OPERATING_POINTS", "paragraph_thresholds", "Detector", "load_detector", "analyze", "one_blas_thread"]
+__all__ = ["OPERATING_POINTS", "MAX_CHARACTERS", "paragraph_thresholds", "Detector", "load_detector", "analyze",
+           "one_blas_thread"]
+
+# The longest text analysed at once (characters).  Memory grows with the text, about 0.8 KB a character for
+# the merged encoder states: 1,018,296 characters took 8.7 s and 922 MB peak on 2 cores (docs/model-history.md,
+# "Long texts").  A longer one is refused with TextTooLongError instead of exhausting a laptop's memory.
+MAX_CHARACTERS = 1_000_000
 
 
 def one_blas_thread() -> None:
@@ -183,13 +189,15 @@ class Detector:
         NotEnglishError, unless ``doc.language`` declares it English; ``doc.language`` is filled in when
         it was not given and the text's language is sure.  A text under ``GENRE_MIN_WORDS`` words gets no
         genre (it stays None).  With ``official`` neither applies: every article gets every label, as the
-        official task formats need a row for each.
+        official task formats need a row for each.  A text over ``MAX_CHARACTERS`` raises TextTooLongError.
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a
         ``paragraph_calibration`` (its ``lines`` map for text printed one sentence per line: ``score_map``),
         and a span's (the chance that it overlaps an annotated span of its technique) when it has a
         ``span_calibration``."""
+        if len(doc.text) > MAX_CHARACTERS:
+            raise TextTooLongError(doc.source or f"document {doc.id}", len(doc.text), MAX_CHARACTERS)
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:
