@@ -154,19 +154,28 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
     assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok"]
 
 
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def error_reasons(out: Path) -> dict[str, str]:
+    """id -> reason of a batch output's errors table."""
+    return {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")}
+
+
 def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp_path, model):
     from test_language import FRENCH, GERMAN
-    jsonl = tmp_path / "mixed.jsonl"
-    jsonl.write_text("".join(json.dumps(row) + "\n" for row in [
+    jsonl = write_jsonl(tmp_path / "mixed.jsonl", [
         {"id": "fr", "text": FRENCH},
         {"id": "de-as-en", "text": GERMAN, "language": "en"},
         {"id": "en-as-fr", "text": ARTICLES[1], "language": "fr"},
         {"id": "en", "text": ARTICLES[0]},
-    ]), encoding="utf-8")
+    ])
     out = tmp_path / "out"
     r = batch(jsonl, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")} == {
+    assert error_reasons(out) == {
         "fr": "the text reads as French (fr); slant's model reads English only",
         "en-as-fr": "its language is given as French (fr); slant's model reads English only",
     }
@@ -182,15 +191,14 @@ def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp
 
 def test_a_text_too_long_to_analyse_is_an_error_of_its_own(tmp_path, model):
     """A record over runtime.MAX_CHARACTERS goes to the errors table with the reason; the run goes on."""
-    jsonl = tmp_path / "long.jsonl"
-    jsonl.write_text("".join(json.dumps(row) + "\n" for row in [
+    jsonl = write_jsonl(tmp_path / "long.jsonl", [
         {"id": "book", "text": "A title\n\n" + "word " * 200_000, "source": "library"},
         {"id": "en", "text": ARTICLES[0]},
-    ]), encoding="utf-8")
+    ])
     out = tmp_path / "out"
     r = batch(jsonl, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")} == {
+    assert error_reasons(out) == {
         "book": "1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it"}
     assert [row["id"] for row in query(out, "SELECT id FROM articles")] == ["en"]
 
