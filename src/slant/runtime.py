@@ -131,14 +131,17 @@ class Detector:
         are merged as they come, so memory holds one window's at a time, however long the text."""
         tokens = tokenize(self.tokenizer, text)
         bounds = window_bounds(len(tokens), self.window, self.stride)
-        runs = (np.concatenate([out[0] for out in self.session.run(self.outputs, dict(zip(
-            ("input_ids", "attention_mask"), encoder_inputs(tokens, [window], *self.special))))], axis=-1)
-            for window in bounds)   # each window's outputs side by side: [L_w, H * outputs]
-        merged = merge_windows(runs, bounds, len(tokens))
+        merged = merge_windows((self._run_window(tokens, window) for window in bounds), bounds, len(tokens))
         if len(self.outputs) == 1:
             return tokens, merged, merged
         states, article_states = np.split(merged, 2, axis=1)
         return tokens, states, article_states
+
+    def _run_window(self, tokens, window: tuple[int, int]) -> np.ndarray:
+        """One encoder run over one window of ``tokens``: its outputs side by side, [window + 2, H * outputs]."""
+        ids, mask = encoder_inputs(tokens, [window], *self.special)
+        outputs = self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
+        return np.concatenate([out[0] for out in outputs], axis=-1)
 
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
         """(tokens, the states the article heads read [n, H], per-piece probabilities [n, K],
