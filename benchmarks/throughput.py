@@ -187,7 +187,7 @@ def _print_teacher(teacher: dict, result: dict) -> None:
     what = "fp32 torch teacher" + (f" ({teacher['teachers']} models)" if teacher["teachers"] > 1 else "")
     if teacher["stand_in"]:
         what = f"fp32 torch stand-in, {' + '.join(teacher['shapes'])}"
-    print(f"{what + ':':<34}{t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
+    print(f"{what + ':':<33} {t_rate:.2f} articles/s; runtime speed-up {result['runtime_articles_per_s'] / t_rate:.2f}x")
     if teacher["stand_in"]:
         print("  (an untrained model of the teacher's shape: a training run's teacher-fp32.pt is not shipped; give it "
               "with --teacher)")

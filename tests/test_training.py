@@ -24,6 +24,7 @@ def test_manifest_records_how_the_model_was_made(tiny_model):
     layers = manifest["encoder"]["layers"]
     assert manifest["encoder"]["fusions"]["Attention"] == layers and manifest["encoder"]["fusions"]["EmbedLayerNormalization"] == 1
     assert manifest["encoder"]["skip_layer_norms_split"] == 2 * layers   # two per layer, back to Add + LayerNormalization
+    assert manifest["encoder"]["padding_mask"] is False                  # windows run alone, unpadded
     for part in ("int8_onnx", "fp32_torch"):
         assert 0 <= manifest["metrics"][part]["subtask3_micro_f1_crossfit"] <= 1
     assert manifest["untrained_labels"] and manifest["thresholds"]["paragraph"][
@@ -117,6 +118,55 @@ def test_split_layer_norms_compute_what_the_fused_ones_compute(tiny_model, tmp_p
         np.testing.assert_allclose(a, b, atol=1e-5)
     ops = [n.op_type for n in onnx.load(str(tmp_path / "as-run.onnx")).graph.node]
     assert "SkipLayerNormalization" not in ops and ops.count("LayerNormalization") == 2 * layers
+
+
+def test_an_encoder_without_its_padding_mask_computes_the_same_states_for_unpadded_windows(tiny_model, tmp_path):
+    """``drop_padding_mask`` leaves an int8 encoder that reads ``input_ids`` alone: for windows of any length
+    without padding (how the runtime runs them) the same states bit for bit as the encoder with its mask; a
+    second pass finds nothing to drop; and a Detector still runs a model whose encoder reads the mask (exported
+    before the drop existed) to the same Document."""
+    import shutil
+
+    import numpy as np
+    from conftest import ARTICLE
+    from slant.document import Document
+    from slant.models import sha256_file
+    from slant.runtime import encoder_session, load_detector
+    from slant.schema import to_dict
+    from slant.training.export import drop_padding_mask, quantize, split_skip_layer_norms
+
+    _fused_encoder(tiny_model, tmp_path)
+    quantize(tmp_path / "fused.onnx", tmp_path / "masked.onnx")
+    split_skip_layer_norms(tmp_path / "masked.onnx")
+    shutil.copyfile(tmp_path / "masked.onnx", tmp_path / "unmasked.onnx")
+    assert drop_padding_mask(tmp_path / "unmasked.onnx") is True
+    assert drop_padding_mask(tmp_path / "unmasked.onnx") is False
+    masked, unmasked = encoder_session(tmp_path / "masked.onnx"), encoder_session(tmp_path / "unmasked.onnx")
+    assert [i.name for i in unmasked.get_inputs()] == ["input_ids"]
+    rng = np.random.default_rng(0)
+    for length in (3, 40, 130):
+        ids = rng.integers(1000, 2000, (1, length))
+        want = masked.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        for a, b in zip(want, unmasked.run(None, {"input_ids": ids})):
+            np.testing.assert_array_equal(a, b)
+    # the mask was read: with padding, the masked encoder's states of the real pieces differ from the unmasked one's
+    padded = np.concatenate([ids[:, :100], np.zeros((1, 30), dtype=ids.dtype)], axis=1)
+    mask = (padded != 0).astype(np.int64)
+    assert not np.allclose(masked.run(None, {"input_ids": padded, "attention_mask": mask})[0][0, :100],
+                           unmasked.run(None, {"input_ids": padded})[0][0, :100])
+    old = tmp_path / "old-model"
+    shutil.copytree(tiny_model / "model", old)
+    shutil.copyfile(tmp_path / "masked.onnx", old / "encoder.onnx")
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["files"]["encoder.onnx"] = {"sha256": sha256_file(old / "encoder.onnx"),
+                                         "bytes": (old / "encoder.onnx").stat().st_size}
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    text = "\n\n".join([ARTICLE] * 6)   # several windows
+    before, after = load_detector(old), load_detector(tiny_model / "model")
+    assert before.reads_mask and not after.reads_mask
+    after.session = encoder_session(tmp_path / "unmasked.onnx")   # the old model's encoder, its mask dropped
+    a, b = before.analyze(Document("a", text)), after.analyze(Document("a", text))
+    assert a.spans and to_dict(a) == to_dict(b)
 
 
 def test_a_skip_layer_norm_whose_other_outputs_are_read_is_kept(tmp_path):
@@ -906,8 +956,9 @@ def test_a_windows_states_depend_on_its_own_pieces_only(tiny_model):
     tokens, states, article_states = detector.encode(short)
     bounds = window_bounds(len(tokens), detector.window, detector.stride)
     assert len(bounds) >= 2 and bounds[-1][1] - bounds[-1][0] < detector.window
-    alone = [detector.session.run(detector.outputs, dict(zip(("input_ids", "attention_mask"), encoder_inputs(
-        tokens, [w], *detector.special)))) for w in bounds]
+    assert [i.name for i in detector.session.get_inputs()] == ["input_ids"]
+    alone = [detector.session.run(detector.outputs, {"input_ids": encoder_inputs(tokens, [w], *detector.special)[0]})
+             for w in bounds]
     np.testing.assert_array_equal(states, merge_windows([a[0][0] for a in alone], bounds, len(tokens)))
     np.testing.assert_array_equal(article_states, merge_windows([a[1][0] for a in alone], bounds, len(tokens)))
     _, more_states, _ = detector.encode(longer)

@@ -102,6 +102,8 @@ class Detector:
         self.session = encoder_session(artifact.path / "encoder.onnx", threads)
         names = [o.name for o in self.session.get_outputs()]
         self.outputs = [n for n in ("hidden", "article_states") if n in names]
+        # encoders exported since the padding mask was dropped read input_ids alone (training.export.drop_padding_mask)
+        self.reads_mask = "attention_mask" in {i.name for i in self.session.get_inputs()}
         if self.outputs[:1] != ["hidden"] or ("article_states_layer" in m.get("encoder", {})) != ("article_states" in names):
             raise ModelError(f"{artifact.path / 'encoder.onnx'}: its outputs ({', '.join(names)}) are not those "
                              f"its manifest describes")
@@ -128,7 +130,8 @@ class Detector:
         and smaller activations stay in cache), and a window's states depend on its own pieces only — the
         int8 encoder quantises each run's activations with one scale, so in a batch a window's numbers
         moved with its neighbours' (docs/model-history.md, "One window per encoder run").  The windows' states
-        are merged as they come, so memory holds one window's at a time, however long the text."""
+        are merged as they come, so memory holds one window's at a time, however long the text.  Nothing is
+        padded, so the encoder needs no padding mask: the exported ones read none (a further 1.06-1.08x)."""
         tokens = tokenize(self.tokenizer, text)
         bounds = window_bounds(len(tokens), self.window, self.stride)
         merged = merge_windows((self._run_window(tokens, window) for window in bounds), bounds, len(tokens))
@@ -140,7 +143,8 @@ class Detector:
     def _run_window(self, tokens, window: tuple[int, int]) -> np.ndarray:
         """One encoder run over one window of ``tokens``: its outputs side by side, [window + 2, H * outputs]."""
         ids, mask = encoder_inputs(tokens, [window], *self.special)
-        outputs = self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
+        outputs = self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask} if self.reads_mask
+                                   else {"input_ids": ids})
         return np.concatenate([out[0] for out in outputs], axis=-1)
 
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
