@@ -152,13 +152,12 @@ def drop_padding_mask(path: Path) -> bool:
     graph = model.graph
     if "attention_mask" not in {i.name for i in graph.input}:
         return False
-    readers = [n for n in graph.node if "attention_mask" in n.input]
-    casts = [n for n in readers if n.op_type == "Cast"]
+    readers = [n for n in graph.node if "attention_mask" in n.input]   # the fusion casts it to int32 once
     embeds = [n for n in graph.node if n.op_type in ("EmbedLayerNormalization", "QEmbedLayerNormalization")]
-    mask = casts[0].output[0] if len(casts) == 1 and len(readers) == 1 else "attention_mask"
-    if len(embeds) != 1 or len(embeds[0].input) < 8 or embeds[0].input[7] != mask:
+    if len(readers) != 1 or readers[0].op_type != "Cast" or len(embeds) != 1:
         return False
-    if any(mask in n.input for n in graph.node if n is not embeds[0]):
+    mask = readers[0].output[0]
+    if list(embeds[0].input[7:8]) != [mask] or any(mask in n.input for n in graph.node if n is not embeds[0]):
         return False
     index = embeds[0].output[1] if len(embeds[0].output) > 1 else ""
     attention = [n for n in graph.node if index and index in n.input]
@@ -167,8 +166,7 @@ def drop_padding_mask(path: Path) -> bool:
         return False
     for node in attention:
         node.input[MASK_INDEX_INPUT[node.op_type]] = ""
-    for node in casts:
-        graph.node.remove(node)
+    graph.node.remove(readers[0])
     ones = [helper.make_node("Shape", ["input_ids"], ["input_ids_shape"], name="input_ids_shape"),
             helper.make_node("ConstantOfShape", ["input_ids_shape"], [mask], name="all_pieces_attended",
                              value=helper.make_tensor("one", TensorProto.INT32, [1], [1]))]
