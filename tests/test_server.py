@@ -191,3 +191,61 @@ def test_the_load_benchmark_runs():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "requests ok" in r.stdout and "errors 0" in r.stdout
+
+
+@pytest.fixture
+def fetching_server(tmp_path):
+    """The app in this process, allowed to fetch from one site of its own on 127.0.0.1 (the served command
+    refuses loopback addresses, rightly), over real HTTP on 127.0.0.1; yields (its base URL, the site)."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from conftest import free_port
+    from slant.server import create_app
+    from test_fetch import PAGE, Site
+
+    paragraphs = "".join(f"<p>On day {day} the council met again and argued about the budget for the new schools; "
+                         f"the {day} speakers disagreed on every line of it, and the meeting ran late.</p>"
+                         for day in range(1500))   # distinct: the extraction drops repeated paragraphs
+    site = Site({"/story.html": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE),
+                 "/book.html": (200, {"Content-Type": "text/html; charset=utf-8"},
+                                f"<html><body><article><h1>A Very Long Page</h1>{paragraphs}</article>"
+                                "</body></html>".encode())})
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(fetch_options={"allow": site.allow}), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the app did not start")
+        yield f"http://127.0.0.1:{port}", site
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        site.httpd.shutdown()
+
+
+def test_a_fetched_page_is_analysed_and_a_very_long_one_refused(fetching_server, page):
+    base, site = fetching_server
+    status, _, body = call(base, "/api/analyze", {"url": site.url + "/story.html"})
+    doc = json.loads(body)
+    assert status == 200 and doc["title"] == "Budget Approved After Long Debate"
+    assert doc["url"] == site.url + "/story.html" and doc["techniques"] is not None
+    assert [line for line in doc["text"].splitlines() if line][1].startswith("The council met on Tuesday")
+    # the pasted text's cap holds for a page's extracted text too (here about 220,000 characters)
+    status, _, body = call(base, "/api/analyze", {"url": site.url + "/book.html"})
+    assert status == 413 and json.loads(body)["detail"] == (
+        f"{site.url}/book.html: the page's text is over 200000 characters")
+    page.goto(base + "/")
+    page.fill("#url", site.url + "/story.html")
+    page.click("#analyze")
+    page.wait_for_selector("#genre")
+    assert page.inner_text("#status") == "done" and page.errors == []
+    assert page.locator("#article p").nth(1).inner_text().startswith("The council met on Tuesday")

@@ -9,7 +9,8 @@
 * ``GET /`` — the web page: paste text or a URL, see the highlighted report.
 * ``/docs`` and ``/openapi.json`` — the OpenAPI description.
 
-The model is loaded once per process.  Bodies over ``max_body`` bytes get 413;
+The model is loaded once per process.  Bodies over ``max_body`` bytes get 413, and so does an article
+text over ``MAX_TEXT`` characters, pasted or extracted from a fetched page;
 bad input gets a 4xx with a one-line ``detail``; an unexpected failure gets a
 500 that says only that — never a stack trace.
 """
@@ -110,6 +111,9 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         if body.url is not None:
             from .inputs import read_url
             doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
+            if len(doc.text) > MAX_TEXT:   # the same cap as a pasted text's, after extraction
+                return JSONResponse({"detail": f"{body.url}: the page's text is over {MAX_TEXT} characters"},
+                                    status_code=413)
             doc.language = body.language or doc.language
         else:
             if not body.text.strip():
