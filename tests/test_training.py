@@ -1187,9 +1187,9 @@ def test_a_cross_validated_student_learns_each_fold_from_the_teacher_that_never_
     assert len(folds) >= 3 and [checkpoint_holdout(teacher.parent / f"fold-{k}-fp32.pt") for k in folds] == folds
     seen, real_fit = [], crossval.fit_neural
 
-    def fit(cfg, train_ex, log, teachers=()):
+    def fit(cfg, train_ex, log, teachers=(), **kw):
         seen.append([p.name for p in teachers])
-        return real_fit(cfg, train_ex, log, teachers)
+        return real_fit(cfg, train_ex, log, teachers, **kw)
 
     monkeypatch.setattr(crossval, "fit_neural", fit)
     cfg = TrainConfig(data=tiny_model / "data", out=tmp_path / "s", layers=2, epochs=1, tiny=True,
@@ -1252,10 +1252,10 @@ def test_cross_validation_never_predicts_an_article_its_model_trained_on(tiny_mo
     calls = []
     real_fit, real_predict = crossval.fit_neural, crossval.predict
 
-    def fit(cfg, train_ex, log, teachers=()):
+    def fit(cfg, train_ex, log, teachers=(), **kw):
         calls.append({"trained": {e.doc.id for e in train_ex},
                       "ptc_marks": {e.doc.id: int(e.token_y.sum()) for e in train_ex}})
-        return real_fit(cfg, train_ex, log, teachers)
+        return real_fit(cfg, train_ex, log, teachers, **kw)
 
     def predict(model, examples, limit):
         calls[-1].setdefault("predicted", {e.doc.id for e in examples})   # then the same articles as PTC prints them
@@ -1288,11 +1288,11 @@ def test_an_interrupted_cross_validation_resumes_after_its_last_fold(tiny_model,
     real_fit = crossval.fit_neural
     trained, interrupt = [], {"at": 2}
 
-    def fit(cfg, train_ex, log, teachers=()):
+    def fit(cfg, train_ex, log, teachers=(), **kw):
         if len(trained) == interrupt["at"]:
             raise KeyboardInterrupt  # the machine went away during the third model
         trained.append(len(train_ex))
-        return real_fit(cfg, train_ex, log, teachers)
+        return real_fit(cfg, train_ex, log, teachers, **kw)
 
     monkeypatch.setattr(crossval, "fit_neural", fit)
     cfg = lambda **kw: TrainConfig(data=tiny_model / "data", out=tmp_path / "cv", layers=2, tiny=True, **kw)  # noqa: E731
@@ -1310,6 +1310,61 @@ def test_an_interrupted_cross_validation_resumes_after_its_last_fold(tiny_model,
     crossval.cross_validate(cfg(epochs=2), log=messages.append)
     assert not any("read from" in m for m in messages)
     assert np.load(tmp_path / "cv" / "oof.npz")["paragraph_probs"].shape == first.shape
+
+
+
+def test_a_training_stopped_mid_fold_resumes_after_its_last_epoch_with_the_same_model(tiny_model, tmp_path,
+                                                                                       monkeypatch):
+    """A cross-validation stopped in the third epoch of its first fold resumes after the second (weights,
+    optimizer, schedule and random generators restored) and saves the very model a run that never stopped
+    saves; the progress file goes when the model is saved, and one of another recipe, or cut short, is not
+    read."""
+    import torch
+    from slant.training import crossval, fit
+    from slant.training.fit import TrainConfig
+    cfg = lambda out: TrainConfig(data=tiny_model / "data", out=tmp_path / out, layers=2, tiny=True,  # noqa: E731
+                                  epochs=3, sentence_units=True)
+    real_batches, epochs, stop = fit.batches, [], {"at": None}
+
+    def batches(examples, limit, rng):
+        if rng is not None:   # a training epoch starts
+            epochs.append(1)
+            if len(epochs) == stop["at"]:
+                raise KeyboardInterrupt   # the machine went away in the first fold's third epoch
+        yield from real_batches(examples, limit, rng)
+
+    monkeypatch.setattr(fit, "batches", batches)
+    crossval.cross_validate(cfg("whole"), log=lambda msg: None)
+    every = len(epochs)
+    epochs.clear()
+    stop["at"] = 3
+    with pytest.raises(KeyboardInterrupt):
+        crossval.cross_validate(cfg("stopped"), log=lambda msg: None)
+    progress = tmp_path / "stopped" / "fold-0-progress.pt"
+    assert progress.is_file() and not (tmp_path / "stopped" / "fold-0-fp32.pt").exists()
+    assert torch.load(progress, weights_only=False)["epochs_done"] == 2
+    epochs.clear()
+    stop["at"] = None
+    messages = []
+    crossval.cross_validate(cfg("stopped"), log=messages.append)
+    assert f"resuming after epoch 2 from {progress}" in messages and len(epochs) == every - 2
+    assert not list((tmp_path / "stopped").glob("*progress*")) and not list((tmp_path / "whole").glob("*progress*"))
+    for name in ("fold-0-fp32.pt", "fold-1-fp32.pt", "teacher-fp32.pt"):
+        whole, resumed = (torch.load(tmp_path / run / name)["state_dict"] for run in ("whole", "stopped"))
+        assert all(torch.equal(whole[k], resumed[k]) for k in whole), name
+    # a progress file of another recipe or data, or one cut short, is not read: the training starts afresh
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    messages.clear()
+    fit._save_progress(progress, "recipe A", 1, model, optimizer, schedule, __import__("random").Random(1))
+    assert fit._resume(progress, "recipe B", model, optimizer, schedule, __import__("random").Random(1),
+                       messages.append) == 0
+    progress.write_bytes(progress.read_bytes()[:100])
+    assert fit._resume(progress, "recipe A", model, optimizer, schedule, __import__("random").Random(1),
+                       messages.append) == 0
+    assert messages[0] == f"{progress}: another recipe's or data's progress, training from the start"
+    assert messages[1].startswith(f"{progress}: unreadable (") and messages[1].endswith("), training from the start")
 
 
 def test_the_runtime_computes_only_the_article_parts_its_ensembles_name(tiny_model, monkeypatch):

@@ -380,8 +380,9 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "figures; also of the article as PTC-2020 prints it, one sentence per line, when DATA/ptc2020 "
                    "has it), then once on every article; writes teacher-fp32.pt, cv.json and oof.npz to --out. "
                    "Six trainings: minutes on a GPU (--device cuda), hours on 2 CPU cores; rerun the same command "
-                   "to resume after the last finished fold (a fold whose model was saved is predicted with it, not "
-                   "trained again). Export with --from-checkpoint OUT/teacher-fp32.pt.")
+                   "to resume after the last finished fold, and inside a fold after its last finished epoch (a fold whose "
+                   "model was saved is predicted with it, not trained again). Export with --from-checkpoint "
+                   "OUT/teacher-fp32.pt.")
 @click.option("--save-targets", is_flag=True,
               help="With --cross-validate: also write each model's probabilities on every article (fold-K-targets.npz, "
                    "targets.npz; a few MB each), which teach a student through --distil-from OUT/targets.npz where "
@@ -393,8 +394,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
               help="Where torch fine-tunes (export and scoring stay on the CPU).")
 @click.option("--bf16", is_flag=True,
               help="Train with the forward pass in bfloat16 (torch autocast): on a recent GPU about twice the rate "
-                   "of TF32's matrix products, for the large teacher (--base mpnet); weights, optimizer and "
-                   "predictions stay float32.")
+                   "of TF32's matrix products, for the large teacher (--base mpnet), and 1.3x float32's on a CPU with "
+                   "AMX; weights, optimizer and predictions stay float32.")
 @click.option("--tiny", is_flag=True, help="A tiny random encoder for 1 epoch: trains in seconds, for tests.")
 def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int, lr: float | None, seed: int,
               fold_seed: int, threads: int, holdout_fold: int, max_articles: int | None, checkpoint: Path | None,

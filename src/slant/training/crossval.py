@@ -13,7 +13,10 @@ thresholds, out-of-fold figures) and ``oof.npz`` (out-of-fold paragraph probabil
 after the all-article model, which is saved with its recipe), and
 ``fold-K-fp32.pt`` (its model: the teacher of fold K when a later cross-validation distils a student from
 this one, ``--distil-from OUT/teacher-fp32.pt``; a rerun whose fold has a model of the same recipe and data
-but no predictions predicts with that model instead of training it again).  Exporting is
+but no predictions predicts with that model instead of training it again).  While a model trains,
+``fold-K-progress.pt`` (``teacher-progress.pt`` for the all-article one) holds its state after the last
+finished epoch, so a rerun stopped mid-training resumes after that epoch, not at the fold's start (a fold of
+``--base mpnet`` takes about two hours on two CPU cores); it goes when the model is saved.  Exporting is
 a second step on a CPU: ``slant train --from-checkpoint OUT/teacher-fp32.pt`` reads ``cv.json``
 beside the checkpoint for its thresholds and figures, and ``oof.npz`` for the per-technique thresholds.
 The neural steps run on ``--device cuda`` where there is a GPU (minutes instead of hours).  With
@@ -252,7 +255,8 @@ def _fit_fold(cfg: TrainConfig, prep: _Prepared, k: int, log) -> tuple[list, lis
     else:
         log(f"fold {k + 1}/{cfg.folds}: training on {len(train_ex)} articles, predicting {len(held)}")
         torch.manual_seed(cfg.seed)
-        model = fit_neural(cfg, train_ex, log, [fold_teacher(t, k) for t in cfg.distil_from])
+        model = fit_neural(cfg, train_ex, log, [fold_teacher(t, k) for t in cfg.distil_from],
+                           progress=out / f"fold-{k}-progress.pt", key=prep.key)
         save_checkpoint(model, saved, cfg.tiny, k, prep.key)
     lexical = LexicalHead.from_arrays(fit_lexical(*paragraph_texts(train_ex)))
     outputs = predict(model, held_ex, cfg.windows_per_batch)
@@ -285,7 +289,8 @@ def _fit_final(cfg: TrainConfig, prep: _Prepared, log) -> None:
         e.token_y = u
     log(f"final model: training on all {len(prep.examples)} articles")
     torch.manual_seed(cfg.seed)
-    model = fit_neural(cfg, prep.examples, log, list(cfg.distil_from))
+    model = fit_neural(cfg, prep.examples, log, list(cfg.distil_from),
+                       progress=Path(cfg.out) / "teacher-progress.pt", key=prep.key)
     save_checkpoint(model, Path(cfg.out) / "teacher-fp32.pt", cfg.tiny, None, prep.key)
     for e, g in zip(prep.examples, prep.gold):
         e.token_y = g

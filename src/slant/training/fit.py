@@ -390,9 +390,15 @@ def _article_loss(train_ex: list[Example], device):
     return loss
 
 
-def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Path] = ()) -> TechniqueModel:
+def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Path] = (),
+               progress: Path | None = None, key: str = "") -> TechniqueModel:
     """Fine-tune encoder and heads (or load them from ``cfg.checkpoint``); with ``teachers`` (checkpoints that
-    never saw what is held out from ``train_ex``) a student distilled from them (slant.training.distil)."""
+    never saw what is held out from ``train_ex``) a student distilled from them (slant.training.distil).
+
+    With ``progress`` (a file), the training's state after each epoch is saved there, and a run that finds it
+    with the same ``key`` (recipe and data) resumes after that epoch: weights, optimizer, learning-rate
+    schedule and random generators restored, so it ends with the model a run that never stopped would have
+    made.  The file goes when the training ends.  (A fold of a large teacher takes hours on a CPU.)"""
     n_article = len(taxonomy.GENRES) + len(taxonomy.FRAMES) if cfg.joint_article else 0
     if cfg.checkpoint:
         model = load_checkpoint(cfg.checkpoint)
@@ -440,8 +446,10 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
         soft = par_loss(par, on(e.soft_par)) + token_loss(tok, on(e.soft_token))
         return (1 - alpha) * gold + alpha * soft
 
-    started, step = time.time(), 0
-    for epoch in range(cfg.epochs):
+    done = _resume(progress, key, model, optimizer, schedule, rng, log) if progress is not None else 0
+    started, step = time.time(), done * (steps // cfg.epochs)
+    resumed_at = step
+    for epoch in range(done, cfg.epochs):
         model.train()
         total = 0.0
         for batch in batches(train_ex, cfg.windows_per_batch, rng):
@@ -468,11 +476,50 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
             if step % 20 == 0 or step == steps:
                 elapsed = time.time() - started
                 log(f"epoch {epoch + 1}/{cfg.epochs} step {step}/{steps} loss {total / 20:.4f} "
-                    f"elapsed {elapsed / 60:.1f} min eta {elapsed / step * (steps - step) / 60:.1f} min")
+                    f"elapsed {elapsed / 60:.1f} min "
+                    f"eta {elapsed / max(1, step - resumed_at) * (steps - step) / 60:.1f} min")
                 total = 0.0
+        if progress is not None and epoch + 1 < cfg.epochs:
+            _save_progress(progress, key, epoch + 1, model, optimizer, schedule, rng)
     if teachers:
         detach_teachers(train_ex)
+    if progress is not None:
+        progress.unlink(missing_ok=True)
     return model
+
+
+def _save_progress(path: Path, key: str, epochs_done: int, model, optimizer, schedule, rng) -> None:
+    """What ``_resume`` needs to go on after ``epochs_done`` epochs, written whole or not at all."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"key": key, "epochs_done": epochs_done, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}, tmp)
+    tmp.replace(path)
+
+
+def _resume(path: Path, key: str, model, optimizer, schedule, rng, log) -> int:
+    """The epochs an earlier run of ``key`` finished, its state restored into the arguments; 0 when ``path``
+    holds none (missing, unreadable, or another recipe's or data's)."""
+    if not path.is_file():
+        return 0
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as ex:   # a file cut short when the machine went away: start afresh
+        log(f"{path}: unreadable ({type(ex).__name__}), training from the start")
+        return 0
+    if state.get("key") != key:
+        log(f"{path}: another recipe's or data's progress, training from the start")
+        return 0
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    rng.setstate(state["rng"])
+    torch.set_rng_state(state["torch_rng"])
+    if state["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    log(f"resuming after epoch {state['epochs_done']} from {path}")
+    return int(state["epochs_done"])
 
 
 def paragraph_texts(examples: list[Example]) -> tuple[list[str], np.ndarray]:
