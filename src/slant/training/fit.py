@@ -447,7 +447,7 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
         return (1 - alpha) * gold + alpha * soft
 
     done = _resume(progress, key, model, optimizer, schedule, rng, log) if progress is not None else 0
-    started, step = time.time(), done * (steps // cfg.epochs)
+    started, step = time.time(), schedule.last_epoch   # the optimizer steps taken so far (by a resumed run too)
     resumed_at = step
     for epoch in range(done, cfg.epochs):
         model.train()
