@@ -1353,16 +1353,15 @@ def test_a_training_stopped_mid_fold_resumes_after_its_last_epoch_with_the_same_
         whole, resumed = (torch.load(tmp_path / run / name)["state_dict"] for run in ("whole", "stopped"))
         assert all(torch.equal(whole[k], resumed[k]) for k in whole), name
     # a progress file of another recipe or data, or one cut short, is not read: the training starts afresh
+    import random
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.AdamW(model.parameters())
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    training = (model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0), random.Random(1))
     messages.clear()
-    fit._save_progress(progress, "recipe A", 1, model, optimizer, schedule, __import__("random").Random(1))
-    assert fit._resume(progress, "recipe B", model, optimizer, schedule, __import__("random").Random(1),
-                       messages.append) == 0
+    fit._save_progress(progress, "recipe A", 1, *training)
+    assert fit._resume(progress, "recipe B", *training, messages.append) == 0
     progress.write_bytes(progress.read_bytes()[:100])
-    assert fit._resume(progress, "recipe A", model, optimizer, schedule, __import__("random").Random(1),
-                       messages.append) == 0
+    assert fit._resume(progress, "recipe A", *training, messages.append) == 0
     assert messages[0] == f"{progress}: another recipe's or data's progress, training from the start"
     assert messages[1].startswith(f"{progress}: unreadable (") and messages[1].endswith("), training from the start")
 

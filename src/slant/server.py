@@ -111,19 +111,17 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         if body.url is not None:
             from .inputs import read_url
             doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
-            if len(doc.text) > MAX_TEXT:   # the same cap as a pasted text's, after extraction
-                return JSONResponse({"detail": f"{body.url}: the page's text is over {MAX_TEXT} characters"},
-                                    status_code=413)
             doc.language = body.language or doc.language
         else:
             if not body.text.strip():
                 return JSONResponse({"detail": "text is empty"}, status_code=422)
-            if len(body.text) > MAX_TEXT:
-                return JSONResponse({"detail": f"text over {MAX_TEXT} characters"}, status_code=413)
             doc_id = body.id or "text"
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
             doc = Document(doc_id, body.text, title=body.title, source="api", language=body.language)
+        if len(doc.text) > MAX_TEXT:   # pasted, or extracted from a fetched page
+            what = "text" if body.url is None else f"{body.url}: the page's text is"
+            return JSONResponse({"detail": f"{what} over {MAX_TEXT} characters"}, status_code=413)
         await run_in_threadpool(detector.analyze, doc, body.thresholds)
         return JSONResponse(schema.to_dict(doc))
 
