@@ -2076,6 +2076,45 @@ def test_mpnet_reads_the_minilm_tokenizers_ids():
     assert bert_to_mpnet_ids(ids).tolist() == [[0, 2000, 2007, 104, 107, 2, 1, 1]]
 
 
+@pytest.mark.parametrize("base", ["minilm", "mpnet"])
+def test_training_drops_out_with_packed_bits_as_nn_dropout_does(base):
+    """Training draws its dropout masks two to a random 32-bit number (faster on a CPU): every dropout of the
+    model, MiniLM's attention included, at the same rate and scaling as nn.Dropout, the gradient through the
+    kept units only, a seeded run repeated; in eval mode the model computes what it computed before."""
+    import torch
+    from slant.training.model import PACKED_ATTENTION, PackedBitsDropout, TechniqueModel, build_encoder, for_training
+    from slant.training.fit import LABELS
+    model = TechniqueModel(build_encoder(2, tiny=True, base=base), len(LABELS)).eval()
+    ids, mask = torch.tensor([[101, 1996, 2003, 102, 0]]), torch.tensor([[1, 1, 1, 1, 0]])
+    with torch.no_grad():
+        before = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        for_training(model)
+        assert torch.allclose(model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state, before, atol=1e-6)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert "PackedBitsDropout" in kinds and "Dropout" not in kinds
+    if base == "minilm":
+        assert model.encoder.encoder.layer[0].attention.self.config._attn_implementation == PACKED_ATTENTION
+    model.train()
+    torch.manual_seed(3)
+    a = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    torch.manual_seed(3)
+    assert torch.equal(model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state, a)   # seeded
+    assert not torch.allclose(a, model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state)
+
+    drop = PackedBitsDropout(0.1)
+    x = torch.ones(1000, 999, requires_grad=True)   # an odd count: the last 32-bit draw is half used
+    torch.manual_seed(5)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.9) < 0.002                            # 0.9 of 999,000 kept
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.9))               # scaled as nn.Dropout
+    assert abs(y.mean().item() - 1.0) < 0.003
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())                                          # the mask, scaled
+    assert kept.any(dim=1).all() and not kept.all(dim=1).any()                       # spread over every row
+    assert torch.equal(drop.eval()(x), x) and torch.equal(PackedBitsDropout(0.0).train()(x), x)
+
+
 def test_an_mpnet_teacher_teaches_a_minilm_student(tiny_model, tmp_path):
     """--base mpnet: a cross-validated MPNet teacher (tiny and random here) whose fold models teach a MiniLM
     student through their probabilities; the teacher is never exported and cannot hand over its layers."""
