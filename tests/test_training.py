@@ -2082,13 +2082,14 @@ def test_training_drops_out_with_packed_bits_as_nn_dropout_does(base):
     model, MiniLM's attention included, at the same rate and scaling as nn.Dropout, the gradient through the
     kept units only, a seeded run repeated; in eval mode the model computes what it computed before."""
     import torch
-    from slant.training.model import PACKED_ATTENTION, PackedBitsDropout, TechniqueModel, build_encoder, for_training
+    from slant.training.model import (PACKED_ATTENTION, PackedBitsDropout, TechniqueModel, build_encoder,
+                                      for_cpu_training)
     from slant.training.fit import LABELS
     model = TechniqueModel(build_encoder(2, tiny=True, base=base), len(LABELS)).eval()
     ids, mask = torch.tensor([[101, 1996, 2003, 102, 0]]), torch.tensor([[1, 1, 1, 1, 0]])
     with torch.no_grad():
         before = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        for_training(model)
+        for_cpu_training(model)
         assert torch.allclose(model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state, before, atol=1e-6)
     kinds = {type(m).__name__ for m in model.modules()}
     assert "PackedBitsDropout" in kinds and "Dropout" not in kinds

@@ -33,7 +33,7 @@ from ..heads import evidence_spans, paragraph_ranges, range_max, sigmoid
 from ..segment import one_sentence_per_line, paragraphs
 from ..windows import Tokens, encoder_inputs, load_tokenizer, tokenize, window_bounds
 from .corpus import assign_folds, load_english
-from .model import DocBatch, TechniqueModel, build_encoder, for_training, load_checkpoint, minilm_dir
+from .model import DocBatch, TechniqueModel, build_encoder, for_cpu_training, load_checkpoint, minilm_dir
 from .ptc_spans import ptc_spans
 from .targets import is_targets
 
@@ -424,7 +424,8 @@ def fit_neural(cfg: TrainConfig, train_ex: list[Example], log, teachers: list[Pa
     else:
         model = TechniqueModel(build_encoder(cfg.layers, cfg.tiny, base=cfg.base), len(LABELS),
                                article_outputs=n_article).to(device)
-    for_training(model)
+    if device.type == "cpu":   # a GPU's own dropout and attention kernels are faster than these
+        for_cpu_training(model)
     rng = random.Random(cfg.seed)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": cfg.lr},

@@ -19,7 +19,7 @@ from ..errors import ModelError
 
 __all__ = ["BASES", "DocBatch", "TechniqueModel", "MPNetOnBertIds", "bert_to_mpnet_ids", "minilm_dir", "mpnet_dir",
            "build_encoder", "save_checkpoint", "checkpoint_holdout", "PackedBitsDropout", "packed_bits_dropout",
-           "for_training", "PACKED_ATTENTION",
+           "for_cpu_training", "PACKED_ATTENTION",
            "checkpoint_recipe", "encoder_base", "load_checkpoint"]
 
 TINY_FFN = 64  # the feed-forward width of --tiny's random encoder
@@ -176,14 +176,15 @@ def _packed_attention(module, query, key, value, attention_mask, scaling=None, d
 PACKED_ATTENTION = "slant_packed_dropout"   # MiniLM's attention in training (transformers' AttentionInterface)
 
 
-def for_training(model: nn.Module) -> nn.Module:
+def for_cpu_training(model: nn.Module) -> nn.Module:
     """``model`` with the dropouts of ``packed_bits_dropout``: every ``nn.Dropout`` replaced and MiniLM's
     attention (whose dropout is a function call inside ``scaled_dot_product_attention``) the plain attention
     with that dropout.  On a 2-core CPU the dropouts' random numbers (the attention probabilities alone are 12
     heads x 256 x 256 per window and layer) took a fifth of an MPNet training step; with these and the fused
     AdamW of ``fit_neural`` MPNet's steps run 1.1-1.15x and MiniLM's 1.15-1.2x as fast (docs/model-history.md,
-    "Faster training steps").  The trained weights are used as before: export traces the plain attention, and
-    in eval mode nothing is dropped."""
+    "Faster training steps").  For a CPU only: on a GPU torch's dropout is one fused kernel and
+    ``scaled_dot_product_attention`` a fused attention, faster than these.  The trained weights are used as
+    before: export traces the plain attention, and in eval mode nothing is dropped."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
