@@ -1312,7 +1312,6 @@ def test_an_interrupted_cross_validation_resumes_after_its_last_fold(tiny_model,
     assert np.load(tmp_path / "cv" / "oof.npz")["paragraph_probs"].shape == first.shape
 
 
-
 def test_a_training_stopped_mid_fold_resumes_after_its_last_epoch_with_the_same_model(tiny_model, tmp_path,
                                                                                        monkeypatch):
     """A cross-validation stopped in the third epoch of its first fold resumes after the second (weights,
@@ -1334,8 +1333,11 @@ def test_a_training_stopped_mid_fold_resumes_after_its_last_epoch_with_the_same_
         yield from real_batches(examples, limit, rng)
 
     monkeypatch.setattr(fit, "batches", batches)
+    prepared, real_prepare = [], fit.for_cpu_training
+    monkeypatch.setattr(fit, "for_cpu_training", lambda model: prepared.append(real_prepare(model)))
     crossval.cross_validate(cfg("whole"), log=lambda msg: None)
     every = len(epochs)
+    assert len(prepared) == every / 3 >= 3   # every model trained (3 epochs each) on a CPU drops out with packed bits
     epochs.clear()
     stop["at"] = 3
     with pytest.raises(KeyboardInterrupt):
