@@ -11,7 +11,9 @@ from slant.segment import paragraphs, title_of
     ("\n\n", []),
     ("A\n \t \nB\n", [(1, 0, 1), (3, 6, 7)]),            # whitespace-only lines count but carry nothing
     ("\ufeffT\n\nB", [(1, 0, 2), (3, 4, 5)]),             # U+FEFF is text, not whitespace
-    ("A\r\n\r\nB", [(1, 0, 2), (3, 5, 6)]),               # only \n splits; a lone \r line is blank
+    ("A\r\n\r\nB", [(1, 0, 1), (3, 5, 6)]),               # only \n splits; a lone \r line is blank
+    ("A b\r\n\r\nC\r\n", [(1, 0, 3), (3, 7, 8)]),         # a Windows line end stays out of the range
+    ("A\rB\n", [(1, 0, 3)]),                             # a lone \r inside a line is the line's
     ("é🛑\n\nü", [(1, 0, 2), (3, 4, 5)]),                 # code points, not bytes
 ])
 def test_paragraph_rule(text, expected):

@@ -50,7 +50,8 @@ JSON_SCHEMA: dict[str, Any] = {
         "text": {"type": "string", "description": "The text exactly as read; every offset indexes it."},
         "paragraphs": {
             "description": "Non-blank lines of text.split('\\n'), numbered by 1-based line number "
-                           "(the SemEval-2023 Task 3 template rule). Derived from text.",
+                           "(the SemEval-2023 Task 3 template rule); a range excludes its line end ('\\n' or '\\r\\n'). "
+                           "Derived from text.",
             "type": "array",
             "items": {"type": "object", "additionalProperties": False, "required": ["number", "start", "end"],
                       "properties": {"number": {"type": "integer", "minimum": 1},

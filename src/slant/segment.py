@@ -30,7 +30,8 @@ SENTENCE_LINES_SHARE = 0.8
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A paragraph: its official number and its line's character range (end exclusive, no newline)."""
+    """A paragraph: its official number and its line's character range (end exclusive, without the line
+    end: ``\\n``, or ``\\r\\n`` in text with Windows line ends)."""
 
     number: int
     start: int
@@ -44,7 +45,7 @@ def paragraphs(text: str) -> tuple[Paragraph, ...]:
     for number, line in enumerate(text.split("\n"), start=1):
         end = start + len(line)
         if line.strip():
-            found.append(Paragraph(number, start, end))
+            found.append(Paragraph(number, start, end - line.endswith("\r")))
         start = end + 1
     return tuple(found)
 
