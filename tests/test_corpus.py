@@ -154,6 +154,34 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
     assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok"]
 
 
+def page(title: str, head: str = "") -> str:
+    return (f"<html><head><title>{title}</title>{head}</head><body><article><h1>{title}</h1>"
+            "<p>The council approved the budget on Tuesday after a debate that lasted eleven hours.</p>"
+            "<p>Critics said the corrupt plan betrays every hard-working family in the city.</p>"
+            "</article></body></html>")
+
+
+def test_saved_pages_name_their_site_as_the_source(tmp_path, model):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "a.html").write_text(page("Budget passes", '<meta property="og:site_name" content="Daily  Bugle">'
+                                        '<link rel="canonical" href="https://www.bugle.example/a">'),
+                                   encoding="utf-8")
+    (folder / "b.html").write_text(page("Budget fails", '<link rel="canonical" href="https://news.example.org/b">'),
+                                   encoding="utf-8")
+    (folder / "c.html").write_text(page("Budget again"), encoding="utf-8")
+    (folder / "d.txt").write_text(ARTICLES[0], encoding="utf-8")
+    out = tmp_path / "out"
+    r = batch(folder, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    rows = query(out, "SELECT id, source, url FROM articles ORDER BY id")
+    assert [(row["id"], row["source"]) for row in rows] == [
+        ("a", "Daily Bugle"), ("b", "news.example.org"), ("c", None), ("d", None)]
+    assert rows[0]["url"] == "https://www.bugle.example/a"
+    spans = query(out, "SELECT DISTINCT id, source FROM spans ORDER BY id")
+    assert spans and all(s["source"] == {"a": "Daily Bugle", "b": "news.example.org"}.get(s["id"]) for s in spans)
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path

@@ -220,8 +220,9 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     (the evidence), errors (inputs that could not be analysed, with the reason) and
     duplicates (inputs whose exact content was already analysed).
 
-    INPUTS are folders of .txt/.html files, JSONL or CSV files (a "text" field or column, plus
-    optional id, title, source, url, date, language) and Parquet files (same columns).  Results are committed
+    INPUTS are folders of .txt/.html files (a saved page's site name is its source), JSONL or CSV files
+    (a "text" field or column, plus optional id, title, source, url, date, language) and Parquet files
+    (same columns).  Results are committed
     in chunks: killed at any point, the same command resumes where it stopped, with no article lost
     or counted twice.  Query the output with `slant query OUT "SQL"`; chart it with `slant report OUT`."""
     from .corpus.batch import run_batch

@@ -74,13 +74,14 @@ def _document(record: Record, data: bytes | str) -> Document:
     if record.kind == "html":
         from ..formats.html import document_from_html
 
-        doc = document_from_html(text, record.key, record.origin, record.url)
+        doc = document_from_html(text, record.key, record.origin, record.url, site_as_source=True)
         doc.title = record.title or doc.title
         doc.date = record.date or doc.date
         doc.url = record.url or doc.url
+        doc.source = record.source or doc.source
     else:
-        doc = Document(record.key, text, title=record.title, url=record.url, date=record.date)
-    doc.source = record.source
+        doc = Document(record.key, text, title=record.title, source=record.source, url=record.url,
+                       date=record.date)
     doc.language = record.language
     return doc
 
@@ -111,7 +112,7 @@ def article_row(record: Record, doc: Document) -> dict:
         "id": record.id,
         "origin": record.origin,
         "title": doc.title,
-        "source": record.source,
+        "source": doc.source,
         "url": doc.url,
         "date": parse_date(doc.date),
         "date_text": doc.date,
@@ -132,7 +133,7 @@ def span_rows(record: Record, doc: Document) -> list[dict]:
     rows = []
     for s in doc.spans:
         p = doc.paragraph_at(s.start)
-        rows.append({"key": record.key, "id": record.id, "source": record.source, "date": parse_date(doc.date),
+        rows.append({"key": record.key, "id": record.id, "source": doc.source, "date": parse_date(doc.date),
                      "technique": s.technique, "start": s.start, "end": s.end,
                      "paragraph": p.number if p else None, "score": s.score, "text": s.text,
                      "before": _context(doc.text, p.start if p else 0, s.start, before=True),
