@@ -68,18 +68,23 @@ def write_formats(root: Path) -> dict[str, Path]:
     return {"folder": folder, "jsonl": jsonl, "csv": csv_path, "parquet": parquet}
 
 
-def test_genre_is_null_for_a_text_too_short_to_tell(tmp_path, model):
+def test_genre_and_frames_are_null_for_a_text_too_short_to_tell(tmp_path, model):
     folder = tmp_path / "in"
     folder.mkdir()
     long_text = (REPO / "examples" / "article900000001.txt").read_text(encoding="utf-8")   # 159 words
     (folder / "long.txt").write_text(long_text, encoding="utf-8")
     (folder / "short.txt").write_text(ARTICLES[0], encoding="utf-8")
+    (folder / "tiny.txt").write_text("Wake up, patriots!\n", encoding="utf-8")
     r = batch(folder, "-o", tmp_path / "out", "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    rows = {row["origin"]: row for row in query(tmp_path / "out", "SELECT origin, genre, genre_score, frames FROM articles")}
-    long, short = (next(v for k, v in rows.items() if k.endswith(name)) for name in ("long.txt", "short.txt"))
+    rows = {row["origin"]: row for row in query(tmp_path / "out", "SELECT origin, genre, genre_score, frames, "
+                                                                  "frame_scores FROM articles")}
+    long, short, tiny = (next(v for k, v in rows.items() if k.endswith(name))
+                         for name in ("long.txt", "short.txt", "tiny.txt"))
     assert long["genre"] in {"opinion", "reporting", "satire"} and 0 < long["genre_score"] <= 1
     assert short["genre"] is None and short["genre_score"] is None and isinstance(short["frames"], list)
+    assert tiny["genre"] is None and tiny["frames"] is None and tiny["frame_scores"] is None  # 3 words
+    assert run_slant("report", tmp_path / "out", "-o", tmp_path / "dashboard.html").returncode == 0
 
 
 @pytest.mark.parametrize("fmt", ["folder", "jsonl", "csv", "parquet"])

@@ -45,6 +45,8 @@ def test_analyze_text(server, article_text):
     long_text = (EXAMPLES / "article900000001.txt").read_text(encoding="utf-8")
     doc = json.loads(call(server, "/api/analyze", {"text": long_text})[2])
     assert doc["genre"]["label"] in ("opinion", "reporting", "satire") and isinstance(doc["frames"], list)
+    doc = json.loads(call(server, "/api/analyze", {"text": "Wake up, patriots!"})[2])
+    assert doc["genre"] is None and doc["frames"] is None and doc["techniques"] is not None  # 3 words
 
 
 @pytest.mark.parametrize("body,status,detail", [
@@ -99,8 +101,13 @@ def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     assert page.inner_text("#genre") == "genre: text too short"  # 29 words; frames are shown
     assert page.inner_text("#article p[data-paragraph='1']") == article_text.splitlines()[0]  # BOM and all
     assert page.locator("#article p").count() == 4 and page.locator("#summary .chip").count() >= 1
+    assert page.locator("#frames").count() == 0
     page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
     assert (tmp_path / "app.png").stat().st_size > 10_000
+    page.fill("#text", "Wake up, patriots!")
+    page.click("#analyze")
+    page.wait_for_selector("#frames")
+    assert page.inner_text("#frames") == "frames: text too short" and page.locator("#summary .frame").count() == 0
     assert page.errors == []
 
 

@@ -263,6 +263,29 @@ def test_a_short_text_gets_frames_but_no_genre(tiny_model, article_file):
     assert article_id == "123" and genre in ("opinion", "reporting", "satire")
 
 
+def test_a_text_under_ten_words_gets_no_frames_either(tiny_model, tmp_path):
+    """Under FRAMES_MIN_WORDS words the frames a model reports are worse than naming the commonest frames
+    without reading the text (slant.article_heads): not assessed, and the report says why.  Techniques are
+    still looked for; the official subtask-2 format still gets frames for every article."""
+    model = tiny_model / "model"
+    short = write(tmp_path / "article7.txt", "Corrupt elites betray us\n\nWake up, patriots!\n")  # 7 words
+    doc = json.loads(run_slant("analyze", short, "--model", model, "--format", "json").stdout)
+    assert doc["genre"] is None and doc["frames"] is None and doc["techniques"] is not None
+    text = run_slant("analyze", short, "--model", model).stdout.splitlines()
+    assert text[1:3] == ["genre: not assessed (7 words; a genre needs 100 or more)",
+                         "frames: not assessed (7 words; frames need 10 or more)"]
+    ten = write(tmp_path / "ten.txt", "Corrupt elites betray us\n\nWake up, patriots, and fight back now!\n")
+    assert json.loads(run_slant("analyze", ten, "--model", model, "--format", "json").stdout)["frames"] is not None
+    out = tmp_path / "pred.txt"
+    r = run_slant("semeval", "predict", "--subtask", "2", "--articles", tmp_path, "--output", out, "--model", model)
+    assert r.returncode == 0, r.stderr
+    assert [line.split("\t")[0] for line in out.read_text().splitlines()] == ["7"]
+    from slant.document import Document
+    from slant.runtime import load_detector
+    official = load_detector(model).analyze(Document("7", short.read_text()), official=True)
+    assert isinstance(official.frames, list)  # what the subtask-2 row holds
+
+
 @pytest.mark.parametrize("subtask,read", [("1", "read_subtask1"), ("2", "read_subtask2")])
 def test_semeval_predict_genre_and_frames(tiny_model, subtask, read):
     from slant.formats import semeval

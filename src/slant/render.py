@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import taxonomy
-from .article_heads import GENRE_MIN_WORDS, word_count
+from .article_heads import FRAMES_MIN_WORDS, GENRE_MIN_WORDS, word_count
 from .document import Document
 
 __all__ = ["text_report", "GROUP_COLOURS"]
@@ -43,12 +43,16 @@ def text_report(doc: Document, color: bool = False) -> str:
     """
     style = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
     lines = [style(f"{doc.title or doc.id}", bold=True) + f"  [{doc.source or doc.id}]"]
+    words = word_count(doc.text)
+    counted = f"{words} word{'' if words == 1 else 's'}"
     if doc.genre is not None:
         lines.append(f"genre: {style(doc.genre.name, bold=True)} ({doc.genre.score:.2f})")
-    elif doc.frames is not None:  # the article heads ran: the text was too short for a genre
-        lines.append(f"genre: not assessed ({word_count(doc.text)} words; a genre needs {GENRE_MIN_WORDS} or more)")
+    elif doc.techniques is not None and words < GENRE_MIN_WORDS:  # analysed, but too short for a genre
+        lines.append(f"genre: not assessed ({counted}; a genre needs {GENRE_MIN_WORDS} or more)")
     if doc.frames is not None:
         lines.append("frames: " + (", ".join(f"{f.name} ({f.score:.2f})" for f in doc.frames) or "none found"))
+    elif doc.techniques is not None and words < FRAMES_MIN_WORDS:
+        lines.append(f"frames: not assessed ({counted}; frames need {FRAMES_MIN_WORDS} or more)")
     if doc.techniques is None:
         lines.append("techniques: not analysed")
         return "\n".join(lines)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .article_heads import ArticleHeads, too_short_for_genre
+from .article_heads import ArticleHeads, too_short_for_frames, too_short_for_genre
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
 from .errors import ModelError, TextTooLongError
@@ -195,7 +195,7 @@ class Detector:
         The model reads English: a text that surely reads as another language (``slant.language``) raises
         NotEnglishError, unless ``doc.language`` declares it English; ``doc.language`` is filled in when
         it was not given and the text's language is sure.  A text under ``GENRE_MIN_WORDS`` words gets no
-        genre (it stays None).  With ``official`` neither applies: every article gets every label, as the
+        genre, one under ``FRAMES_MIN_WORDS`` no frames either (they stay None).  With ``official`` neither applies: every article gets every label, as the
         official task formats need a row for each.  A text over ``MAX_CHARACTERS`` raises TextTooLongError.
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
@@ -217,7 +217,8 @@ class Detector:
         par_probs = self.combine(parts)
         if self.article is not None:
             genre, frames = self.article.probabilities(doc.text, article_states, par_probs)
-            self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre, frames)
+            self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre,
+                                None if too_short_for_frames(doc.text) and not official else frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
         calibration = self.score_map(doc)
         scores = par_probs if calibration is None else calibrated(par_probs, *calibration)
@@ -245,11 +246,13 @@ class Detector:
             return self.line_calibration
         return self.calibration
 
-    def _label_article(self, doc: Document, genre: np.ndarray | None, frames: np.ndarray) -> None:
-        doc.genre = None
+    def _label_article(self, doc: Document, genre: np.ndarray | None, frames: np.ndarray | None) -> None:
+        doc.genre = doc.frames = None
         if genre is not None:
             best = int(np.argmax(genre))
             doc.set_genre(self.article.genres[best], round(float(genre[best]), 4))
+        if frames is None:
+            return
         hot = np.flatnonzero(frames >= self.article.frame_thresholds)   # decided on the raw scores
         scores = self.article.frame_scores(frames, doc.text)
         doc.set_frames(sorted((Label(self.article.frames[k], round(float(scores[k]), 4)) for k in hot),

@@ -61,7 +61,8 @@ JSON_SCHEMA: dict[str, Any] = {
         "genre": {"description": "Genre with its probability; null when not analysed, or when the text has fewer "
                                  "than 100 words (too short to tell).",
                   "oneOf": [{"type": "null"}, _label(taxonomy.GENRES)]},
-        "frames": {"description": "Frames with scores; null when not analysed.",
+        "frames": {"description": "Frames with scores; null when not analysed, or when the text has fewer "
+                             "than 10 words (too short to tell).",
                    "oneOf": [{"type": "null"}, {"type": "array", "items": _label(taxonomy.FRAMES)}]},
         "techniques": {
             "description": "Techniques per paragraph; null when not analysed. Paragraphs without "

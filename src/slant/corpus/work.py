@@ -120,8 +120,8 @@ def article_row(record: Record, doc: Document) -> dict:
         "paragraphs": len(doc.paragraphs),
         "genre": doc.genre.name if doc.genre else None,
         "genre_score": doc.genre.score if doc.genre else None,
-        "frames": [f.name for f in doc.frames or []],
-        "frame_scores": [f.score for f in doc.frames or []],
+        "frames": None if doc.frames is None else [f.name for f in doc.frames],   # None: too short to tell
+        "frame_scores": None if doc.frames is None else [f.score for f in doc.frames],
         "techniques": names,
         "technique_stats": [{"technique": n, "paragraphs": paragraphs[n], "spans": spans[n], "max_score": best[n]}
                             for n in names],

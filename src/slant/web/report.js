@@ -40,13 +40,16 @@ function slantRender(container, doc, taxonomy) {
   if (doc.genre) {
     summary.append(slantEl("span", { class: "chip genre", id: "genre" },
       `${doc.genre.label} ${Math.round(doc.genre.score * 100)}%`));
-  } else if (doc.frames) {  // the article heads ran: too short for a genre (slant.article_heads)
+  } else if (doc.techniques) {  // analysed, but too short for a genre (slant.article_heads)
     summary.append(slantEl("span", { class: "chip genre", id: "genre" }, "genre: text too short"));
   }
   for (const f of doc.frames || []) {
     summary.append(slantEl("span", { class: "chip frame" }, `${f.label.replace(/_/g, " ")} ${f.score.toFixed(2)}`));
   }
   if (doc.frames && !doc.frames.length) summary.append(slantEl("span", { class: "chip" }, "no frame above threshold"));
+  if (doc.techniques && !doc.frames) {  // under 10 words: too short for frames too
+    summary.append(slantEl("span", { class: "chip", id: "frames" }, "frames: text too short"));
+  }
   left.append(summary);
   const article = slantEl("div", { class: "article", id: "article" });
   left.append(article);
