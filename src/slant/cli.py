@@ -222,9 +222,9 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
 
     INPUTS are folders of .txt/.html files (a saved page's site name is its source), JSONL or CSV files
     (a "text" field or column, plus optional id, title, source, url, date, language) and Parquet files
-    (same columns).  Results are committed
-    in chunks: killed at any point, the same command resumes where it stopped, with no article lost
-    or counted twice.  Query the output with `slant query OUT "SQL"`; chart it with `slant report OUT`."""
+    (same columns).  Results are committed in chunks: killed at any point, the same command resumes
+    where it stopped, with no article lost or counted twice.  Query the output with
+    `slant query OUT "SQL"`; chart it with `slant report OUT`."""
     from .corpus.batch import run_batch
     from .corpus.engine import default_workers
     from .corpus.progress import BatchProgress, print_summary
