@@ -84,6 +84,9 @@ def test_genre_and_frames_are_null_for_a_text_too_short_to_tell(tmp_path, model)
     assert long["genre"] in {"opinion", "reporting", "satire"} and 0 < long["genre_score"] <= 1
     assert short["genre"] is None and short["genre_score"] is None and isinstance(short["frames"], list)
     assert tiny["genre"] is None and tiny["frames"] is None and tiny["frame_scores"] is None  # 3 words
+    from slant.corpus.dashboard import dashboard_data
+    frames = dashboard_data(tmp_path / "out")["frames"]   # shares among the 2 articles given frames, not all 3
+    assert frames and all(r["source_articles"] == 2 and r["share"] == r["articles"] / 2 for r in frames)
     assert run_slant("report", tmp_path / "out", "-o", tmp_path / "dashboard.html").returncode == 0
 
 

@@ -82,7 +82,8 @@ def dashboard_data(out: str | Path, top_sources: int = 15) -> dict:
     sources = _rows(con, "SELECT src AS source, count(*) AS articles FROM a GROUP BY 1 ORDER BY 2 DESC, 1")
     genres = _rows(con, """SELECT src AS source, coalesce(genre, '(not assessed)') AS genre, count(*) AS articles
                            FROM a GROUP BY 1, 2""")
-    frames = _rows(con, """WITH sizes AS (SELECT src, count(*) AS n FROM a GROUP BY 1)
+    # the share among the articles given frames: a text under 10 words gets none (frames NULL), not "no frame"
+    frames = _rows(con, """WITH sizes AS (SELECT src, count(frames) AS n FROM a GROUP BY 1)
         SELECT a.src AS source, f AS frame, count(*) AS articles, any_value(sizes.n) AS source_articles
         FROM a, UNNEST(a.frames) AS u(f) JOIN sizes ON sizes.src = a.src GROUP BY 1, 2""")
     for r in genres + frames:
@@ -212,7 +213,8 @@ SECTIONS = (
      "Colour: Jaccard overlap of the articles using both techniques (tooltip: how many). Click a cell for examples."),
     ("genres", "Genre mix per source", "Opinion, reporting and satire per source. Click a bar for the source's passages."),
     ("frames", "Frame mix per source",
-     "Share of each source's articles using each frame. Click a cell for the source's passages."),
+     "Share of each source's articles using each frame (of those long enough to tell: 10 words or more). "
+     "Click a cell for the source's passages."),
 )
 
 
