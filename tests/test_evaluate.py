@@ -128,10 +128,12 @@ def test_example_pair_matches_hand_computation():
 
 @pytest.mark.parametrize("task,gold,pred,error", [
     ("1", "1\topinion\n2\tsatire\n", "1\topinion\n3\tsatire\n", ":2: article 3 is not in the gold file"),
-    ("1", "1\topinion\n2\tsatire\n", "1\topinion\n", ": no prediction for 1 of 2 gold articles \\(first: 2\\)"),
+    ("1", "1\topinion\n2\tsatire\n", "1\topinion\n", ": no prediction for 1 of 2 gold articles \\(first: article 2\\)"),
     ("1", "1\topinion\n", "1\tneutral\n", ":1: unknown genre 'neutral'"),
     ("2", "1\tPolitical\n", "1\tPolitical;Economic\n", ":1: unknown frame 'Political;Economic'"),
-    ("3", "1\t1\t\n1\t3\tDoubt\n", "1\t1\t\n1\t4\tDoubt\n", ":2: paragraph 1 paragraph 4 is not in the gold file"),
+    ("3", "1\t1\t\n1\t3\tDoubt\n", "1\t1\t\n1\t4\tDoubt\n", ":2: article 1 paragraph 4 is not in the gold file"),
+    ("3", "1\t1\t\n1\t3\tDoubt\n", "1\t1\t\n",
+     ": no prediction for 1 of 2 gold paragraphs \\(first: article 1 paragraph 3\\)"),
     ("3", "1\t1\t\n", "1\t1\tDoubt\tx\n", ":1: expected 2 or 3 tab-separated columns"),
     ("3", "", "1\t1\t\n", "gold.txt: no rows"),
     ("tc", "1\tDoubt\t0\t5\n", "1\tDoubt\t0\t6\n", ":1: span 1 0-6 is not in the gold file"),

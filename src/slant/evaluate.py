@@ -262,16 +262,17 @@ def _align(gold_rows, pred_rows, key, gold_path, pred_path, what: str) -> None:
     gold_keys = {key(r) for r in gold_rows}
     for r in pred_rows:
         if key(r) not in gold_keys:
-            raise FormatError(f"{pred_path}:{r.line}", f"{what} {_show(key(r))} is not in the gold file {gold_path}")
+            raise FormatError(f"{pred_path}:{r.line}", f"{_show(what, key(r))} is not in the gold file {gold_path}")
     missing = gold_keys - {key(r) for r in pred_rows}
     if missing:
         first = sorted(missing, key=str)[0]
         raise InputError(f"{pred_path}: no prediction for {len(missing)} of {len(gold_keys)} gold {what}s "
-                         f"(first: {_show(first)})")
+                         f"(first: {_show(what, first)})")
 
 
-def _show(key) -> str:
-    return " paragraph ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+def _show(what: str, key) -> str:
+    """'article 7', or 'article 7 paragraph 3' for a paragraph's (article, paragraph) key."""
+    return f"article {key[0]} paragraph {key[1]}" if isinstance(key, tuple) else f"{what} {key}"
 
 
 def evaluate_files(task: str, gold_path: str | Path, pred_path: str | Path) -> Scores:
