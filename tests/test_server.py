@@ -108,6 +108,10 @@ def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     page.click("#analyze")
     page.wait_for_selector("#frames")
     assert page.inner_text("#frames") == "frames: text too short" and page.locator("#summary .frame").count() == 0
+    from slant.article_heads import FRAMES_MIN_WORDS, GENRE_MIN_WORDS, word_count
+    assert page.evaluate("[SLANT_GENRE_MIN_WORDS, SLANT_FRAMES_MIN_WORDS]") == [GENRE_MIN_WORDS, FRAMES_MIN_WORDS]
+    tricky = "Café-au-lait, ½ price: x_y 2026 — naïve Zürich Ⅻ 東京 don't."
+    assert page.evaluate("t => slantWords(t)", tricky) == word_count(tricky)  # the page counts as the runtime does
     assert page.errors == []
 
 

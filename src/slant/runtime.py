@@ -195,8 +195,8 @@ class Detector:
         The model reads English: a text that surely reads as another language (``slant.language``) raises
         NotEnglishError, unless ``doc.language`` declares it English; ``doc.language`` is filled in when
         it was not given and the text's language is sure.  A text under ``GENRE_MIN_WORDS`` words gets no
-        genre, one under ``FRAMES_MIN_WORDS`` no frames either (they stay None).  With ``official`` neither applies: every article gets every label, as the
-        official task formats need a row for each.  A text over ``MAX_CHARACTERS`` raises TextTooLongError.
+        genre, one under ``FRAMES_MIN_WORDS`` no frames either (they stay None).  With ``official`` none of
+        this applies: every article gets every label, as the official task formats need a row for each.  A text over ``MAX_CHARACTERS`` raises TextTooLongError.
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a

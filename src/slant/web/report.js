@@ -2,6 +2,12 @@
 // Every piece of article text reaches the page through textContent, never as markup.
 "use strict";
 
+// The word counts under which the analysis gives no genre, and no frames (slant.article_heads: GENRE_MIN_WORDS,
+// FRAMES_MIN_WORDS), counted as its word_count counts: runs of letters, digits and underscores.
+const SLANT_GENRE_MIN_WORDS = 100;
+const SLANT_FRAMES_MIN_WORDS = 10;
+const slantWords = (text) => (text.match(/[\p{L}\p{N}_]+/gu) || []).length;
+
 const SLANT_COLOURS = {
   Attack_on_Reputation: "#e4572e", Justification: "#f3a712", Simplification: "#29335c",
   Distraction: "#7d5ba6", Call: "#17a398", Manipulative_Wording: "#2a7de1",
@@ -37,17 +43,18 @@ function slantRender(container, doc, taxonomy) {
   const meta = [doc.url || doc.source || doc.id, doc.date].filter(Boolean).join(" · ");
   left.append(slantEl("div", { class: "meta" }, meta));
   const summary = slantEl("div", { class: "summary", id: "summary" });
+  const words = doc.techniques ? slantWords(doc.text) : null;  // analysed: was it too short for genre or frames?
   if (doc.genre) {
     summary.append(slantEl("span", { class: "chip genre", id: "genre" },
       `${doc.genre.label} ${Math.round(doc.genre.score * 100)}%`));
-  } else if (doc.techniques) {  // analysed, but too short for a genre (slant.article_heads)
+  } else if (words !== null && words < SLANT_GENRE_MIN_WORDS) {
     summary.append(slantEl("span", { class: "chip genre", id: "genre" }, "genre: text too short"));
   }
   for (const f of doc.frames || []) {
     summary.append(slantEl("span", { class: "chip frame" }, `${f.label.replace(/_/g, " ")} ${f.score.toFixed(2)}`));
   }
   if (doc.frames && !doc.frames.length) summary.append(slantEl("span", { class: "chip" }, "no frame above threshold"));
-  if (doc.techniques && !doc.frames) {  // under 10 words: too short for frames too
+  if (!doc.frames && words !== null && words < SLANT_FRAMES_MIN_WORDS) {
     summary.append(slantEl("span", { class: "chip", id: "frames" }, "frames: text too short"));
   }
   left.append(summary);
