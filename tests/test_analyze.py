@@ -55,6 +55,45 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     ]
 
 
+def test_official_predictions_leave_out_bad_articles_and_keep_the_rest(tmp_path):
+    # the shipped model: the official formats' writers, as a user runs them on a folder with bad files
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "article1.txt", "A title\n\nThe corrupt elite are destroying our great nation.\n")
+    empty = write(folder / "article2.txt", "")
+    binary = folder / "article3.txt"
+    binary.write_bytes(b"\x89PNG\x00\x00")
+    write(folder / "article4.txt", "Another title\n\nWe must fight back now or lose everything.\n")
+    errors = [f"Error: {empty}: empty file, no text to read",
+              f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text"]
+    out = tmp_path / "pred.txt"
+    r = run_slant("semeval", "predict", "--subtask", "3", "--articles", folder, "--output", out)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == errors + [f"wrote {out}: subtask 3 predictions for 2 articles "
+                                              "(2 left out, named above)"]
+    assert [line.split("\t")[:2] for line in out.read_text().splitlines()] == \
+           [["1", "1"], ["1", "3"], ["4", "1"], ["4", "3"]]
+    r = run_slant("semeval", "predict", "--subtask", "1", "--articles", folder, "--output", tmp_path / "g.txt")
+    assert r.returncode == 1 and r.stderr.splitlines()[:2] == errors
+    assert [line.split("\t")[0] for line in (tmp_path / "g.txt").read_text().splitlines()] == ["1", "4"]
+    r = run_slant("ptc", "predict", "--task", "si", "--articles", folder, "--output", tmp_path / "si.txt")
+    assert r.returncode == 1 and r.stderr.splitlines()[:2] == errors
+    assert {line.split("\t")[0] for line in (tmp_path / "si.txt").read_text().splitlines()} <= {"1", "4"}
+    template = write(tmp_path / "template.txt", "1\t?\t2\t7\n3\t?\t0\t3\n4\t?\t0\t7\n")
+    r = run_slant("ptc", "predict", "--task", "tc", "--articles", folder, "--template", template,
+                  "--output", tmp_path / "tc.txt")
+    assert r.returncode == 1 and r.stderr.splitlines()[0] == errors[1]     # article 2 is not in the template
+    assert [line.split("\t")[0] for line in (tmp_path / "tc.txt").read_text().splitlines()] == ["1", "4"]
+    # nothing readable: one error line, no file
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    binary.rename(bad / "article3.txt")
+    r = run_slant("semeval", "predict", "--subtask", "3", "--articles", bad, "--output", tmp_path / "none.txt")
+    assert r.returncode == 1 and not (tmp_path / "none.txt").exists()
+    assert r.stderr.splitlines() == [f"Error: {bad / 'article3.txt'}: binary file (NUL byte at offset 4), "
+                                     "expected UTF-8 text"]
+
+
 @pytest.mark.parametrize("stdin,error", [("", "Error: <stdin>: empty input, no text to read")])
 def test_bad_stdin(tiny_model, stdin, error):
     r = run_slant("analyze", "-", "--model", tiny_model / "model", stdin=stdin)

@@ -286,13 +286,25 @@ def semeval_group() -> None:
 @_THRESHOLDS
 def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path | None, thresholds: str) -> None:
     """Write predictions for every article*.txt in the official subtask format
-    (paragraphs numbered as in the official templates)."""
+    (paragraphs numbered as in the official templates). An article that cannot be read
+    (empty, binary, not UTF-8) is named on stderr and left out; the others are still
+    written, and the exit code is 1."""
     from .predict import semeval_predict
 
     written = semeval_predict(_detector(model, thresholds), subtask, articles, output)
-    click.echo(f"wrote {output}: subtask {subtask} predictions for {written.articles} articles", err=True)
+    _report_written(output, f"subtask {subtask}", written)
+
+
+def _report_written(output: Path, what: str, written) -> None:
+    """The summary of a prediction file; each article left out gets its error line, and the exit code is 1."""
+    for error in written.left_out:
+        click.echo(f"Error: {error}", err=True)
+    left_out = f" ({len(written.left_out)} left out, named above)" if written.left_out else ""
+    click.echo(f"wrote {output}: {what} predictions for {written.articles} articles{left_out}", err=True)
     if written.warning():
         click.echo(f"Warning: {written.warning()}", err=True)
+    if written.left_out:
+        raise SystemExit(1)
 
 
 @cli.group("ptc")
@@ -308,7 +320,9 @@ def ptc_group() -> None:
 @click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
 @_MODEL
 def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Path, model: Path | None) -> None:
-    """Write PTC-2020 predictions: spans (si) or classes of given spans (tc)."""
+    """Write PTC-2020 predictions: spans (si) or classes of given spans (tc). An article
+    that cannot be read is named on stderr and left out (with its template spans); the
+    others are still written, and the exit code is 1."""
     from .predict import ptc_si, ptc_tc
 
     if task == "tc" and template is None:
@@ -317,9 +331,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
         raise click.UsageError("--template goes with --task tc only")
     detector = _detector(model)
     written = ptc_si(detector, articles, output) if task == "si" else ptc_tc(detector, articles, template, output)
-    click.echo(f"wrote {output}: PTC {task} predictions for {written.articles} articles", err=True)
-    if written.warning():
-        click.echo(f"Warning: {written.warning()}", err=True)
+    _report_written(output, f"PTC {task}", written)
 
 
 @cli.command("train")

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from . import taxonomy
-from .formats import iter_articles, ptc, semeval
+from .formats import ptc, semeval
+from .formats.articles import article_id, article_paths, read_article
 from .formats.semeval import SpanRow
-from .errors import InputError, ModelError
+from .errors import InputError, ModelError, SlantError
 from .evaluate import merge_spans
 from .language import ENGLISH, identify, language_name
 from .runtime import Detector
@@ -22,11 +23,13 @@ __all__ = ["Written", "semeval_predict", "ptc_si", "ptc_tc"]
 
 @dataclass
 class Written:
-    """What a prediction file holds: its articles, and how many of them read as another language
-    (predicted all the same — the format needs a row for each — but by a model that reads English)."""
+    """What a prediction file holds: its articles, how many of them read as another language
+    (predicted all the same — the format needs a row for each — but by a model that reads English),
+    and the articles left out because they could not be read or analysed, one error line each."""
 
     articles: int = 0
     other_languages: Counter = field(default_factory=Counter)
+    left_out: list[str] = field(default_factory=list)
 
     def count(self, doc) -> None:
         self.articles += 1
@@ -42,6 +45,33 @@ class Written:
         return (f"{sum(self.other_languages.values())} of the {self.articles} articles read as another language "
                 f"({which}): slant's model reads English, so their predictions mean little")
 
+def _analysed(detector: Detector, articles: str | Path, written: Written, ids=None) -> list:
+    """Every article*.txt of the folder analysed in official mode (or those whose id is in ``ids``); an
+    article that cannot be read or analysed is left out and its error kept in ``written.left_out``, so
+    one bad file costs its own rows, not the whole file's. InputError if no article is left."""
+    docs = []
+    paths = article_paths(articles)
+    for path in paths:
+        if ids is not None and article_id(path) not in ids:
+            continue
+        try:
+            doc = detector.analyze(read_article(path), official=True)
+        except SlantError as ex:
+            written.left_out.append(str(ex))
+            continue
+        written.count(doc)
+        docs.append(doc)
+    if not docs and written.left_out:
+        _none_left(articles, written.left_out)
+    return docs
+
+
+def _none_left(articles: str | Path, errors: list[str]) -> None:
+    if len(errors) == 1:
+        raise InputError(errors[0])
+    raise InputError(f"{articles}: none of its {len(errors)} articles could be read (first: {errors[0]})")
+
+
 _SUBTASKS = {
     "1": (semeval.subtask1_rows, semeval.write_subtask1),
     "2": (semeval.subtask2_rows, semeval.write_subtask2),
@@ -56,10 +86,7 @@ def semeval_predict(detector: Detector, subtask: str, articles: str | Path, outp
     if subtask in ("1", "2") and detector.article is None:
         raise ModelError(f"{detector.artifact.path}: this model has no genre and frame heads (subtask {subtask})")
     written = Written()
-    docs = [detector.analyze(doc, official=True) for doc in iter_articles(articles)]
-    for doc in docs:
-        written.count(doc)
-    write(output, rows(docs))
+    write(output, rows(_analysed(detector, articles, written)))
     return written
 
 
@@ -67,8 +94,7 @@ def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> Writ
     """PTC span identification: technique spans of any class, overlapping ones merged."""
     rows = []
     written = Written()
-    for doc in iter_articles(articles):
-        written.count(detector.analyze(doc, official=True))
+    for doc in _analysed(detector, articles, written):
         rows += [ptc.SIRow(doc.id, s, e) for s, e in merge_spans([(sp.start, sp.end) for sp in doc.spans])]
     ptc.write_si(output, rows)
     return written
@@ -82,10 +108,20 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
     """
     rows = ptc.read_tc_template(template)
     needed = {r.article_id for r in rows}
-    docs = {doc.id: doc for doc in iter_articles(articles) if doc.id in needed}
-    missing = sorted(needed - set(docs))
+    paths = {article_id(p): p for p in article_paths(articles) if article_id(p) in needed}
+    missing = sorted(needed - set(paths))
     if missing:
         raise InputError(f"{template}: names articles not in {articles} (first: {missing[0]})")
+    written = Written()
+    docs = {}
+    for doc_id, path in paths.items():
+        try:
+            docs[doc_id] = read_article(path)
+        except SlantError as ex:  # its spans are left out, the others still classified
+            written.left_out.append(str(ex))
+    if not docs:
+        _none_left(articles, written.left_out)
+    rows = [r for r in rows if r.article_id in docs]
     classes = [c.name for c in taxonomy.PTC_CLASSES]
     by_article: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
@@ -95,7 +131,6 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
         scores[idx] = detector.span_classes(docs[doc_id].text, [(rows[i].start, rows[i].end) for i in idx])
     answers = ranked_answers([(r.article_id, r.start, r.end) for r in rows], scores, classes)
     ptc.write_tc(output, [SpanRow(r.article_id, c, r.start, r.end) for r, c in zip(rows, answers)])
-    written = Written()
     for doc in docs.values():
         written.count(doc)
     return written
