@@ -69,8 +69,8 @@ def test_official_predictions_leave_out_bad_articles_and_keep_the_rest(tmp_path)
     out = tmp_path / "pred.txt"
     r = run_slant("semeval", "predict", "--subtask", "3", "--articles", folder, "--output", out)
     assert r.returncode == 1
-    assert r.stderr.splitlines() == errors + [f"wrote {out}: subtask 3 predictions for 2 articles "
-                                              "(2 left out, named above)"]
+    summary = f"wrote {out}: subtask 3 predictions for 2 articles (2 left out, named above)"
+    assert r.stderr.splitlines() == [*errors, summary]
     assert [line.split("\t")[:2] for line in out.read_text().splitlines()] == \
            [["1", "1"], ["1", "3"], ["4", "1"], ["4", "3"]]
     r = run_slant("semeval", "predict", "--subtask", "1", "--articles", folder, "--output", tmp_path / "g.txt")
@@ -90,8 +90,8 @@ def test_official_predictions_leave_out_bad_articles_and_keep_the_rest(tmp_path)
     binary.rename(bad / "article3.txt")
     r = run_slant("semeval", "predict", "--subtask", "3", "--articles", bad, "--output", tmp_path / "none.txt")
     assert r.returncode == 1 and not (tmp_path / "none.txt").exists()
-    assert r.stderr.splitlines() == [f"Error: {bad / 'article3.txt'}: binary file (NUL byte at offset 4), "
-                                     "expected UTF-8 text"]
+    only = f"Error: {bad / 'article3.txt'}: binary file (NUL byte at offset 4), expected UTF-8 text"
+    assert r.stderr.splitlines() == [only]
 
 
 @pytest.mark.parametrize("stdin,error", [("", "Error: <stdin>: empty input, no text to read")])
