@@ -245,7 +245,7 @@ def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model
     for args, expected in [((bad_csv,), f'{bad_csv}: no "text" column in the CSV header (found: id, body)'),
                            ((tmp_path / "missing.jsonl",), f"{tmp_path / 'missing.jsonl'}: no such file or folder")]:
         r = batch(*args, "-o", tmp_path / "out", model=model)
-        assert r.returncode == 1 and r.stderr.strip() == f"Error: {expected}", r.stderr
+        assert r.returncode == 1 and r.stderr == f"Error: {expected}\n", r.stderr   # the error line alone
         assert "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
 
@@ -455,9 +455,9 @@ def test_batch_with_per_technique_thresholds_and_no_mixing_on_resume(tmp_path, e
     del manifest["thresholds"]["paragraph_per_technique"]
     (old / "manifest.json").write_text(json.dumps(manifest))
     r = batch(jsonl, "-o", tmp_path / "out2", "--thresholds", "per-technique", model=old)
-    assert r.returncode == 1 and r.stderr.strip() == (
+    assert r.returncode == 1 and r.stderr == (
         f"Error: {old / 'manifest.json'}: this model has no per-technique thresholds (exported before they existed); "
-        "use --thresholds micro")
+        "use --thresholds micro\n")
     assert not (tmp_path / "out2").exists()
 
 

@@ -223,7 +223,10 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     INPUTS are folders of .txt/.html files (a saved page's site name is its source), JSONL or CSV files
     (a "text" field or column, plus optional id, title, source, url, date, language) and Parquet files
     (same columns).  Results are committed in chunks: killed at any point, the same command resumes
-    where it stopped, with no article lost or counted twice.  Query the output with
+    where it stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
+    not UTF-8, another language, ...) goes to the errors table and the run goes on; the summary counts
+    them, and the exit status is 0 once the run is done.  A problem with a whole input (a missing file,
+    a CSV without a text column) stops the run before any work, exit 1.  Query the output with
     `slant query OUT "SQL"`; chart it with `slant report OUT`."""
     from .corpus.batch import run_batch
     from .corpus.engine import default_workers

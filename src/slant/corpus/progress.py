@@ -30,13 +30,15 @@ class BatchProgress:
         self.task = None
 
     def __enter__(self):
-        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.progress.__exit__(*exc)
+        if self.task is not None:
+            self.progress.__exit__(*exc)
 
     def start(self, total: int, done: int) -> None:
+        """Shows the bar once the work is known: a run refused before any work prints its error line alone."""
+        self.progress.__enter__()
         self.task = self.progress.add_task("batch", total=total, completed=done)
 
     def advance(self, n: int) -> None:
