@@ -260,3 +260,39 @@ def test_a_fetched_page_is_analysed_and_a_very_long_one_refused(fetching_server,
     page.wait_for_selector("#genre")
     assert page.inner_text("#status") == "done" and page.errors == []
     assert page.locator("#article p").nth(1).inner_text().startswith("The council met on Tuesday")
+
+
+def test_a_port_in_use_is_one_line_before_anything_is_announced():
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "slant", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr == f"Error: 127.0.0.1:{port}: cannot listen (in use: another server listens there; " \
+                       "pick another --port)\n"
+    r = subprocess.run([sys.executable, "-m", "slant", "serve", "--host", "no-such-host.invalid"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.startswith("Error: no-such-host.invalid: not an address to listen on (")
+
+
+def test_port_0_serves_on_a_free_port_it_names():
+    import re
+    import time
+    proc = subprocess.Popen([sys.executable, "-m", "slant", "serve", "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()
+        match = re.fullmatch(r"slant \S+ serving on (http://127\.0\.0\.1:(\d+))/ \(Ctrl-C stops\)\n", first)
+        assert match and int(match.group(2)) > 0, first
+        for _ in range(100):
+            try:
+                status, _, body = call(match.group(1), "/healthz")
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        assert status == 200 and json.loads(body)["status"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -179,16 +179,19 @@ def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this machine only).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free one, named in the first line printed).")
 @_MODEL
 @_THRESHOLDS
 def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None:
     """Serve the web page (/) and the HTTP API (/api/analyze, /api/taxonomy, /healthz, /docs)."""
-    from .server import create_app, serve
+    from .server import create_app, listen, serve
 
     app = create_app(model, thresholds=thresholds)  # a model that cannot load is one line, before anything listens
-    click.echo(f"slant {__version__} serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    serve(app, host, port)
+    sock = listen(host, port)                       # so is a port in use
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"slant {__version__} serving on http://{shown}:{sock.getsockname()[1]}/ (Ctrl-C stops)", err=True)
+    serve(app, sock)
 
 
 @cli.command("batch")

@@ -17,6 +17,7 @@ bad input gets a 4xx with a one-line ``detail``; an unexpected failure gets a
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 from typing import Literal
@@ -132,7 +133,34 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
     return app
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
+def listen(host: str, port: int):
+    """A socket bound to ``host:port`` (port 0: a free one), or a one-line SlantError saying why not
+    (the port in use, an address this machine does not have), before anything is announced."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as ex:
+        raise SlantError(f"{host}: not an address to listen on ({ex.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn does: restart over TIME_WAIT
+    try:
+        sock.bind(address)
+    except OSError as ex:
+        sock.close()
+        why = "in use: another server listens there; pick another --port" if ex.errno == errno.EADDRINUSE \
+            else (ex.strerror or str(ex))
+        raise SlantError(f"{host}:{port}: cannot listen ({why})") from None
+    return sock
+
+
+def serve(app: FastAPI, sock) -> None:
+    """Serve ``app`` on the bound socket ``sock`` (``listen``) until Ctrl-C."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    except KeyboardInterrupt:   # a second Ctrl-C during shutdown
+        pass
+    finally:
+        sock.close()
