@@ -95,8 +95,8 @@ def sites():
 
 
 @pytest.mark.parametrize("url,reason", [
-    ("http://127.0.0.1:9/", "127.0.0.1 is a loopback address"),
-    ("http://localhost:9/", "is a loopback address"),
+    ("http://127.0.0.1:9/", "refused: 127.0.0.1 is a loopback address"),
+    ("http://localhost:9/", "localhost resolves to 127.0.0.1, which is a loopback address"),
     ("http://[::1]:9/", "::1 is a loopback address"),
     ("http://10.1.2.3/", "10.1.2.3 is a private address"),
     ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
@@ -104,8 +104,8 @@ def sites():
     ("http://224.0.0.1/", "224.0.0.1 is a multicast address"),
     ("http://0.0.0.0/", "0.0.0.0 is a"),
     ("http://100.64.0.1/", "100.64.0.1 is not a public address"),
-    ("http://news.example/story", "news.example resolves to 192.168.1.7 is a private address"),
-    ("http://mapped.example/", "10.0.0.1 is a private address"),
+    ("http://news.example/story", "refused: news.example resolves to 192.168.1.7, which is a private address"),
+    ("http://mapped.example/", "mapped.example resolves to ::ffff:10.0.0.1 (10.0.0.1 is a private address)"),
 ])
 def test_private_and_special_addresses_are_refused(url, reason):
     with pytest.raises(FetchError, match="refused") as ex:
@@ -118,6 +118,7 @@ def test_private_and_special_addresses_are_refused(url, reason):
     ("ftp://public.example/a", "only http and https URLs are fetched, not ftp"),
     ("http://user:pw@public.example/", "URLs with credentials are refused"),
     ("http://nowhere.invalid/", "cannot resolve nowhere.invalid"),
+    ("http://[::1", r"^http://\[::1: not a valid URL \(Invalid IPv6 URL\)$"),
 ])
 def test_other_refusals(url, reason):
     with pytest.raises(FetchError, match=reason):
@@ -178,8 +179,9 @@ def test_cli_refuses_loopback_urls_in_one_line():
     # A subprocess cannot carry the patches: it only ever names loopback, so nothing leaves the machine.
     r = run_slant("analyze", "http://127.0.0.1:9/admin")
     assert r.returncode == 1
-    assert r.stderr.strip() == ("Error: http://127.0.0.1:9/admin: refused: 127.0.0.1 resolves to "
-                                "127.0.0.1 is a loopback address")
+    assert r.stderr == "Error: http://127.0.0.1:9/admin: refused: 127.0.0.1 is a loopback address\n"
+    r = run_slant("analyze", "http://[::1")    # urllib's ValueError, a traceback before
+    assert r.returncode == 1 and r.stderr == "Error: http://[::1: not a valid URL (Invalid IPv6 URL)\n"
 
 
 def test_cli_reads_html_files(tmp_path):

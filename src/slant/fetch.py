@@ -67,6 +67,23 @@ def check_address(ip: str) -> None:
         raise ValueError(f"{addr} is not a public address")
 
 
+def _refusal(host: str, address: str, reason: str) -> str:
+    """Why ``host`` is refused, given the ``reason`` its resolved ``address`` is (check_address).
+
+    >>> _refusal("127.0.0.1", "127.0.0.1", "127.0.0.1 is a loopback address")
+    '127.0.0.1 is a loopback address'
+    >>> _refusal("news.example", "10.1.2.3", "10.1.2.3 is a private address")
+    'news.example resolves to 10.1.2.3, which is a private address'
+    >>> _refusal("mapped.example", "::ffff:10.0.0.1", "10.0.0.1 is a private address")
+    'mapped.example resolves to ::ffff:10.0.0.1 (10.0.0.1 is a private address)'
+    """
+    if host == address:
+        return reason
+    if reason.startswith(f"{address} is "):
+        return f"{host} resolves to {address}, which{reason[len(address):]}"
+    return f"{host} resolves to {address} ({reason})"
+
+
 def _resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -103,7 +120,11 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
     deadline = time.monotonic() + timeout
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(current)
+        try:
+            parts = urlsplit(current)
+        except ValueError as ex:   # e.g. "Invalid IPv6 URL" for http://[::1
+            where = "" if current == url else f" (redirected to {current})"
+            raise FetchError(f"{url}: not a valid URL{where} ({ex})") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
             raise FetchError(f"{url}: only http and https URLs are fetched, not {scheme or 'a bare path'}")
@@ -127,7 +148,8 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
                 check_address(address)
             except ValueError as ex:
                 where = "" if current == url else f" (redirected to {current})"
-                raise FetchError(f"{url}: refused{where}: {host} resolves to {ex}") from None
+                why = _refusal(host, address, str(ex))
+                raise FetchError(f"{url}: refused{where}: {why}") from None
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"{url}: timed out after {timeout:g} s")
