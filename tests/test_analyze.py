@@ -33,6 +33,7 @@ def test_json_for_several_is_a_list(tiny_model, tmp_path):
 def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     good = write(tmp_path / "good.txt", "A title\n\nA body.")
     empty = write(tmp_path / "empty.txt", "")
+    bom = write(tmp_path / "bom.txt", "\ufeff\n")         # saved by an editor that writes a BOM: still empty
     binary = tmp_path / "image.txt"
     binary.write_bytes(b"\x89PNG\x00\x00")
     latin1 = tmp_path / "latin1.txt"
@@ -41,12 +42,13 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     no_articles.mkdir()
     missing = tmp_path / "missing.txt"
     long = write(tmp_path / "long.txt", "A title\n\n" + "word " * 200_000)   # runtime.MAX_CHARACTERS + 9
-    r = run_slant("analyze", empty, binary, good, latin1, no_articles, long, missing, "--format", "jsonl",
+    r = run_slant("analyze", empty, bom, binary, good, latin1, no_articles, long, missing, "--format", "jsonl",
                   "--model", tiny_model / "model")
     assert r.returncode == 1
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
     assert r.stderr.splitlines() == [
         f"Error: {empty}: empty file, no text to read",
+        f"Error: {bom}: empty file, no text to read",
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {no_articles}: no .txt or .html files to analyze",

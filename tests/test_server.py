@@ -53,6 +53,7 @@ def test_analyze_text(server, article_text):
     ({}, 422, "give exactly one of text and url"),
     ({"text": "a", "url": "http://127.0.0.1/"}, 422, "give exactly one of text and url"),
     ({"text": "   "}, 422, "text is empty"),
+    ({"text": "\ufeff\u200b\n"}, 422, "text is empty"),
     ({"text": "x", "id": "has space"}, 422, "id must not contain spaces"),
     ({"url": "http://127.0.0.1:9/secret"}, 422, "refused: 127.0.0.1 is a loopback address"),
     ({"url": "file:///etc/passwd"}, 422, "only http and https URLs are fetched"),

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterator
 from .document import Document
 from .errors import InputError, SlantError
 from .formats.articles import article_id, read_article
+from .segment import is_blank
 from .formats.tsv import decode_utf8, read_text
 
 __all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url"]
@@ -47,7 +48,7 @@ def read_url(url: str, **fetch_options) -> Document:
     except (LookupError, UnicodeDecodeError):
         text = page.body.decode("utf-8", errors="replace")
     if page.content_type == "text/plain":
-        if not text.strip():
+        if is_blank(text):
             raise InputError(f"{url}: empty page, no text to read")
         return Document(_url_id(page.url), text, source=url, url=page.url)
     return document_from_html(text, _url_id(page.url), url, page.url)
@@ -57,14 +58,14 @@ def read_html_file(path: str | Path) -> Document:
     from .formats.html import document_from_html
 
     text = read_text(path)
-    if not text.strip():
+    if is_blank(text):
         raise InputError(f"{path}: empty file, no text to read")
     return document_from_html(text, article_id(path), str(path))
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
     text = decode_utf8((stream or sys.stdin.buffer).read(), "<stdin>")
-    if not text.strip():
+    if is_blank(text):
         raise InputError("<stdin>: empty input, no text to read")
     return Document(doc_id, text, source="<stdin>")
 

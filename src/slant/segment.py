@@ -17,7 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Paragraph", "paragraphs", "title_of", "one_sentence_per_line", "prints_sentence_lines"]
+__all__ = ["Paragraph", "paragraphs", "title_of", "is_blank", "one_sentence_per_line", "prints_sentence_lines"]
+
+# Characters that print nothing and are not white space to str.strip: a byte-order mark, zero-width ones.
+_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060]")
 
 # The space after a sentence end: . ! or ? (and a closing quote or bracket), then an opening quote or a capital.
 SENTENCE_END = re.compile(r'(?<=[.!?])(["”’)]?) (?=["“‘(]?[A-Z])')
@@ -48,6 +51,16 @@ def paragraphs(text: str) -> tuple[Paragraph, ...]:
             found.append(Paragraph(number, start, end - line.endswith("\r")))
         start = end + 1
     return tuple(found)
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` has nothing to read: white space, byte-order marks and zero-width characters only
+    (a file saved with a BOM and nothing else is as empty as one without).
+
+    >>> is_blank("\\ufeff\\n"), is_blank(" \\u200b "), is_blank("\\ufeffA")
+    (True, True, False)
+    """
+    return not _INVISIBLE.sub("", text).strip()
 
 
 def title_of(text: str) -> str | None:

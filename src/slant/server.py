@@ -33,6 +33,7 @@ from .errors import InputError, SlantError
 from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
 from .report_html import app_page, taxonomy_dict
+from .segment import is_blank
 
 __all__ = ["create_app", "MAX_BODY"]
 
@@ -114,7 +115,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
             doc.language = body.language or doc.language
         else:
-            if not body.text.strip():
+            if is_blank(body.text):
                 return JSONResponse({"detail": "text is empty"}, status_code=422)
             doc_id = body.id or "text"
             if any(c.isspace() for c in doc_id):

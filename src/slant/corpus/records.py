@@ -23,6 +23,7 @@ from typing import Iterator
 from ..errors import InputError
 from ..formats.articles import article_id
 from ..inputs import HTML_SUFFIXES, SUFFIXES
+from ..segment import is_blank
 
 __all__ = ["Record", "Corpus", "FIELDS"]
 
@@ -48,7 +49,7 @@ class Record:
     key: str | None = None
 
     def __post_init__(self) -> None:
-        if self.error is None and not self.data.strip():
+        if self.error is None and (not self.data.strip() if isinstance(self.data, bytes) else is_blank(self.data)):
             self.error = "empty, no text to read"  # every empty input is its own error, never a "duplicate"
         if self.key is None and self.error is None:
             raw = self.data.encode("utf-8", "surrogatepass") if isinstance(self.data, str) else self.data

@@ -14,6 +14,7 @@ from ..document import Document
 from ..errors import SlantError, TextTooLongError
 from ..language import NotEnglishError
 from ..formats.tsv import decode_utf8
+from ..segment import is_blank
 from .records import Record
 
 __all__ = ["init_worker", "analyse_batch", "Outcome", "article_row", "span_rows", "parse_date"]
@@ -69,7 +70,7 @@ def _reason(record: Record, message: str) -> str:
 
 def _document(record: Record, data: bytes | str) -> Document:
     text = data if isinstance(data, str) else decode_utf8(data, record.origin)
-    if not text.strip():
+    if is_blank(text):
         raise SlantError("empty, no text to read")
     if record.kind == "html":
         from ..formats.html import document_from_html

@@ -8,6 +8,7 @@ from typing import Iterator
 
 from ..document import Document
 from ..errors import InputError
+from ..segment import is_blank
 from .tsv import read_text
 
 __all__ = ["read_article", "read_articles", "iter_articles", "write_article", "article_id"]
@@ -30,7 +31,7 @@ def article_id(path: str | Path) -> str:
 def read_article(path: str | Path, language: str | None = None, doc_id: str | None = None) -> Document:
     """A Document holding the file's exact text; InputError for empty, binary or non-UTF-8 files."""
     text = read_text(path)
-    if not text.strip():
+    if is_blank(text):
         raise InputError(f"{path}: empty file, no text to read")
     doc_id = doc_id or article_id(path)
     if not doc_id or any(c.isspace() for c in doc_id):
