@@ -177,7 +177,8 @@ def test_saved_pages_name_their_site_as_the_source(tmp_path, model):
                                    encoding="utf-8")
     (folder / "b.html").write_text(page("Budget fails", '<link rel="canonical" href="https://news.example.org/b">'),
                                    encoding="utf-8")
-    (folder / "c.html").write_text(page("Budget again"), encoding="utf-8")
+    (folder / "c.html").write_text(page("Budget again — café", '<meta charset="windows-1252">'),
+                                   encoding="windows-1252")   # an older site's page: read by its <meta> charset
     (folder / "d.txt").write_text(ARTICLES[0], encoding="utf-8")
     out = tmp_path / "out"
     r = batch(folder, "-o", out, "--workers", "1", model=model)
@@ -186,6 +187,7 @@ def test_saved_pages_name_their_site_as_the_source(tmp_path, model):
     assert [(row["id"], row["source"]) for row in rows] == [
         ("a", "Daily Bugle"), ("b", "news.example.org"), ("c", None), ("d", None)]
     assert rows[0]["url"] == "https://www.bugle.example/a"
+    assert query(out, "SELECT title FROM articles WHERE id = 'c'")[0]["title"] == "Budget again — café"
     spans = query(out, "SELECT DISTINCT id, source FROM spans ORDER BY id")
     assert spans and all(s["source"] == {"a": "Daily Bugle", "b": "news.example.org"}.get(s["id"]) for s in spans)
 

@@ -188,3 +188,35 @@ def test_cli_reads_html_files(tmp_path):
     page = write(tmp_path / "story.html", PAGE.decode())
     r = run_slant("analyze", page)
     assert r.returncode == 0 and r.stdout.startswith(f"Budget Approved After Long Debate  [{page}]")
+
+
+def _in(charset: str, meta: str) -> bytes:
+    """PAGE with a café, saved in ``charset`` with the ``meta`` declaration a site of that charset prints."""
+    return PAGE.replace(b"<head>", b"<head>" + meta.encode()).replace(b"new schools", "new café".encode(charset))
+
+
+def test_saved_pages_read_by_their_declared_charset(tmp_path):
+    pages = {
+        "meta.html": _in("windows-1252", '<meta charset="windows-1252">'),
+        "http_equiv.html": _in("iso-8859-1", '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">'),
+        "utf16.html": PAGE.replace(b"new schools", "new café".encode()).decode().encode("utf-16"),  # with its BOM
+    }
+    for name, raw in pages.items():
+        (tmp_path / name).write_bytes(raw)
+    docs = list(read_inputs([str(tmp_path / name) for name in pages]))
+    assert all("about the new café" in doc.text for doc in docs), docs
+    bad = {"none.html": _in("windows-1252", ""), "klingon.html": _in("windows-1252", '<meta charset="klingon">'),
+           "lies.html": _in("windows-1252", '<meta charset="utf-8">')}
+    for name, raw in bad.items():
+        (tmp_path / name).write_bytes(raw)
+    offset = _in("windows-1252", "").index(b"\xe9")
+    assert [str(e) for e in read_inputs([str(tmp_path / name) for name in bad])] == [
+        f"{tmp_path / 'none.html'}: not UTF-8 text (byte 0xe9 at offset {offset}), and the page declares no charset",
+        f"{tmp_path / 'klingon.html'}: unknown charset 'klingon' (as its <meta> declares)",
+        f"{tmp_path / 'lies.html'}: not UTF-8 text (byte 0xe9 at offset {offset + 22})",
+    ]
+
+
+def test_a_fetched_page_reads_by_its_meta_charset_when_the_server_names_none(sites):
+    site = sites({"/old.html": (200, {"Content-Type": "text/html"}, _in("windows-1252", '<meta charset="windows-1252">'))})
+    assert "about the new café" in read_url(site.url + "/old.html", allow=site.allow).text

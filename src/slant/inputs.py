@@ -16,7 +16,7 @@ from .document import Document
 from .errors import InputError, SlantError
 from .formats.articles import article_id, read_article
 from .segment import is_blank
-from .formats.tsv import decode_utf8, read_text
+from .formats.tsv import decode_utf8, read_bytes
 
 __all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url"]
 
@@ -40,24 +40,25 @@ def _url_id(url: str) -> str:
 def read_url(url: str, **fetch_options) -> Document:
     """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
     from .fetch import fetch
-    from .formats.html import document_from_html
+    from .formats.html import decode_html, document_from_html
 
     page = fetch(url, **fetch_options)
-    try:
-        text = page.body.decode(page.charset or "utf-8")
-    except (LookupError, UnicodeDecodeError):
-        text = page.body.decode("utf-8", errors="replace")
     if page.content_type == "text/plain":
+        try:
+            text = page.body.decode(page.charset or "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            text = page.body.decode("utf-8", errors="replace")
         if is_blank(text):
             raise InputError(f"{url}: empty page, no text to read")
         return Document(_url_id(page.url), text, source=url, url=page.url)
-    return document_from_html(text, _url_id(page.url), url, page.url)
+    return document_from_html(decode_html(page.body, url, page.charset, lenient=True), _url_id(page.url), url,
+                              page.url)
 
 
 def read_html_file(path: str | Path) -> Document:
-    from .formats.html import document_from_html
+    from .formats.html import decode_html, document_from_html
 
-    text = read_text(path)
+    text = decode_html(read_bytes(path), str(path))
     if is_blank(text):
         raise InputError(f"{path}: empty file, no text to read")
     return document_from_html(text, article_id(path), str(path))

@@ -13,6 +13,7 @@ from collections import Counter
 from ..document import Document
 from ..errors import SlantError, TextTooLongError
 from ..language import NotEnglishError
+from ..formats.html import decode_html, document_from_html
 from ..formats.tsv import decode_utf8
 from ..segment import is_blank
 from .records import Record
@@ -69,12 +70,13 @@ def _reason(record: Record, message: str) -> str:
 
 
 def _document(record: Record, data: bytes | str) -> Document:
-    text = data if isinstance(data, str) else decode_utf8(data, record.origin)
+    if isinstance(data, str):
+        text = data
+    else:   # a saved page in windows-1252 reads by its <meta> charset
+        text = decode_html(data, record.origin) if record.kind == "html" else decode_utf8(data, record.origin)
     if is_blank(text):
         raise SlantError("empty, no text to read")
     if record.kind == "html":
-        from ..formats.html import document_from_html
-
         doc = document_from_html(text, record.key, record.origin, record.url, site_as_source=True)
         doc.title = record.title or doc.title
         doc.date = record.date or doc.date

@@ -8,12 +8,69 @@ Document's source is the outlet — its site name.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from ..document import Document
 from ..errors import InputError
+from .tsv import decode_utf8
 
-__all__ = ["document_from_html"]
+__all__ = ["decode_html", "document_from_html"]
+
+# <meta charset="windows-1252"> or <meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def decode_html(raw: bytes, where: str, declared: str | None = None, lenient: bool = False) -> str:
+    """The text of an HTML page from its bytes: by its byte-order mark; else as UTF-8 when the bytes are
+    UTF-8; else by the charset the server ``declared``, else by the page's own ``<meta>`` charset (in its
+    first 4 KB: pages saved from older sites are often windows-1252 or iso-8859-1). InputError naming
+    ``where`` when none of these reads it — or, ``lenient`` (a fetched page), UTF-8 with the bytes it
+    cannot read replaced.
+
+    >>> decode_html(b'<meta charset="windows-1252"><p>caf\\xe9</p>', "page.html")
+    '<meta charset="windows-1252"><p>café</p>'
+    """
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec, errors="replace" if lenient else "strict")
+            except UnicodeDecodeError as ex:
+                at = len(bom) + ex.start
+                raise InputError(f"{where}: not {codec.upper()} text as its byte-order mark says "
+                                 f"(byte 0x{raw[at]:02x} at offset {at})") from None
+    try:
+        return decode_utf8(raw, where)
+    except InputError as not_utf8:
+        if b"\x00" in raw and not lenient:
+            raise
+        found = _META_CHARSET.search(raw[:4096])
+        meta = found.group(1).decode("ascii") if found else None
+        for charset, how in ((declared, "as its server declares"), (meta, "as its <meta> declares")):
+            if not charset or _codec_name(charset) == "utf-8":
+                continue
+            try:
+                return raw.decode(charset)
+            except LookupError:
+                if not lenient:
+                    raise InputError(f"{where}: unknown charset {charset!r} ({how})") from None
+            except UnicodeDecodeError as ex:
+                if not lenient:
+                    raise InputError(f"{where}: not {charset} text {how} (byte 0x{raw[ex.start]:02x} at "
+                                     f"offset {ex.start})") from None
+        if lenient:
+            return raw.decode("utf-8", errors="replace")
+        if declared or meta:   # it says UTF-8 and is not
+            raise
+        raise InputError(f"{not_utf8}, and the page declares no charset") from None
+
+
+def _codec_name(charset: str) -> str | None:
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
 
 
 def document_from_html(page: str, doc_id: str, source: str, url: str | None = None, *,

@@ -13,23 +13,27 @@ from typing import Callable, Iterable, TypeVar
 from .. import taxonomy
 from ..errors import FormatError, InputError, LabelError
 
-__all__ = ["read_text", "decode_utf8", "read_rows", "write_lines", "Fields"]
+__all__ = ["read_bytes", "read_text", "decode_utf8", "read_rows", "write_lines", "Fields"]
 
 Row = TypeVar("Row")
 
 
-def read_text(path: str | Path) -> str:
-    """The exact text of a UTF-8 file (no BOM removal, no newline translation)."""
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes; InputError naming it when it cannot be read."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a file") from None
     except OSError as ex:
         raise InputError(f"{path}: cannot read ({ex.strerror})") from None
-    return decode_utf8(raw, str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """The exact text of a UTF-8 file (no BOM removal, no newline translation)."""
+    return decode_utf8(read_bytes(path), str(path))
 
 
 def decode_utf8(raw: bytes, where: str) -> str:
