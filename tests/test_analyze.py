@@ -141,3 +141,18 @@ def test_windows_line_ends_read_as_the_same_article(tiny_model, tmp_path):
     assert docs[0]["techniques"] == docs[1]["techniques"] and docs[0]["frames"] == docs[1]["frames"]
     spans = [[(s["technique"], s["score"], s["text"]) for s in d["spans"]] for d in docs]
     assert spans[0] == spans[1]
+
+
+def test_the_long_text_benchmark_runs():
+    """benchmarks/long_text.py prints time and memory per text length and is run by hand: two short sizes end to
+    end so that it cannot rot."""
+    import subprocess
+    import sys
+    from conftest import REPO
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "long_text.py"), "--sizes", "3000,20000"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    header, *rows = r.stdout.splitlines()
+    assert header.split()[:3] == ["characters", "pieces", "seconds"]
+    assert [row.split()[0] for row in rows] == ["3,000", "20,000"]
+    assert all(int(row.split()[1].replace(",", "")) > 0 for row in rows)
