@@ -108,3 +108,26 @@ def test_library_analyze_text_and_document():
     assert "Loaded_Language" in {label.name for label in doc.techniques[3]}
     mine = Document("42", ARTICLE)
     assert slant.analyze(mine) is mine and mine.techniques is not None
+
+
+def test_the_runtime_pools_a_long_text_chunk_by_chunk_to_the_numbers_of_the_whole():
+    """Detector.parts never holds every piece's encoder states (a long text costs its pieces' technique
+    probabilities): its paragraph and article pools equal those of the states merged whole (Detector.encode)."""
+    import numpy as np
+
+    from slant.article_heads import article_pool
+    from slant.heads import paragraph_ranges, pool, sigmoid
+    from slant.runtime import load_detector
+    from slant.segment import paragraphs
+
+    text = "\n\n".join(f"Paragraph {i}: the corrupt elite betray our great nation again and again. " * (1 + i % 9)
+                       for i in range(60))   # about 3,500 pieces: many windows, paragraphs cut across them
+    detector = load_detector()
+    spans = [(p.start, p.end) for p in paragraphs(text)]
+    tokens, states, article_states = detector.encode(text)
+    assert len(tokens) > 5 * detector.window
+    _, states_pool, token_probs, parts = detector.parts(text, spans)
+    np.testing.assert_array_equal(states_pool, article_pool(article_states))
+    ranges = paragraph_ranges(tokens, spans)
+    np.testing.assert_array_equal(parts["paragraph_head"], sigmoid(pool(states, ranges) @ detector.par_w + detector.par_b))
+    np.testing.assert_allclose(token_probs, sigmoid(states @ detector.token_w + detector.token_b), rtol=0, atol=1e-6)

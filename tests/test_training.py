@@ -211,6 +211,7 @@ def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path)
     from slant.errors import ModelError
     from slant.models import load_artifact
     from slant.runtime import Detector
+    from slant.article_heads import article_pool
     from slant.training.export import ARTICLE_LAYER, quantize
 
     manifest = json.loads((tiny_model / "model" / "manifest.json").read_text(encoding="utf-8"))
@@ -218,7 +219,7 @@ def test_the_article_heads_read_the_encoders_earlier_layer(tiny_model, tmp_path)
     detector = Detector(load_artifact(tiny_model / "model"))
     _, states, article_states = detector.encode(ARTICLE)
     assert article_states.shape == states.shape and not np.allclose(article_states, states)
-    np.testing.assert_array_equal(detector.parts(ARTICLE, [(0, len(ARTICLE))])[1], article_states)
+    np.testing.assert_array_equal(detector.parts(ARTICLE, [(0, len(ARTICLE))])[1], article_pool(article_states))
 
     old = tmp_path / "old"  # the same model as exported before the article states
     shutil.copytree(tiny_model / "model", old)
@@ -1400,10 +1401,10 @@ def test_the_runtime_computes_only_the_article_parts_its_ensembles_name(tiny_mod
     heads = detector.article
     assert heads.used_parts == {"encoder", "lexical"} and heads.style_w is not None
     text = "A title\n\nWe said you would regret it! \"Nobody listens,\" they told us."
-    tokens, states, _, parts = detector.parts(text, [(9, len(text))])
-    everything = heads.parts(text, states, detector.combine(parts))
+    tokens, states_pool, _, parts = detector.parts(text, [(9, len(text))])
+    everything = heads.parts(text, states_pool, detector.combine(parts))
     monkeypatch.setattr(article_heads, "style_features", lambda *a: (_ for _ in ()).throw(AssertionError("computed")))
-    genre, frames = heads.probabilities(text, states, detector.combine(parts))
+    genre, frames = heads.probabilities(text, states_pool, detector.combine(parts))
     mean = (everything["encoder"]["genre"] + everything["lexical"]["genre"]) / 2
     np.testing.assert_allclose(genre, article_heads.temper(mean, heads.genre_temperature), rtol=1e-5)
     np.testing.assert_allclose(frames, (everything["encoder"]["frames"] + everything["lexical"]["frames"]) / 2, rtol=1e-6)
@@ -1550,6 +1551,7 @@ def test_the_encoder_part_is_fitted_on_articles_the_encoder_was_trained_on():
     is satire" and called a third of the dev articles satire; the encoder part now leaves them to the text
     parts, which read them like any other article."""
     import numpy as np
+    from slant.article_heads import article_pool
     from slant.document import Document
     from slant.training import article_fit
 
@@ -1565,7 +1567,7 @@ def test_the_encoder_part_is_fitted_on_articles_the_encoder_was_trained_on():
             unseen.add(doc.id)
             x = x + np.array([0, 0, 6.0, 0])
         docs.append(doc)
-        states.append((x.astype(np.float32), np.zeros((1, 23), dtype=np.float32)))
+        states.append((article_pool(x.astype(np.float32)), np.zeros((1, 23), dtype=np.float32)))
     data = article_fit.articles(docs, states, unseen_ids=unseen)
     assert data.seen.tolist() == [d.id not in unseen for d in docs]
 
@@ -1573,7 +1575,8 @@ def test_the_encoder_part_is_fitted_on_articles_the_encoder_was_trained_on():
     new_opinion.set_genre("opinion")
     new_opinion.set_frames(["Political"])
     x = rng.normal(size=(5, 4)).astype(np.float32) + np.array([0, 0, 6.0, 0], dtype=np.float32)
-    held = article_fit.articles([new_opinion], [(x, np.zeros((1, 23), dtype=np.float32))], unseen_ids={"new"})
+    held = article_fit.articles([new_opinion], [(article_pool(x), np.zeros((1, 23), dtype=np.float32))],
+                                unseen_ids={"new"})
 
     fitted = article_fit.fit(data)
     encoder = article_fit.predict_parts(fitted, article_fit.DEFAULT_FEATURES, held)["encoder"]["genre"][0]
@@ -1654,11 +1657,11 @@ def test_genre_temperature_is_tuned_for_log_loss_and_keeps_the_decision(tiny_mod
     detector = load_detector(tiny_model / "model")
     assert detector.article.genre_temperature == detector.artifact.manifest["article"]["genre_temperature"]
     text = article_file.read_text(encoding="utf-8")
-    tokens, states, _, parts = detector.parts(text, [(0, len(text))])
+    tokens, states_pool, _, parts = detector.parts(text, [(0, len(text))])
     detector.article.genre_temperature = 1.0
-    plain, _ = detector.article.probabilities(text, states, detector.combine(parts))
+    plain, _ = detector.article.probabilities(text, states_pool, detector.combine(parts))
     detector.article.genre_temperature = 0.5
-    sharp, _ = detector.article.probabilities(text, states, detector.combine(parts))
+    sharp, _ = detector.article.probabilities(text, states_pool, detector.combine(parts))
     assert plain.argmax() == sharp.argmax() and sharp.max() >= plain.max()
     np.testing.assert_allclose(sharp, temper(plain, 0.5), rtol=1e-5)
 
@@ -1677,7 +1680,7 @@ def test_frames_crossfit_scores_each_half_against_its_own_gold():
             doc.set_genre("opinion")
             doc.set_frames([article_fit.FRAMES[k] for k in np.flatnonzero(rng.random(14) < 0.3)] or ["Political"])
         docs.append(doc)
-        states.append((np.zeros((2, 4), dtype=np.float32), np.zeros((1, 23), dtype=np.float32)))
+        states.append((np.zeros(8, dtype=np.float32), np.zeros((1, 23), dtype=np.float32)))   # article_pool of 4 wide
     data = article_fit.articles(docs, states)
     assert article_fit.frames_crossfit(data, data.frames.copy()) == 1.0
     shuffled = data.frames[::-1].copy()

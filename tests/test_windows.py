@@ -99,6 +99,13 @@ def test_paragraph_pooling_over_a_long_document(tokenizer):
     pooled = pool(states, ranges)
     for (a, b), row in zip(ranges, pooled):
         assert row.tolist() == [pytest.approx((a + b - 1) / 2), b - 1]
+    # fed in chunks that cut across paragraphs (as the runtime feeds the windows' states): the same numbers
+    from slant.heads import RangePools
+    for size in (1, 7, 50, len(t)):
+        chunked = RangePools(ranges, 1)
+        for start in range(0, len(t), size):
+            chunked.add(start, states[start:start + size])
+        np.testing.assert_array_equal(chunked.result(), pooled)
 
 
 def test_spans_widen_to_whole_words(tokenizer):
@@ -114,7 +121,8 @@ def test_spans_widen_to_whole_words(tokenizer):
 def test_article_pooling_over_a_long_document():
     """An article longer than three windows: article features pool the merged piece states of every
     window, so each piece counts once, whatever window it came from."""
-    from slant.article_heads import article_features
+    from slant.article_heads import article_features, article_pool
+    from slant.heads import RangePools, merged_chunks
     n, size, stride = 700, 254, 200
     bounds = window_bounds(n, size, stride)
     assert len(bounds) >= 3
@@ -124,9 +132,16 @@ def test_article_pooling_over_a_long_document():
         hidden[w, 1:1 + b - a, 1] = -np.arange(a, b)
     states = merge_windows(hidden, bounds, n)
     probs = np.array([[0.1, 0.9], [0.3, 0.2]], dtype=np.float32)
-    x = article_features(states, probs, ["states_mean", "states_max", "techniques_mean", "techniques_max"])
+    x = article_features(article_pool(states), probs, ["states_mean", "states_max", "techniques_mean", "techniques_max"])
     assert x.tolist() == pytest.approx([(n - 1) / 2, -(n - 1) / 2, n - 1, 0.0, 0.2, 0.55, 0.3, 0.9])
-    assert article_features(np.zeros((0, 2)), np.zeros((0, 2)), ["states_max", "techniques_mean"]).tolist() == [0] * 4
+    # the runtime pools the windows' chunks as they come, without every piece's states: the same numbers
+    streamed = RangePools([(0, n)], 2)
+    for start, chunk in merged_chunks(iter(hidden), bounds, n):
+        assert len(chunk) <= size
+        streamed.add(start, chunk)
+    np.testing.assert_array_equal(streamed.result()[0], article_pool(states))
+    nothing = article_pool(np.zeros((0, 2), dtype=np.float32))
+    assert article_features(nothing, np.zeros((0, 2)), ["states_max", "techniques_mean"]).tolist() == [0] * 4
 
 
 def test_runs_of_one_technique_merge_across_a_short_gap():

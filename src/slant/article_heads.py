@@ -36,12 +36,12 @@ import re
 import numpy as np
 
 from .errors import ModelError
-from .heads import calibrated, sigmoid
+from .heads import calibrated, pool, sigmoid
 from .lexical import LexicalHead
 from .style import NAMES as STYLE_NAMES
 from .style import style_features
 
-__all__ = ["FEATURES", "FRAMES_MIN_WORDS", "GENRE_MIN_WORDS", "ArticleHeads", "article_features", "softmax",
+__all__ = ["FEATURES", "FRAMES_MIN_WORDS", "GENRE_MIN_WORDS", "ArticleHeads", "article_features", "article_pool", "softmax",
            "temper", "too_short_for_frames", "too_short_for_genre", "word_count"]
 
 FEATURES = ("states_mean", "states_max", "techniques_mean", "techniques_max")
@@ -93,21 +93,35 @@ def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(logits)
 
 
-def article_features(states: np.ndarray, paragraph_probs: np.ndarray, names) -> np.ndarray:
-    """One vector per article: the named poolings concatenated (zeros where there is nothing to pool).
+def article_pool(states: np.ndarray) -> np.ndarray:
+    """[2H]: the mean and the max of an article's piece states [n, H] (zeros for none): what the article
+    heads read of them. The runtime pools them chunk by chunk as the encoder's windows come
+    (``heads.RangePools``), to the same numbers, without holding every piece's states.
 
-    >>> article_features(np.array([[1., 0.], [3., 2.]]), np.array([[0.5], [0.1]]), ["states_mean", "techniques_max"])
-    array([2. , 1. , 0.5], dtype=float32)
+    >>> article_pool(np.array([[1., 0.], [3., 2.]]))
+    array([2., 1., 3., 2.], dtype=float32)
     """
-    def pooled(x: np.ndarray, how: str) -> np.ndarray:
-        if not len(x):
-            return np.zeros(x.shape[1], dtype=np.float32)
-        return x.mean(0) if how == "mean" else x.max(0)
+    return pool(states, [(0, len(states))])[0]
 
+
+def article_features(states_pool: np.ndarray, paragraph_probs: np.ndarray, names) -> np.ndarray:
+    """One vector per article: the named poolings concatenated (zeros where there is nothing to pool);
+    ``states_pool`` is ``article_pool`` of its piece states.
+
+    >>> article_features(article_pool(np.array([[1., 0.], [3., 2.]])), np.array([[0.5], [0.1]]),
+    ...                  ["states_mean", "states_max", "techniques_max"])
+    array([2. , 1. , 3. , 2. , 0.5], dtype=float32)
+    """
+    width = len(states_pool) // 2
     parts = []
     for name in names:
         source, how = name.rsplit("_", 1)
-        parts.append(pooled(states if source == "states" else paragraph_probs, how))
+        if source == "states":
+            parts.append(states_pool[:width] if how == "mean" else states_pool[width:])
+        elif not len(paragraph_probs):
+            parts.append(np.zeros(paragraph_probs.shape[1], dtype=np.float32))
+        else:
+            parts.append(paragraph_probs.mean(0) if how == "mean" else paragraph_probs.max(0))
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -138,10 +152,10 @@ class ArticleHeads:
             raise ModelError(f"article.npz: its style part reads {self.style_w.shape[0]} style features, this version "
                              f"of slant computes {len(STYLE_NAMES)} (refit it: slant train --article-heads-on)")
 
-    def parts(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray, names=None) -> dict[str, dict]:
+    def parts(self, text: str, states_pool: np.ndarray, paragraph_probs: np.ndarray, names=None) -> dict[str, dict]:
         """{part: {task: probabilities}} for one article: genre [3] and frames [14] per part that has them
-        (only the parts in ``names`` when given)."""
-        return self.score(article_features(states, paragraph_probs, self.features), text, names)
+        (only the parts in ``names`` when given); ``states_pool``: ``article_pool`` of its piece states."""
+        return self.score(article_features(states_pool, paragraph_probs, self.features), text, names)
 
     def score(self, features: np.ndarray, text: str, names=None) -> dict[str, dict]:
         """``parts`` from the article's pooled features (training measures through this too)."""
@@ -167,9 +181,9 @@ class ArticleHeads:
             return calibrated(frames, *self.short_frame_calibration)
         return frames if self.frame_calibration is None else calibrated(frames, *self.frame_calibration)
 
-    def probabilities(self, text: str, states: np.ndarray, paragraph_probs: np.ndarray):
+    def probabilities(self, text: str, states_pool: np.ndarray, paragraph_probs: np.ndarray):
         """(genre probabilities [3], frame probabilities [14]): per task, the mean of its ensemble's parts
         (a part no task names is not computed), genre tempered by ``genre_temperature``."""
-        parts = self.parts(text, states, paragraph_probs, self.used_parts)
+        parts = self.parts(text, states_pool, paragraph_probs, self.used_parts)
         genre, frames = (np.mean([parts[n][task] for n in self.ensemble[task]], axis=0) for task in ("genre", "frames"))
         return temper(genre, self.genre_temperature), frames

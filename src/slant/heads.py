@@ -3,9 +3,10 @@
 The runtime and the training evaluation both go through these functions, so
 the figures measured in training are those of the shipped decode path.
 
-* ``merge_windows``: one state per word piece, averaged where windows overlap.
-* ``paragraph_ranges`` / ``pool``: a paragraph is represented by the mean and
-  the max of its pieces' states (pieces are contiguous in text order).
+* ``merged_chunks`` / ``merge_windows``: one state per word piece, averaged where windows overlap —
+  in chunks as the windows come, or as one array.
+* ``paragraph_ranges`` / ``RangePools`` / ``pool``: a paragraph is represented by the mean and
+  the max of its pieces' states (pieces are contiguous in text order), pooled chunk by chunk or at once.
 * ``calibrated``: paragraph technique scores as the chance of being right (Platt scaling per technique).
 * ``decode_spans``: runs of pieces whose probability for a technique passes its
   threshold become character spans, widened to whole words; runs of the same
@@ -18,8 +19,8 @@ import numpy as np
 
 from .windows import Tokens
 
-__all__ = ["SPAN_MERGE_GAP", "sigmoid", "logit", "calibrated", "merge_windows", "paragraph_ranges", "pool", "range_max", "decode_spans",
-           "evidence_spans"]
+__all__ = ["SPAN_MERGE_GAP", "sigmoid", "logit", "calibrated", "merged_chunks", "merge_windows", "paragraph_ranges",
+           "RangePools", "pool", "range_max", "decode_spans", "evidence_spans"]
 
 # Runs of one technique separated by at most this many pieces below its threshold become one span.
 # Annotators mark phrases and clauses, while the token head is often sure of only some of their
@@ -51,18 +52,41 @@ def calibrated(probs: np.ndarray, slope: np.ndarray, intercept: np.ndarray) -> n
     return sigmoid(slope * logit(probs) + intercept)
 
 
+def merged_chunks(hidden, bounds: list[tuple[int, int]], n_tokens: int):
+    """Yield ``(start, states [m, H])``: the pieces' final states in text order, chunk by chunk, from
+    per-window states (piece i of window (a, b) at 1 + i - a; an array [W, L, H] or any iterable of one
+    [L_w, H] array per window, read once in order). A piece's state is the mean over the windows that hold
+    it, summed in window order; its chunk is given as soon as no later window holds it (windows start in
+    increasing order), so only a window's worth of states is held, however long the text.
+
+    >>> w = np.arange(16, dtype=np.float32).reshape(2, 4, 2)     # windows (0, 2) and (1, 3), CLS and SEP around
+    >>> [(s, c.tolist()) for s, c in merged_chunks(w, [(0, 2), (1, 3)], 3)]
+    [(0, [[2.0, 3.0]]), (1, [[7.0, 8.0], [12.0, 13.0]])]
+    """
+    starts = [a for a, _ in bounds[1:]] + [n_tokens]
+    sums, counts, first = None, None, 0   # the pending pieces [first, first + len(sums))
+    for (a, b), window, done_before in zip(bounds, hidden, starts, strict=True):
+        if sums is None:
+            sums = np.zeros((0, window.shape[-1]), dtype=np.float32)
+            counts = np.zeros((0, 1), dtype=np.float32)
+        if b - first > len(sums):
+            grow = b - first - len(sums)
+            sums = np.concatenate([sums, np.zeros((grow, sums.shape[1]), dtype=np.float32)])
+            counts = np.concatenate([counts, np.zeros((grow, 1), dtype=np.float32)])
+        sums[a - first:b - first] += window[1:1 + b - a]
+        counts[a - first:b - first] += 1
+        k = done_before - first
+        yield first, sums[:k] / np.maximum(counts[:k], 1)
+        sums, counts, first = sums[k:], counts[k:], done_before
+
+
 def merge_windows(hidden, bounds: list[tuple[int, int]], n_tokens: int) -> np.ndarray:
-    """[n_tokens, H] states from per-window states (piece i of window (a, b) at 1 + i - a): an array
-    [W, L, H], or any iterable of one [L_w, H] array per window, read once in order — a generator keeps
-    only one window's states in memory at a time."""
+    """[n_tokens, H]: every piece's state (``merged_chunks``) in one array."""
     states = None
-    counts = np.zeros((n_tokens, 1), dtype=np.float32)
-    for (a, b), window in zip(bounds, hidden, strict=True):
+    for start, chunk in merged_chunks(hidden, bounds, n_tokens):
         if states is None:
-            states = np.zeros((n_tokens, window.shape[-1]), dtype=np.float32)
-        states[a:b] += window[1:1 + b - a]
-        counts[a:b] += 1
-    states /= np.maximum(counts, 1)
+            states = np.empty((n_tokens, chunk.shape[1]), dtype=np.float32)
+        states[start:start + len(chunk)] = chunk
     return states
 
 
@@ -77,14 +101,49 @@ def paragraph_ranges(tokens: Tokens, spans: list[tuple[int, int]]) -> list[tuple
     return [(int(np.searchsorted(starts, s, "left")), int(np.searchsorted(starts, e, "left"))) for s, e in spans]
 
 
+class RangePools:
+    """The mean and max of the states of each range, fed chunk by chunk in text order (``add``) and read
+    once (``result``, [P, 2H]; zeros for an empty range). The sums run piece by piece in text order, as
+    ``states[a:b].mean(0)`` sums them, so chunks give the same numbers as the whole array at once."""
+
+    def __init__(self, ranges: list[tuple[int, int]], width: int):
+        self.ranges, self.width = ranges, width
+        self.sums: dict[int, np.ndarray] = {}
+        self.maxes: dict[int, np.ndarray] = {}
+        self.starts = np.array([a for a, _ in ranges], dtype=np.int64)
+        self.ends = np.array([b for _, b in ranges], dtype=np.int64)
+        # paragraphs' ranges come in text order: a chunk's ranges are found by bisection, not by a scan of all
+        self.ordered = bool(np.all(np.diff(self.starts) >= 0) and np.all(np.diff(self.ends) >= 0))
+
+    def add(self, start: int, chunk: np.ndarray) -> RangePools:
+        end = start + len(chunk)
+        which = range(int(np.searchsorted(self.ends, start, "right")), int(np.searchsorted(self.starts, end, "left"))) \
+            if self.ordered else range(len(self.ranges))
+        for i in which:
+            a, b = self.ranges[i]
+            lo, hi = max(a, start), min(b, end)
+            if lo >= hi:
+                continue
+            rows = chunk[lo - start:hi - start]
+            if i in self.sums:
+                self.sums[i] = np.add.reduce(np.concatenate([self.sums[i][None], rows]), axis=0)
+                self.maxes[i] = np.maximum(self.maxes[i], rows.max(0))
+            else:
+                self.sums[i], self.maxes[i] = np.add.reduce(rows, axis=0), rows.max(0)
+        return self
+
+    def result(self) -> np.ndarray:
+        out = np.zeros((len(self.ranges), 2 * self.width), dtype=np.float32)
+        for i, total in self.sums.items():
+            a, b = self.ranges[i]
+            out[i, :self.width] = total / (b - a)
+            out[i, self.width:] = self.maxes[i]
+        return out
+
+
 def pool(states: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
     """[P, 2H]: mean and max of the states of each range (zeros for an empty range)."""
-    out = np.zeros((len(ranges), 2 * states.shape[1]), dtype=np.float32)
-    for i, (a, b) in enumerate(ranges):
-        if b > a:
-            out[i, :states.shape[1]] = states[a:b].mean(0)
-            out[i, states.shape[1]:] = states[a:b].max(0)
-    return out
+    return RangePools(ranges, states.shape[1]).add(0, states).result()
 
 
 def range_max(probs: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:

@@ -15,7 +15,8 @@ from .article_heads import ArticleHeads, too_short_for_frames, too_short_for_gen
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
 from .errors import ModelError, TextTooLongError
-from .heads import calibrated, evidence_spans, merge_windows, paragraph_ranges, pool, range_max, sigmoid
+from .heads import (RangePools, calibrated, evidence_spans, merge_windows, merged_chunks, paragraph_ranges, range_max,
+                    sigmoid)
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .operating_points import OPERATING_POINTS
@@ -130,15 +131,21 @@ class Detector:
         and smaller activations stay in cache), and a window's states depend on its own pieces only — the
         int8 encoder quantises each run's activations with one scale, so in a batch a window's numbers
         moved with its neighbours' (docs/model-history.md, "One window per encoder run").  The windows' states
-        are merged as they come, so memory holds one window's at a time, however long the text.  Nothing is
-        padded, so the encoder needs no padding mask: the exported ones read none (a further 1.06-1.08x)."""
+        are merged as they come, into one array of every piece's states (for span features and the studies;
+        the analysis itself, ``parts``, keeps none of them).  Nothing is padded, so the encoder needs no
+        padding mask: the exported ones read none (a further 1.06-1.08x)."""
         tokens = tokenize(self.tokenizer, text)
-        bounds = window_bounds(len(tokens), self.window, self.stride)
-        merged = merge_windows((self._run_window(tokens, window) for window in bounds), bounds, len(tokens))
+        merged = merge_windows(*self._window_states(tokens), len(tokens))
         if len(self.outputs) == 1:
             return tokens, merged, merged
         states, article_states = np.split(merged, 2, axis=1)
         return tokens, states, article_states
+
+    def _window_states(self, tokens):
+        """(the encoder's outputs per window over ``tokens``, run as they are read, [L_w, H * outputs] each;
+        the windows' bounds): what ``heads.merge_windows`` and ``heads.merged_chunks`` read."""
+        bounds = window_bounds(len(tokens), self.window, self.stride)
+        return (self._run_window(tokens, window) for window in bounds), bounds
 
     def _run_window(self, tokens, window: tuple[int, int]) -> np.ndarray:
         """One encoder run over one window of ``tokens``: its outputs side by side, [window + 2, H * outputs]."""
@@ -148,13 +155,29 @@ class Detector:
         return np.concatenate([out[0] for out in outputs], axis=-1)
 
     def parts(self, text: str, paragraph_spans: list[tuple[int, int]]):
-        """(tokens, the states the article heads read [n, H], per-piece probabilities [n, K],
-        {part name: per-paragraph probabilities [P, K]})."""
-        tokens, states, article_states = self.encode(text)
-        token_probs = sigmoid(states @ self.token_w + self.token_b)
+        """(tokens, ``article_heads.article_pool`` of the states the article heads read [2H], per-piece
+        probabilities [n, K], {part name: per-paragraph probabilities [P, K]}).
+
+        The encoder's states are read chunk by chunk as its windows come (``heads.merged_chunks``) into the
+        token head and the paragraphs' and the article's pools (``heads.RangePools``), and not kept: a long text
+        costs its pieces' technique probabilities, not their states (``benchmarks/long_text.py``), with the
+        numbers that pooling every piece's states at once gives."""
+        tokens = tokenize(self.tokenizer, text)
         ranges = paragraph_ranges(tokens, paragraph_spans)
-        return tokens, article_states, token_probs, {
-            "paragraph_head": sigmoid(pool(states, ranges) @ self.par_w + self.par_b),
+        width = self.token_w.shape[0]
+        pools, article = RangePools(ranges, width), None
+        token_probs = None
+        for start, chunk in merged_chunks(*self._window_states(tokens), len(tokens)):
+            states = chunk[:, :width]
+            probs = sigmoid(states @ self.token_w + self.token_b)
+            if token_probs is None:
+                token_probs = np.empty((len(tokens), probs.shape[1]), dtype=probs.dtype)
+                article = RangePools([(0, len(tokens))], chunk.shape[1] - width if len(self.outputs) > 1 else width)
+            token_probs[start:start + len(chunk)] = probs
+            pools.add(start, states)
+            article.add(start, chunk[:, width:] if len(self.outputs) > 1 else states)
+        return tokens, article.result()[0], token_probs, {
+            "paragraph_head": sigmoid(pools.result() @ self.par_w + self.par_b),
             "token_max": range_max(token_probs, ranges),
             "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
         }
@@ -213,10 +236,10 @@ class Detector:
             raise NotEnglishError(doc.source or f"document {doc.id}", primary(doc.language))
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
-        tokens, article_states, token_probs, parts = self.parts(doc.text, spans)
+        tokens, article_pool, token_probs, parts = self.parts(doc.text, spans)
         par_probs = self.combine(parts)
         if self.article is not None:
-            genre, frames = self.article.probabilities(doc.text, article_states, par_probs)
+            genre, frames = self.article.probabilities(doc.text, article_pool, par_probs)
             self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre,
                                 None if too_short_for_frames(doc.text) and not official else frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores

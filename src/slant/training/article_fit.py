@@ -90,13 +90,14 @@ def short_versions(docs: list[Document], cuts=SHORT_CUTS) -> tuple[list[Document
     return [cut(docs[i], n) for i, n in pairs], np.array([i for i, _ in pairs], dtype=int)
 
 
-def articles(docs: list[Document], states_and_probs, unseen_ids=frozenset()) -> Articles:
-    """``states_and_probs``: per document, (piece states [n, H], paragraph technique probabilities [P, K]);
-    ``unseen_ids``: the articles whose text the encoder was not trained on (genre and frames only)."""
+def articles(docs: list[Document], pools_and_probs, unseen_ids=frozenset()) -> Articles:
+    """``pools_and_probs``: per document, (``article_pool`` of its piece states [2H], paragraph technique
+    probabilities [P, K]), as ``Detector.parts`` gives them; ``unseen_ids``: the articles whose text the
+    encoder was not trained on (genre and frames only)."""
     pooled = {name: [] for name in FEATURES}
-    for states, probs in states_and_probs:
+    for states_pool, probs in pools_and_probs:
         for name in FEATURES:
-            pooled[name].append(article_features(states, probs, [name]))
+            pooled[name].append(article_features(states_pool, probs, [name]))
     genre = np.array([GENRES.index(d.genre.name) if d.genre else -1 for d in docs])
     frames = np.zeros((len(docs), len(FRAMES)), dtype=np.float32)
     for i, d in enumerate(docs):
@@ -113,8 +114,8 @@ def through(detector, docs: list[Document], unseen_ids=frozenset()) -> Articles:
     """``articles`` of ``docs``, each run once through ``detector`` (a runtime Detector)."""
     def run():
         for d in docs:
-            _, states, _, parts = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
-            yield states, detector.combine(parts)
+            _, states_pool, _, parts = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
+            yield states_pool, detector.combine(parts)
     return articles(docs, run(), unseen_ids)
 
 

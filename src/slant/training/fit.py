@@ -573,13 +573,13 @@ def fit_article_heads(cfg: TrainConfig, out: Path, detector, corpus, docs: list[
 
     def run_all():
         for i, doc in enumerate(article_docs, 1):
-            tokens, article_states, token_probs, parts = detector.parts(doc.text,
-                                                                        [(p.start, p.end) for p in doc.paragraphs])
+            tokens, article_pool, token_probs, parts = detector.parts(doc.text,
+                                                                      [(p.start, p.end) for p in doc.paragraphs])
             if doc.id in keep_ids:
                 outputs[doc.id] = (tokens, token_probs, parts)
             if i % 50 == 0 or i == len(article_docs):
                 log(f"  {i}/{len(article_docs)} articles")
-            yield article_states, detector.combine(parts)
+            yield article_pool, detector.combine(parts)
 
     unseen = {d.id for d in extra}
     articles = article_fit.articles(article_docs, run_all(), unseen_ids=unseen)

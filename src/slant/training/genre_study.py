@@ -120,8 +120,8 @@ def run(data: str | Path, model: str | Path | None = None, seed: int = 13) -> di
         holdout = artifact.manifest.get("training", {}).get("holdout_fold")
         pooled = []
         for d in docs:
-            _, states, _, parts = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
-            pooled.append(article_fit.article_features(states, detector.combine(parts), article_fit.DEFAULT_FEATURES))
+            _, states_pool, _, parts = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
+            pooled.append(article_fit.article_features(states_pool, detector.combine(parts), article_fit.DEFAULT_FEATURES))
         encoder = np.array(pooled, dtype=np.float64)
     # the articles whose text the encoder was trained on: not the genre-only ones, not a held-out fold
     genre_only = {d.id for d in corpus.article_only}

@@ -23,6 +23,7 @@ import json
 
 import numpy as np
 
+from ..article_heads import article_pool
 from ..errors import SlantError
 from ..heads import merge_windows
 from ..windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
@@ -85,7 +86,8 @@ def run(data: str, checkpoint: str, seed: int = 13) -> dict:
         unseen |= {d.id for d, f in zip(docs, folds) if f == holdout}
     result = {"checkpoint": str(checkpoint), "articles": len(docs), "clean_fold": holdout, "layers": {}}
     for layer in range(len(states[0])):
-        data_l = article_fit.articles(docs, ((s[layer], np.zeros((1, 1))) for s in states), unseen_ids=unseen)
+        data_l = article_fit.articles(docs, ((article_pool(s[layer]), np.zeros((1, 1))) for s in states),
+                                      unseen_ids=unseen)
         parts = article_fit.out_of_fold_parts(data_l, folds)
         genre, frames = article_fit.combine(parts)
         result["layers"][str(layer)] = {

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from .. import taxonomy
+from ..article_heads import article_pool
 from ..errors import InputError, SlantError
 from . import article_fit
 from .corpus import load_english
@@ -187,11 +188,8 @@ def run(data, model, folds=(0,), seed: int = 13, branch: bool = False) -> dict:
     layer_index = detector.artifact.manifest.get("encoder", {}).get("article_states_layer")
     if branch and layer_index is None:
         raise InputError(f"{model}: its encoder has no article_states output, so no layer follows its states")
-    states = []
-    for d in docs:
-        _, s, _, _ = detector.parts(d.text, [(p.start, p.end) for p in d.paragraphs])
-        states.append(s.astype(np.float32))
-    articles = article_fit.articles(docs, ((s, np.zeros((1, 1))) for s in states),
+    states = [detector.encode(d.text)[2].astype(np.float32) for d in docs]   # every piece's: the poolings studied
+    articles = article_fit.articles(docs, ((article_pool(s), np.zeros((1, 1))) for s in states),
                                     unseen_ids={d.id for d in corpus.article_only})
     labelled = articles.labelled
     held_rows = np.flatnonzero(np.isin(fold, folds) & labelled)
