@@ -244,7 +244,10 @@ def test_a_text_too_long_to_analyse_is_an_error_of_its_own(tmp_path, model):
 def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model):
     bad_csv = tmp_path / "no_text.csv"
     bad_csv.write_text("id,body\n1,hello\n", encoding="utf-8")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("café,text\nx,y\n".encode("latin-1"))
     for args, expected in [((bad_csv,), f'{bad_csv}: no "text" column in the CSV header (found: id, body)'),
+                           ((latin1,), f"{latin1}: the CSV header is not UTF-8 text (nor UTF-16 with a byte-order mark)"),
                            ((tmp_path / "missing.jsonl",), f"{tmp_path / 'missing.jsonl'}: no such file or folder")]:
         r = batch(*args, "-o", tmp_path / "out", model=model)
         assert r.returncode == 1 and r.stderr == f"Error: {expected}\n", r.stderr   # the error line alone
@@ -497,3 +500,17 @@ def test_the_corpus_benchmark_runs(tmp_path):
     runs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith('{"engine"')]
     assert [(x["engine"], x["workers"], x["articles"]) for x in runs] == [("local", 1, 6), ("local", 2, 6)]
     assert "speedup_2_vs_1_workers" in r.stdout
+
+
+def test_csv_exports_with_a_byte_order_mark(tmp_path, model):
+    """Excel writes "CSV UTF-8" with a UTF-8 byte-order mark and its Unicode exports as UTF-16 with one: both
+    read as the same table (before, the UTF-16 one was refused with its header shown as escaped bytes)."""
+    rows = 'id,text\nx1,"The corrupt elite betray our great nation, again and again."\n'
+    (tmp_path / "utf8.csv").write_bytes(rows.encode("utf-8-sig"))
+    (tmp_path / "utf16.csv").write_bytes(rows.replace("x1", "x2").replace("again and again", "once more")
+                                         .encode("utf-16"))
+    out = tmp_path / "out"
+    r = batch(tmp_path / "utf8.csv", tmp_path / "utf16.csv", "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert [row["id"] for row in query(out, "SELECT id FROM articles ORDER BY id")] == ["x1", "x2"]
+    assert query(out, "SELECT count(*) AS n FROM errors")[0]["n"] == 0

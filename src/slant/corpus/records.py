@@ -13,6 +13,7 @@ Decoding, HTML extraction and the checks that need them happen in the workers
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -195,13 +196,20 @@ def _folder_files(folder: Path) -> list[Path]:
 
 
 def _csv_text(path: Path):
-    # surrogateescape keeps a bad byte from ending the whole file: its row becomes an error
-    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    """The CSV file as text: UTF-8 (its byte-order mark dropped, as Excel's "CSV UTF-8" writes one), or UTF-16
+    where a byte-order mark says so (Excel's "Unicode" exports). surrogateescape keeps a bad byte from ending
+    the whole file: its row becomes an error."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    encoding = "utf-16" if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    return open(path, encoding=encoding, errors="surrogateescape", newline="")
 
 
 def _csv_columns(path: Path, header: list[str] | None) -> list[str]:
     if not header:
         raise InputError(f"{path}: empty CSV file, expected a header with a \"text\" column")
+    if any(_has_surrogates(h) for h in header):
+        raise InputError(f"{path}: the CSV header is not UTF-8 text (nor UTF-16 with a byte-order mark)")
     header = [h.strip().lower() for h in header]
     if "text" not in header:
         raise InputError(f"{path}: no \"text\" column in the CSV header (found: {', '.join(header)})")
