@@ -45,15 +45,13 @@ class Written:
         return (f"{sum(self.other_languages.values())} of the {self.articles} articles read as another language "
                 f"({which}): slant's model reads English, so their predictions mean little")
 
-def _analysed(detector: Detector, articles: str | Path, written: Written, ids=None) -> list:
-    """Every article*.txt of the folder analysed in official mode (or those whose id is in ``ids``); an
-    article that cannot be read or analysed is left out and its error kept in ``written.left_out``, so
-    one bad file costs its own rows, not the whole file's. InputError if no article is left."""
+
+def _analysed(detector: Detector, articles: str | Path, written: Written) -> list:
+    """Every article*.txt of the folder analysed in official mode; an article that cannot be read or
+    analysed is left out and its error kept in ``written.left_out``, so one bad file costs its own rows,
+    not the whole file's. InputError if no article is left."""
     docs = []
-    paths = article_paths(articles)
-    for path in paths:
-        if ids is not None and article_id(path) not in ids:
-            continue
+    for path in article_paths(articles):
         try:
             doc = detector.analyze(read_article(path), official=True)
         except SlantError as ex:

@@ -165,19 +165,19 @@ class Detector:
         tokens = tokenize(self.tokenizer, text)
         ranges = paragraph_ranges(tokens, paragraph_spans)
         width = self.token_w.shape[0]
-        pools, article = RangePools(ranges, width), None
-        token_probs = None
+        paragraph_pools, article_pool, token_probs = RangePools(ranges, width), None, None
         for start, chunk in merged_chunks(*self._window_states(tokens), len(tokens)):
             states = chunk[:, :width]
+            article_states = chunk[:, width:] if len(self.outputs) > 1 else states
             probs = sigmoid(states @ self.token_w + self.token_b)
             if token_probs is None:
                 token_probs = np.empty((len(tokens), probs.shape[1]), dtype=probs.dtype)
-                article = RangePools([(0, len(tokens))], chunk.shape[1] - width if len(self.outputs) > 1 else width)
+                article_pool = RangePools([(0, len(tokens))], article_states.shape[1])
             token_probs[start:start + len(chunk)] = probs
-            pools.add(start, states)
-            article.add(start, chunk[:, width:] if len(self.outputs) > 1 else states)
-        return tokens, article.result()[0], token_probs, {
-            "paragraph_head": sigmoid(pools.result() @ self.par_w + self.par_b),
+            paragraph_pools.add(start, states)
+            article_pool.add(start, article_states)
+        return tokens, article_pool.result()[0], token_probs, {
+            "paragraph_head": sigmoid(paragraph_pools.result() @ self.par_w + self.par_b),
             "token_max": range_max(token_probs, ranges),
             "lexical": self.lexical.probabilities([text[s:e] for s, e in paragraph_spans]),
         }
