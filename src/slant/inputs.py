@@ -15,8 +15,8 @@ from typing import BinaryIO, Iterator
 from .document import Document
 from .errors import InputError, SlantError
 from .formats.articles import article_id, read_article
-from .segment import is_blank
 from .formats.tsv import decode_utf8, read_bytes
+from .segment import is_blank
 
 __all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url"]
 
