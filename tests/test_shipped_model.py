@@ -131,3 +131,31 @@ def test_the_runtime_pools_a_long_text_chunk_by_chunk_to_the_numbers_of_the_whol
     ranges = paragraph_ranges(tokens, spans)
     np.testing.assert_array_equal(parts["paragraph_head"], sigmoid(pool(states, ranges) @ detector.par_w + detector.par_b))
     np.testing.assert_allclose(token_probs, sigmoid(states @ detector.token_w + detector.token_b), rtol=0, atol=1e-6)
+
+
+def test_a_text_of_one_paragraph_is_read_under_a_title_line():
+    """To the encoder a one-paragraph text is an article's title; read alone, body paragraphs were given 36 %
+    more techniques than gold out of fold (lab record, session 30). Its techniques are now those of the same
+    paragraph under runtime.LONE_PARAGRAPH_TITLE, its spans in its own offsets; the official mode, where a file
+    of one line is an article's title, reads it as before."""
+    from slant.document import Document
+    from slant.runtime import LONE_PARAGRAPH_TITLE, load_detector
+
+    detector = load_detector()
+    for greeting in ("Hello there", "Good morning everyone.", "Thanks for reading."):
+        assert not detector.analyze(Document("g", greeting, language="en")).techniques.get(1), greeting
+    text = "\ufeff  The corrupt elite are destroying our great nation, everyone knows it.  \n"
+    lone = detector.analyze(Document("lone", text, language="en"))
+    titled = detector.analyze(Document("titled", LONE_PARAGRAPH_TITLE + text, language="en"))
+    # the same decisions (the scores differ: the titled text, one sentence under a title, gets the map for lines)
+    names = [label.name for label in lone.techniques[1]]
+    assert names == [label.name for label in titled.techniques[3]] and "Name_Calling-Labeling" in names
+    shift = len(LONE_PARAGRAPH_TITLE)
+    assert [(s.start, s.end, s.technique, s.score) for s in lone.spans] == \
+           [(s.start - shift, s.end - shift, s.technique, s.score) for s in titled.spans]
+    assert lone.spans and all(text[s.start:s.end] == s.text for s in lone.spans)
+    assert lone.frames == detector.analyze(Document("again", text, language="en")).frames   # from the text alone
+    official = detector.analyze(Document("o", "Hello there", language="en"), official=True)
+    _, probs = detector.probabilities("Hello there", [(0, 11)])[1:]
+    assert {l.name for l in official.techniques[1]} == \
+           {detector.labels[k] for k in (probs[0] >= detector.paragraph_thresholds).nonzero()[0]}
