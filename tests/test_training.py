@@ -571,6 +571,23 @@ def test_short_text_study_runs_on_tiny_data(tiny_model):
         assert r.returncode == 2 and "Traceback" not in r.stderr and why in r.stderr.splitlines()[-1]
 
 
+def test_lone_paragraph_study_runs_on_tiny_data(tiny_model):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slant.training.lone_paragraph_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
+    assert result["fold"] == manifest["training"]["holdout_fold"] and result["articles"] > 0
+    assert list(result["readings"]) == ["in_article", "alone_as_title", "alone_under_title"]
+    golds = {row["all"]["gold"] for row in result["readings"].values()}
+    assert len(golds) == 1 and golds.pop() > 0    # the same paragraphs and gold for every reading
+    for reading in result["readings"].values():
+        assert list(reading) == ["1-5", "6-15", "16-40", "41+", "all"]
+        assert sum(reading[g]["gold"] for g in ("1-5", "6-15", "16-40", "41+")) == reading["all"]["gold"]
+
+
 def test_short_text_study_cuts_after_whole_words():
     from slant.document import Document, Label
     from slant.training.article_fit import cut
