@@ -144,11 +144,12 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
                       b'{"id": "broken", "text": \n'
                       b'{"id": "notext", "body": "x"}\n'
                       b'[1, 2]\n'
-                      b'{"id": "bytes", "text": "caf\xe9"}\n')
+                      b'{"id": "bytes", "text": "caf\xe9"}\n'
+                      b'{"id": "bom", "text": "\\ufeff\\u200b\\n"}\n')   # a byte-order mark and nothing to read
     out = tmp_path / "out"
     r = batch(folder, jsonl, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert "2 articles" in r.stderr and "7 errors" in r.stderr  # the summary's output line
+    assert "2 articles" in r.stderr and "8 errors" in r.stderr  # the summary's output line
     errors = {row["origin"]: row["reason"] for row in query(out, "SELECT origin, reason FROM errors")}
     assert errors == {
         str(folder / "empty.txt"): "empty, no text to read",
@@ -158,6 +159,7 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
         f"{jsonl}:3": 'line 3: no "text" field',
         f"{jsonl}:4": "line 4: not a JSON object",
         f"{jsonl}:5": "line 5: not UTF-8 text (byte 0xe9 at offset 28)",
+        f"{jsonl}:6": "empty, no text to read",
     }
     assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok"]
 

@@ -6,6 +6,7 @@ fails the test — so even a broken guard could not send a packet elsewhere.
 """
 
 import http.server
+import json
 import ipaddress
 import socket
 import threading
@@ -188,6 +189,10 @@ def test_cli_reads_html_files(tmp_path):
     page = write(tmp_path / "story.html", PAGE.decode())
     r = run_slant("analyze", page)
     assert r.returncode == 0 and r.stdout.startswith(f"Budget Approved After Long Debate  [{page}]")
+    old = tmp_path / "old.html"   # saved from a windows-1252 site
+    old.write_bytes(_in("windows-1252", '<meta charset="windows-1252">'))
+    r = run_slant("analyze", old, "--format", "json")
+    assert r.returncode == 0 and "about the new café" in json.loads(r.stdout)["text"]
 
 
 def _in(charset: str, meta: str) -> bytes:

@@ -155,6 +155,11 @@ def test_a_text_of_one_paragraph_is_read_under_a_title_line():
            [(s.start - shift, s.end - shift, s.technique, s.score) for s in titled.spans]
     assert lone.spans and all(text[s.start:s.end] == s.text for s in lone.spans)
     assert lone.frames == detector.analyze(Document("again", text, language="en")).frames   # from the text alone
+    import dataclasses
+    from slant.runtime import Detector
+    no_article_heads = Detector(dataclasses.replace(detector.artifact, article=None))   # reads the text once
+    bare = no_article_heads.analyze(Document("bare", text, language="en"))
+    assert bare.techniques == lone.techniques and bare.spans == lone.spans and bare.frames is None
     official = detector.analyze(Document("o", "Hello there", language="en"), official=True)
     _, probs = detector.probabilities("Hello there", [(0, 11)])[1:]
     assert {l.name for l in official.techniques[1]} == \

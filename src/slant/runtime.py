@@ -245,14 +245,16 @@ class Detector:
             raise NotEnglishError(doc.source or f"document {doc.id}", primary(doc.language))
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
-        tokens, article_pool, token_probs, parts = self.parts(doc.text, spans)
-        par_probs = self.combine(parts)
+        lone = len(spans) == 1 and not official
+        if self.article is not None or not lone:   # a lone paragraph's text alone serves only genre and frames
+            tokens, article_pool, token_probs, parts = self.parts(doc.text, spans)
+            par_probs = self.combine(parts)
         if self.article is not None:
             genre, frames = self.article.probabilities(doc.text, article_pool, par_probs)
             self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre,
                                 None if too_short_for_frames(doc.text) and not official else frames)
         text, shift = doc.text, 0
-        if len(spans) == 1 and not official:   # read under a title line (LONE_PARAGRAPH_TITLE), offsets shifted back
+        if lone:   # its techniques read under a title line (LONE_PARAGRAPH_TITLE), offsets shifted back
             text, shift = LONE_PARAGRAPH_TITLE + doc.text, len(LONE_PARAGRAPH_TITLE)
             spans = [(s + shift, e + shift) for s, e in spans]
             tokens, _, token_probs, parts = self.parts(text, [(0, shift - 2)] + spans)
