@@ -164,3 +164,25 @@ def test_a_text_of_one_paragraph_is_read_under_a_title_line():
     _, probs = detector.probabilities("Hello there", [(0, 11)])[1:]
     assert {l.name for l in official.techniques[1]} == \
            {detector.labels[k] for k in (probs[0] >= detector.paragraph_thresholds).nonzero()[0]}
+
+
+def test_a_text_of_several_paragraphs_can_be_read_under_a_title_line():
+    """``untitled=True`` (the title study's switch) reads a text of several paragraphs under
+    runtime.LONE_PARAGRAPH_TITLE as a one-paragraph text is read: the techniques of its paragraphs and its spans
+    those of the titled text, in its own numbering and offsets; by default such a text is read as it is."""
+    from slant.document import Document
+    from slant.runtime import LONE_PARAGRAPH_TITLE, load_detector
+
+    detector = load_detector()
+    text = ("The corrupt elite are destroying our great nation, everyone knows it.\n\n"
+            "Only a fool would trust these criminals with our money.\n\nWake up, patriots, before it is too late!")
+    untitled = detector.analyze(Document("u", text, language="en"), untitled=True)
+    titled = detector.analyze(Document("t", LONE_PARAGRAPH_TITLE + text, language="en"))
+    assert {n: [l.name for l in labels] for n, labels in untitled.techniques.items()} == \
+           {n - 2: [l.name for l in labels] for n, labels in titled.techniques.items() if n > 1}
+    shift = len(LONE_PARAGRAPH_TITLE)
+    assert untitled.spans and [(s.start, s.end, s.technique) for s in untitled.spans] == \
+           [(s.start - shift, s.end - shift, s.technique) for s in titled.spans if s.start >= shift]
+    assert all(text[s.start:s.end] == s.text for s in untitled.spans)
+    as_is = detector.analyze(Document("a", text, language="en"))
+    assert as_is.techniques == detector.analyze(Document("a", text, language="en"), untitled=False).techniques

@@ -2281,3 +2281,22 @@ def test_saved_targets_teach_a_student_where_the_checkpoints_cannot_go(tiny_mode
     (t / f"fold-{folds[-1]}-targets.npz").unlink()
     r = run_slant(*common, "--out", tmp_path / "x", "--sentence-units", "--distil-from", t / "targets.npz")
     assert r.returncode == 1 and f"fold-{folds[-1]}-targets.npz (the targets of the model that never saw" in r.stderr
+
+
+def test_title_study_runs_on_tiny_data(tiny_model):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slant.training.title_study", "--data", str(tiny_model / "data"),
+                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
+    assert result["fold"] == manifest["training"]["holdout_fold"] and result["articles"] > 0
+    readings = result["readings"]
+    assert list(readings) == ["titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled"]
+    for part in ("paragraphs", "first_body_paragraph"):   # every reading scored on the same body paragraphs
+        golds = {reading[part]["gold"] for reading in readings.values()}
+        assert len(golds) == 1 and golds.pop() >= 0
+    assert readings["titled"]["paragraphs"]["gold"] > 0
+    for reading in readings.values():
+        assert 0 <= reading["genre_macro_f1"] <= 1 and 0 <= reading["frames_micro_f1"] <= 1

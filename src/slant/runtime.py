@@ -37,6 +37,8 @@ MAX_CHARACTERS = 1_000_000
 # analysed alone scored micro-F1 0.413 with 36 % more techniques reported than gold (1-5 words: 68 for 10),
 # against 0.434 under this title line, reported about as often as gold (docs/model-history.md, session 30).
 # So the techniques of a one-paragraph text are read under it; its genre and frames as before, from the text alone.
+# A text of several paragraphs without a title is read as it is: its first paragraph, read as a title, scored
+# as well as under this line (the same held-out articles without their titles: 0.444 as they are, 0.442 under it).
 LONE_PARAGRAPH_TITLE = "Untitled\n\n"
 
 
@@ -217,7 +219,8 @@ class Detector:
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         return np.mean([parts[name] for name in self.ensemble], axis=0)
 
-    def analyze(self, doc: Document, thresholds: str | None = None, official: bool = False) -> Document:
+    def analyze(self, doc: Document, thresholds: str | None = None, official: bool = False,
+                untitled: bool | None = None) -> Document:
         """Label ``doc`` in place (genre and frames when the model has them, paragraph techniques
         with scores, the spans backing them) and return it; ``thresholds`` names an operating point
         other than the detector's.
@@ -228,7 +231,8 @@ class Detector:
         genre, one under ``FRAMES_MIN_WORDS`` no frames either (they stay None).  With ``official`` none of
         this applies: every article gets every label, as the official task formats need a row for each.  A text over ``MAX_CHARACTERS`` raises TextTooLongError.
         The techniques of a text of one paragraph are read under a title line (``LONE_PARAGRAPH_TITLE``; not
-        with ``official``, where a file of one line is an article's title).
+        with ``official``, where a file of one line is an article's title); ``untitled`` True reads any text
+        under it, False none (the studies' switch: ``slant.training.title_study``).
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a
@@ -245,20 +249,27 @@ class Detector:
             raise NotEnglishError(doc.source or f"document {doc.id}", primary(doc.language))
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
         spans = [(p.start, p.end) for p in doc.paragraphs]
-        lone = len(spans) == 1 and not official
-        if self.article is not None or not lone:   # a lone paragraph's text alone serves only genre and frames
-            tokens, article_pool, token_probs, parts = self.parts(doc.text, spans)
-            par_probs = self.combine(parts)
-        if self.article is not None:
-            genre, frames = self.article.probabilities(doc.text, article_pool, par_probs)
-            self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre,
-                                None if too_short_for_frames(doc.text) and not official else frames)
+        lone = len(spans) == 1
+        if untitled is None:
+            untitled = lone and not official
+        if self.article is not None and lone and untitled:   # genre and frames of a lone paragraph: its text alone
+            _, article_pool, _, parts = self.parts(doc.text, spans)
+            article_probs = self.combine(parts)
         text, shift = doc.text, 0
-        if lone:   # its techniques read under a title line (LONE_PARAGRAPH_TITLE), offsets shifted back
+        if untitled:   # read under a title line (LONE_PARAGRAPH_TITLE), offsets shifted back
             text, shift = LONE_PARAGRAPH_TITLE + doc.text, len(LONE_PARAGRAPH_TITLE)
             spans = [(s + shift, e + shift) for s, e in spans]
-            tokens, _, token_probs, parts = self.parts(text, [(0, shift - 2)] + spans)
+            tokens, pool, token_probs, parts = self.parts(text, [(0, shift - 2)] + spans)
             par_probs = self.combine(parts)[1:]
+        else:
+            tokens, pool, token_probs, parts = self.parts(text, spans)
+            par_probs = self.combine(parts)
+        if self.article is not None:
+            if not (lone and untitled):
+                article_pool, article_probs = pool, par_probs
+            genre, frames = self.article.probabilities(doc.text, article_pool, article_probs)
+            self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre,
+                                None if too_short_for_frames(doc.text) and not official else frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
         calibration = self.score_map(doc)
         scores = par_probs if calibration is None else calibrated(par_probs, *calibration)
