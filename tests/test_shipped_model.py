@@ -36,7 +36,6 @@ def test_artifact_is_small_and_described():
 @pytest.mark.parametrize("text", [
     ARTICLE,
     "One line only, no title break",
-    "   \n\n  ",                                   # no paragraph at all
     "Title\n\n" + "The corrupt regime lies and lies. " * 400,   # far longer than one window
     "😀🛑\n\nçà ñ ü — 北京 “quotes”",
 ])
@@ -108,6 +107,11 @@ def test_library_analyze_text_and_document():
     assert "Loaded_Language" in {label.name for label in doc.techniques[3]}
     mine = Document("42", ARTICLE)
     assert slant.analyze(mine) is mine and mine.techniques is not None
+    for empty in ("", " \n\n ", "\ufeff\u200b"):   # refused as the CLI, batch and the API refuse it
+        with pytest.raises(slant.InputError, match=r"^document text: empty, no text to read$"):
+            slant.analyze(empty)
+    with pytest.raises(slant.InputError, match=r"^notes.txt: empty"):
+        slant.analyze(Document("n", "\n", source="notes.txt"))
 
 
 def test_the_runtime_pools_a_long_text_chunk_by_chunk_to_the_numbers_of_the_whole():

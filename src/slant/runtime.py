@@ -14,13 +14,13 @@ import numpy as np
 from .article_heads import ArticleHeads, too_short_for_frames, too_short_for_genre
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
-from .errors import ModelError, TextTooLongError
+from .errors import InputError, ModelError, TextTooLongError
 from .heads import (RangePools, calibrated, evidence_spans, merge_windows, merged_chunks, paragraph_ranges, range_max,
                     sigmoid)
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .operating_points import OPERATING_POINTS
-from .segment import prints_sentence_lines
+from .segment import is_blank, prints_sentence_lines
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
@@ -229,7 +229,8 @@ class Detector:
         NotEnglishError, unless ``doc.language`` declares it English; ``doc.language`` is filled in when
         it was not given and the text's language is sure.  A text under ``GENRE_MIN_WORDS`` words gets no
         genre, one under ``FRAMES_MIN_WORDS`` no frames either (they stay None).  With ``official`` none of
-        this applies: every article gets every label, as the official task formats need a row for each.  A text over ``MAX_CHARACTERS`` raises TextTooLongError.
+        this applies: every article gets every label, as the official task formats need a row for each.  A text over
+        ``MAX_CHARACTERS`` raises TextTooLongError, an empty one (``segment.is_blank``) InputError.
         The techniques of a text of one paragraph are read under a title line (``LONE_PARAGRAPH_TITLE``; not
         with ``official``, where a file of one line is an article's title); ``untitled`` True reads any text
         under it, False none (the studies' switch: ``slant.training.title_study``).
@@ -241,6 +242,8 @@ class Detector:
         ``span_calibration``."""
         if len(doc.text) > MAX_CHARACTERS:
             raise TextTooLongError(doc.source or f"document {doc.id}", len(doc.text), MAX_CHARACTERS)
+        if is_blank(doc.text):
+            raise InputError(f"{doc.source or f'document {doc.id}'}: empty, no text to read")
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:
