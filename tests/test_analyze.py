@@ -42,8 +42,9 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     no_articles.mkdir()
     missing = tmp_path / "missing.txt"
     long = write(tmp_path / "long.txt", "A title\n\n" + "word " * 200_000)   # runtime.MAX_CHARACTERS + 9
-    r = run_slant("analyze", empty, bom, binary, good, latin1, no_articles, long, missing, "--format", "jsonl",
-                  "--model", tiny_model / "model")
+    # "" (an unset shell variable) is not the current folder, which holds an article here
+    r = run_slant("analyze", empty, bom, binary, good, latin1, no_articles, long, missing, "", "--format", "jsonl",
+                  "--model", tiny_model / "model", cwd=tmp_path)
     assert r.returncode == 1
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
     assert r.stderr.splitlines() == [
@@ -54,6 +55,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {no_articles}: no .txt or .html files to analyze",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
+        "Error: '': an empty path names no file or folder",
     ]
 
 

@@ -64,6 +64,8 @@ def test_evaluate_ptc_si(tmp_path):
     (["evaluate", "--gold", "{gold}", "--pred", "{gold}"], 2, "Error: give exactly one of --subtask"),
     (["evaluate", "--subtask", "1", "--ptc", "si", "--gold", "{gold}", "--pred", "{gold}"], 2, "Error: give exactly one"),
     (["taxonomy", "--kind", "colours"], 2, "Error: Invalid value for '--kind'"),
+    (["semeval", "predict", "--subtask", "3", "--articles", "", "--output", "x"], 2,
+     "Error: Invalid value for '--articles': an empty path names no file or folder"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, code, message):
     files = {"gold": write(tmp_path / "gold.txt", "1\topinion\n2\tsatire\n"),

@@ -250,7 +250,8 @@ def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model
     latin1.write_bytes("café,text\nx,y\n".encode("latin-1"))
     for args, expected in [((bad_csv,), f'{bad_csv}: no "text" column in the CSV header (found: id, body)'),
                            ((latin1,), f"{latin1}: the CSV header is not UTF-8 text (nor UTF-16 with a byte-order mark)"),
-                           ((tmp_path / "missing.jsonl",), f"{tmp_path / 'missing.jsonl'}: no such file or folder")]:
+                           ((tmp_path / "missing.jsonl",), f"{tmp_path / 'missing.jsonl'}: no such file or folder"),
+                           (("",), "'': an empty path names no file or folder")]:   # not the current folder
         r = batch(*args, "-o", tmp_path / "out", model=model)
         assert r.returncode == 1 and r.stderr == f"Error: {expected}\n", r.stderr   # the error line alone
         assert "Traceback" not in r.stderr

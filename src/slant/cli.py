@@ -15,6 +15,7 @@ import click
 from . import __version__, schema, taxonomy
 from .errors import SlantError
 from .evaluate import evaluate_files
+from .inputs import EMPTY_PATH
 from .operating_points import OPERATING_POINTS
 
 
@@ -29,6 +30,22 @@ class SlantGroup(click.Group):
         except BrokenPipeError:  # `slant ... | head`
             sys.stderr.close()
             ctx.exit(0)
+
+
+class _PathType(click.Path):
+    """A path option or argument as a pathlib.Path, refusing an empty one (pathlib reads "" as the current
+    folder: an unset shell variable would name it)."""
+
+    def __init__(self):
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if value == "":
+            self.fail(EMPTY_PATH, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+PATH = _PathType()
 
 
 @click.group(cls=SlantGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,8 +91,8 @@ def taxonomy_cmd(kind: str | None, as_json: bool) -> None:
 @cli.command("evaluate")
 @click.option("--subtask", type=click.Choice(["1", "2", "3"]), help="SemEval-2023 Task 3 subtask.")
 @click.option("--ptc", type=click.Choice(["si", "tc"]), help="SemEval-2020 Task 11 (PTC) task.")
-@click.option("--gold", required=True, type=click.Path(path_type=Path), help="Gold label file.")
-@click.option("--pred", required=True, type=click.Path(path_type=Path), help="Prediction file, same format.")
+@click.option("--gold", required=True, type=PATH, help="Gold label file.")
+@click.option("--pred", required=True, type=PATH, help="Prediction file, same format.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def evaluate_cmd(subtask: str | None, ptc: str | None, gold: Path, pred: Path, as_json: bool) -> None:
     """Score a prediction file with the official metric: macro-F1 for subtask 1,
@@ -92,7 +109,7 @@ def _detector(model: Path | None, thresholds: str = "micro"):
     return load_detector(model, thresholds=thresholds)
 
 
-_MODEL = click.option("--model", type=click.Path(path_type=Path), default=None,
+_MODEL = click.option("--model", type=PATH, default=None,
                       help="A model folder to use instead of the shipped one.")
 _THRESHOLDS = click.option(
     "--thresholds", type=click.Choice(list(OPERATING_POINTS)), default="micro", show_default=True,
@@ -108,7 +125,7 @@ _THRESHOLDS = click.option(
               show_default=True,
               help="text: a report for the terminal (coloured on a terminal); json: one Document (a list for "
                    "several); jsonl: one Document per line; html: a self-contained report to open in a browser.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", type=PATH, default=None,
               help="Write here instead of standard output; with --format html and several inputs, a folder "
                    "that gets one <id>.html per article.")
 @click.option("--language", default=None, metavar="CODE",
@@ -196,7 +213,7 @@ def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None
 
 @cli.command("batch")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", "out", required=True, type=PATH,
               help="Output folder (created; rerun the same command on it to resume).")
 @click.option("--workers", type=click.IntRange(1, None), default=None,
               help="Worker processes (Ray actors with --engine ray), each loading the model once. [default: the CPU count]")
@@ -244,7 +261,7 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
 
 
 @cli.command("query")
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", type=PATH)
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table",
               show_default=True, help="table: DuckDB's box (40 rows shown); csv, json, jsonl: every row.")
@@ -262,8 +279,8 @@ def query_cmd(out: Path, sql: str, fmt: str) -> None:
 
 
 @cli.command("report")
-@click.argument("out", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.argument("out", type=PATH)
+@click.option("-o", "--output", type=PATH, default=None,
               help="HTML file to write. [default: OUT/dashboard.html]")
 @click.option("--top-sources", type=click.IntRange(1, None), default=15, show_default=True,
               help="Sources shown by name in per-source charts (the rest are pooled as \"other\").")
@@ -286,8 +303,8 @@ def semeval_group() -> None:
 @semeval_group.command("predict")
 @click.option("--subtask", type=click.Choice(["1", "2", "3"]), required=True,
               help="1: genre per article; 2: frames per article; 3: techniques per paragraph.")
-@click.option("--articles", required=True, type=click.Path(path_type=Path), help="Folder of article*.txt files.")
-@click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
+@click.option("--articles", required=True, type=PATH, help="Folder of article*.txt files.")
+@click.option("--output", required=True, type=PATH, help="File to write.")
 @_MODEL
 @_THRESHOLDS
 def semeval_predict_cmd(subtask: str, articles: Path, output: Path, model: Path | None, thresholds: str) -> None:
@@ -321,9 +338,9 @@ def ptc_group() -> None:
 @ptc_group.command("predict")
 @click.option("--task", type=click.Choice(["si", "tc"]), required=True,
               help="si: propaganda spans; tc: one of the 14 PTC classes for each template span.")
-@click.option("--articles", required=True, type=click.Path(path_type=Path), help="Folder of article*.txt files.")
-@click.option("--template", type=click.Path(path_type=Path), help="TC template (ID, ?, start, end); needed for tc.")
-@click.option("--output", required=True, type=click.Path(path_type=Path), help="File to write.")
+@click.option("--articles", required=True, type=PATH, help="Folder of article*.txt files.")
+@click.option("--template", type=PATH, help="TC template (ID, ?, start, end); needed for tc.")
+@click.option("--output", required=True, type=PATH, help="File to write.")
 @_MODEL
 def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Path, model: Path | None) -> None:
     """Write PTC-2020 predictions: spans (si) or classes of given spans (tc). An article
@@ -341,9 +358,9 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 
 
 @cli.command("train")
-@click.option("--data", required=True, type=click.Path(path_type=Path),
+@click.option("--data", required=True, type=PATH,
               help="The shared data folder (holds semeval2023/en/...).")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the model artifact to.")
+@click.option("--out", required=True, type=PATH, help="Folder to write the model artifact to.")
 @click.option("--base", type=click.Choice(["minilm", "mpnet"]), default="minilm", show_default=True,
               help="The pretrained encoder: MiniLM-L6 (all-MiniLM-L6-v2; what ships) or MPNet (all-mpnet-base-v2, "
                    "12 layers, 768 wide, about 8x the work: a teacher only, with --cross-validate, for a MiniLM "
@@ -359,10 +376,10 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--holdout-fold", default=0, show_default=True,
               help="Which of the 5 article folds (near-duplicates kept together) is held out for thresholds and figures.")
 @click.option("--max-articles", type=int, default=None, help="Use only the first N articles (quick checks).")
-@click.option("--from-checkpoint", "checkpoint", type=click.Path(path_type=Path), default=None,
+@click.option("--from-checkpoint", "checkpoint", type=PATH, default=None,
               help="Skip fine-tuning: load encoder and heads from a run's teacher-fp32.pt, then refit the lexical "
                    "head, re-export and re-tune.")
-@click.option("--article-heads-on", "article_source", type=click.Path(path_type=Path), default=None,
+@click.option("--article-heads-on", "article_source", type=PATH, default=None,
               help="Fit only the genre and frame heads and the PTC span classifier, on the encoder of the exported model in this folder (its "
                    "technique heads, thresholds and figures are kept; its folds and held-out fold are used).")
 @click.option("--joint-article-heads", "joint", is_flag=True,
@@ -370,7 +387,7 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "the shipped genre and frame heads are fitted on the exported encoder either way.")
 @click.option("--article-weight", default=1.0, show_default=True, type=click.FloatRange(0.0, min_open=True),
               help="With --joint-article-heads: the weight of the genre and frames losses beside the technique losses.")
-@click.option("--distil-from", "teachers", multiple=True, type=click.Path(path_type=Path),
+@click.option("--distil-from", "teachers", multiple=True, type=PATH,
               help="A teacher's teacher-fp32.pt (repeat for an ensemble): the student also learns the mean of the "
                    "teachers' probabilities. Teachers must come from runs with the same data, folds and held-out fold; "
                    "with --cross-validate, from a cross-validation with the same data and folds (fold K's student "

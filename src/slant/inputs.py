@@ -18,11 +18,27 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_utf8, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url"]
+__all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = (".txt",) + HTML_SUFFIXES
+
+
+# pathlib reads "" as ".", so an empty argument (an unset shell variable: slant analyze "$FILE") would analyse the
+# current folder; it is refused with this reason instead.
+EMPTY_PATH = "an empty path names no file or folder"
+
+
+def given_path(raw: str) -> Path:
+    """``raw`` as a Path; InputError for an empty (or all-blank) one.
+
+    >>> given_path("notes/a.txt").name
+    'a.txt'
+    """
+    if not raw:
+        raise InputError(f"'': {EMPTY_PATH}")
+    return Path(raw)
 
 
 def is_url(raw: str) -> bool:
@@ -103,8 +119,8 @@ def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
             except SlantError as ex:
                 yield ex
             continue
-        path = Path(raw)
         try:
+            path = given_path(raw)
             files = _folder_files(path) if path.is_dir() else [path]
         except SlantError as ex:
             yield ex

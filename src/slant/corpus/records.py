@@ -23,7 +23,7 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
-from ..inputs import HTML_SUFFIXES, SUFFIXES
+from ..inputs import HTML_SUFFIXES, SUFFIXES, given_path
 from ..segment import is_blank
 
 __all__ = ["Record", "Corpus", "FIELDS"]
@@ -71,7 +71,7 @@ class Corpus:
     def __init__(self, inputs: list[str], exclude: str | Path | None = None):
         if not inputs:
             raise InputError("no inputs given")
-        self.inputs = [Path(raw) for raw in inputs]
+        self.inputs = [given_path(raw) for raw in inputs]
         # the output folder may sit inside an input folder: its files (a dashboard.html) are not articles
         self.exclude = Path(exclude).resolve() if exclude is not None else None
         self._counts = [self._check(path) for path in self.inputs]
