@@ -41,6 +41,10 @@ def test_several_html_reports_go_to_a_folder(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["900000001.html", "b.html"]
     r = run_slant("analyze", EXAMPLE, EXAMPLE, "--format", "html")
     assert r.returncode == 2 and "needs -o FOLDER" in r.stderr
+    a_file = write(tmp_path / "notes.txt", "mine\n")   # -o naming a file: one line, the file left alone
+    r = run_slant("analyze", EXAMPLE, EXAMPLE, "--format", "html", "-o", a_file)
+    assert r.returncode == 1 and r.stderr == f"Error: {a_file}: a file, not a folder (--format html with several " \
+        "articles writes one report per article into a folder)\n" and a_file.read_text() == "mine\n"
 
 
 def test_html_report_in_the_browser(tmp_path, page):

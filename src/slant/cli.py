@@ -169,9 +169,15 @@ def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
     from .report_html import html_report
 
     if fmt == "html" and output is not None and len(docs) > 1:
-        output.mkdir(parents=True, exist_ok=True)
-        for doc in docs:
-            (output / f"{doc.id}.html").write_text(html_report(doc), encoding="utf-8")
+        if output.exists() and not output.is_dir():
+            raise SlantError(f"{output}: a file, not a folder (--format html with several articles writes one "
+                             "report per article into a folder)")
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            for doc in docs:
+                (output / f"{doc.id}.html").write_text(html_report(doc), encoding="utf-8")
+        except OSError as ex:
+            raise SlantError(f"{ex.filename or output}: cannot write ({ex.strerror or ex})") from None
         click.echo(f"wrote {len(docs)} reports to {output}", err=True)
         return
     if fmt == "text":
