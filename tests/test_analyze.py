@@ -98,6 +98,23 @@ def test_official_predictions_leave_out_bad_articles_and_keep_the_rest(tmp_path)
     assert r.stderr.splitlines() == [only]
 
 
+def test_official_predictions_refuse_an_output_they_cannot_write_before_any_work(tiny_model, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "article1.txt", "A title\n\nA body.\n")
+    template = write(tmp_path / "template.txt", "1\t?\t2\t7\n")
+    nowhere = tmp_path / "no-such-folder" / "pred.txt"
+    for command in (["semeval", "predict", "--subtask", "3"], ["semeval", "predict", "--subtask", "1"],
+                    ["ptc", "predict", "--task", "si"], ["ptc", "predict", "--task", "tc", "--template", template]):
+        for output, error in ((folder, f"Error: {folder}: is a folder; give a file to write"),
+                              (nowhere, f"Error: {nowhere}: cannot write (no folder {nowhere.parent})")):
+            r = run_slant(*command, "--articles", folder, "--output", output, "--model", tiny_model / "model")
+            assert r.returncode == 1 and r.stderr == error + "\n", (command, r.stderr)
+    r = run_slant("semeval", "predict", "--subtask", "3", "--articles", folder, "--output", tmp_path / "p.txt",
+                  "--model", tiny_model / "model")
+    assert r.returncode == 0 and r.stderr == f"wrote {tmp_path / 'p.txt'}: subtask 3 predictions for 1 article\n"
+
+
 @pytest.mark.parametrize("stdin,error", [("", "Error: <stdin>: empty input, no text to read")])
 def test_bad_stdin(tiny_model, stdin, error):
     r = run_slant("analyze", "-", "--model", tiny_model / "model", stdin=stdin)

@@ -329,7 +329,8 @@ def _report_written(output: Path, what: str, written) -> None:
     for error in written.left_out:
         click.echo(f"Error: {error}", err=True)
     left_out = f" ({len(written.left_out)} left out, named above)" if written.left_out else ""
-    click.echo(f"wrote {output}: {what} predictions for {written.articles} articles{left_out}", err=True)
+    articles = f"{written.articles} article{'' if written.articles == 1 else 's'}"
+    click.echo(f"wrote {output}: {what} predictions for {articles}{left_out}", err=True)
     if written.warning():
         click.echo(f"Warning: {written.warning()}", err=True)
     if written.left_out:

@@ -12,6 +12,7 @@ from . import taxonomy
 from .formats import ptc, semeval
 from .formats.articles import article_id, article_paths, read_article
 from .formats.semeval import SpanRow
+from .formats.tsv import writable
 from .errors import InputError, ModelError, SlantError
 from .evaluate import merge_spans
 from .language import ENGLISH, identify, language_name
@@ -84,13 +85,13 @@ def semeval_predict(detector: Detector, subtask: str, articles: str | Path, outp
     if subtask in ("1", "2") and detector.article is None:
         raise ModelError(f"{detector.artifact.path}: this model has no genre and frame heads (subtask {subtask})")
     written = Written()
-    write(output, rows(_analysed(detector, articles, written)))
+    write(writable(output), rows(_analysed(detector, articles, written)))
     return written
 
 
 def ptc_si(detector: Detector, articles: str | Path, output: str | Path) -> Written:
     """PTC span identification: technique spans of any class, overlapping ones merged."""
-    rows = []
+    rows, output = [], writable(output)
     written = Written()
     for doc in _analysed(detector, articles, written):
         rows += [ptc.SIRow(doc.id, s, e) for s, e in merge_spans([(sp.start, sp.end) for sp in doc.spans])]
@@ -104,7 +105,7 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
     Scores come from the model's span classifier (slant.span_classes), or from the token head for a
     model without one; a span the template lists k times gets its k best classes.
     """
-    rows = ptc.read_tc_template(template)
+    rows, output = ptc.read_tc_template(template), writable(output)
     needed = {r.article_id for r in rows}
     paths = {article_id(p): p for p in article_paths(articles) if article_id(p) in needed}
     missing = sorted(needed - set(paths))

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 from .. import taxonomy
-from ..errors import FormatError, InputError, LabelError
+from ..errors import FormatError, InputError, LabelError, SlantError
 
-__all__ = ["read_bytes", "read_text", "decode_utf8", "read_rows", "write_lines", "Fields"]
+__all__ = ["read_bytes", "read_text", "decode_utf8", "read_rows", "writable", "write_lines", "Fields"]
 
 Row = TypeVar("Row")
 
@@ -122,8 +122,23 @@ def read_rows(path: str | Path, columns: tuple[int, ...], parse: Callable[[Field
     return rows
 
 
+def writable(path: str | Path) -> Path:
+    """``path`` as a Path, when a file can be written there; else SlantError naming it — checked before a
+    long run, so that hours of predictions do not end on a path that cannot take them. Creates nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise SlantError(f"{path}: is a folder; give a file to write")
+    if not path.parent.is_dir():
+        raise SlantError(f"{path}: cannot write (no folder {path.parent})")
+    return path
+
+
 def write_lines(path: str | Path, lines: Iterable[str]) -> None:
-    """Write lines, each ending in ``\\n``, as UTF-8 without newline translation."""
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        for line in lines:
-            out.write(line + "\n")
+    """Write lines, each ending in ``\\n``, as UTF-8 without newline translation; SlantError naming the file
+    when it cannot be written."""
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            for line in lines:
+                out.write(line + "\n")
+    except OSError as ex:
+        raise SlantError(f"{path}: cannot write ({ex.strerror or ex})") from None
