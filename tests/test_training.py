@@ -2300,3 +2300,11 @@ def test_title_study_runs_on_tiny_data(tiny_model):
     assert readings["titled"]["paragraphs"]["gold"] > 0
     for reading in readings.values():
         assert 0 <= reading["genre_macro_f1"] <= 1 and 0 <= reading["frames_micro_f1"] <= 1
+
+
+def test_train_refuses_an_out_that_is_a_file_before_training(tiny_model, tmp_path):
+    a_file = tmp_path / "model.txt"
+    a_file.write_text("mine\n")
+    r = run_slant("train", "--data", tiny_model / "data", "--out", a_file, "--tiny")
+    assert r.returncode == 1 and a_file.read_text() == "mine\n"
+    assert r.stderr == f"Error: {a_file}: a file, not a folder (--out is the folder the model is written to)\n"

@@ -461,6 +461,8 @@ def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int,
                                "--base mpnet")
     if layers is None:
         layers = 12 if base == "mpnet" else 4
+    if out.exists() and not out.is_dir():   # refused before the training, not after it
+        raise SlantError(f"{out}: a file, not a folder (--out is the folder the model is written to)")
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       base=base, lr=lr if lr is not None else (4e-5 if base == "mpnet" else 8e-5),
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,
