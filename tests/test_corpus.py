@@ -350,6 +350,8 @@ def test_query_errors_are_one_line(tmp_path, model):
     assert r.returncode == 1 and r.stderr.startswith("Error: query failed: Binder Error") and r.stderr.count("\n") == 1
     r = run_slant("query", tmp_path, "SELECT 1")
     assert r.returncode == 1 and "not a slant batch output" in r.stderr
+    r = run_slant("query", out, "  ")   # an empty query printed nothing and exited 0
+    assert r.returncode == 1 and r.stderr.startswith("Error: no SQL to run: give a query") and r.stderr.count("\n") == 1
     r = run_slant("query", out, "SELECT technique, count(*) AS n FROM techniques GROUP BY 1", "--format", "csv")
     assert r.returncode == 0 and r.stdout.splitlines()[0] == "technique,n"
     table = run_slant("query", out, "SELECT id FROM articles ORDER BY id")

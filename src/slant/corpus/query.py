@@ -54,6 +54,8 @@ def run_query(out: str | Path, sql: str, fmt: str = "table") -> str:
     csv (lists and structs as JSON), json (a list of objects) or jsonl.  SlantError with DuckDB's first message line on bad SQL."""
     import duckdb
 
+    if not sql.strip():
+        raise SlantError('no SQL to run: give a query, e.g. "SELECT genre, count(*) FROM articles GROUP BY genre"')
     con = connect(out)
     try:
         rel = con.sql(sql)
