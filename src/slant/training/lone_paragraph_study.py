@@ -35,7 +35,9 @@ def group(words: int) -> str:
     raise AssertionError
 
 
-def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
+def held_out(data: str | Path, model: str | Path, fold: int | None = None):
+    """(the model's Detector, the fold read, that fold's labelled articles): its held-out fold unless ``fold``
+    names another."""
     detector = Detector(load_artifact(model))
     manifest = detector.artifact.manifest.get("training", {})
     fold = manifest.get("holdout_fold") if fold is None else fold
@@ -44,7 +46,19 @@ def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
                          "single-fold model (slant train --holdout-fold K)")
     corpus = load_english(data)
     folds = corpus.article_folds(manifest.get("folds", 5), manifest.get("fold_seed", 13))
-    held = [d for d in corpus.documents if folds[d.id] == fold]
+    return detector, fold, [d for d in corpus.documents if folds[d.id] == fold]
+
+
+def prf(right: int, reported: int, gold: int) -> dict:
+    """Micro precision, recall and F1 from counts, with the counts."""
+    precision, recall = right / max(reported, 1), right / max(gold, 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "reported": reported, "gold": gold}
+
+
+def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
+    detector, fold, held = held_out(data, model, fold)
     counts = {way: defaultdict(lambda: [0, 0, 0]) for way in ("in_article", "alone_as_title", "alone_under_title")}
     for article in held:
         gold = {n: {label.name for label in labels} for n, labels in (article.techniques or {}).items()}
@@ -67,16 +81,13 @@ def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
     for way, by_group in counts.items():
         result["readings"][way] = {}
         for key in [group(low) for low, _ in GROUPS] + ["all"]:
-            right, reported, gold_n = by_group[key]
-            precision, recall = right / max(reported, 1), right / max(gold_n, 1)
-            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-            result["readings"][way][key] = {"precision": round(precision, 4), "recall": round(recall, 4),
-                                            "f1": round(f1, 4), "reported": reported, "gold": gold_n}
+            result["readings"][way][key] = prf(*by_group[key])
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(study=study, doc: str = __doc__) -> None:
+    """The command line of this study, and of another over the same arguments (``title_study``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="The shared data folder.")
     parser.add_argument("--model", required=True, help="A single-fold model folder (slant train --holdout-fold K).")
     parser.add_argument("--fold", type=int, default=None, help="The fold to read (default: the model's held-out one).")

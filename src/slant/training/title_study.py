@@ -14,39 +14,21 @@ labels were reported. Prints JSON.
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 
 from .. import taxonomy
 from ..document import Document
-from ..errors import SlantError
 from ..evaluate import multilabel_scores, single_label_scores
-from ..models import load_artifact
-from ..runtime import Detector
-from .corpus import load_english
+from . import lone_paragraph_study
+from .lone_paragraph_study import held_out, prf
 
 READINGS = ("titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled")
 
 
-def _prf(right: int, reported: int, gold: int) -> dict:
-    precision, recall = right / max(reported, 1), right / max(gold, 1)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "reported": reported, "gold": gold}
-
-
 def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
-    detector = Detector(load_artifact(model))
-    manifest = detector.artifact.manifest.get("training", {})
-    fold = manifest.get("holdout_fold") if fold is None else fold
-    if fold is None:
-        raise SlantError(f"{model}: trained on every article (no held-out fold); give --fold, or use a "
-                         "single-fold model (slant train --holdout-fold K)")
-    corpus = load_english(data)
-    folds = corpus.article_folds(manifest.get("folds", 5), manifest.get("fold_seed", 13))
-    held = [d for d in corpus.documents if folds[d.id] == fold and len(d.paragraphs) > 2]
+    detector, fold, held = held_out(data, model, fold)
+    held = [d for d in held if len(d.paragraphs) > 2]
     counts = {way: defaultdict(lambda: [0, 0, 0]) for way in READINGS}
     genres = {way: ({}, {}) for way in READINGS}
     frames = {way: ({}, {}) for way in READINGS}
@@ -82,8 +64,8 @@ def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
     result = {"model": str(model), "fold": fold, "articles": len(held), "readings": {}}
     for way in READINGS:
         result["readings"][way] = {
-            "paragraphs": _prf(*counts[way]["all"]),
-            "first_body_paragraph": _prf(*counts[way]["first"]),
+            "paragraphs": prf(*counts[way]["all"]),
+            "first_body_paragraph": prf(*counts[way]["first"]),
             "genre_macro_f1": round(single_label_scores(*genres[way]).macro_f1, 4),
             "frames_micro_f1": round(multilabel_scores(*frames[way], taxonomy.FRAMES).micro.f1, 4),
         }
@@ -91,15 +73,7 @@ def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="The shared data folder.")
-    parser.add_argument("--model", required=True, help="A single-fold model folder (slant train --holdout-fold K).")
-    parser.add_argument("--fold", type=int, default=None, help="The fold to read (default: the model's held-out one).")
-    args = parser.parse_args()
-    try:
-        print(json.dumps(study(args.data, args.model, args.fold), indent=2))
-    except SlantError as ex:
-        raise SystemExit(f"Error: {ex}") from None
+    lone_paragraph_study.main(study, __doc__)
 
 
 if __name__ == "__main__":
