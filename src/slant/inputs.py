@@ -31,7 +31,7 @@ EMPTY_PATH = "an empty path names no file or folder"
 
 
 def given_path(raw: str) -> Path:
-    """``raw`` as a Path; InputError for an empty (or all-blank) one.
+    """``raw`` as a Path; InputError for an empty one.
 
     >>> given_path("notes/a.txt").name
     'a.txt'
