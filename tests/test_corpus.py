@@ -519,3 +519,26 @@ def test_csv_exports_with_a_byte_order_mark(tmp_path, model):
     assert r.returncode == 0, r.stderr
     assert [row["id"] for row in query(out, "SELECT id FROM articles ORDER BY id")] == ["x1", "x2"]
     assert query(out, "SELECT count(*) AS n FROM errors")[0]["n"] == 0
+
+
+def test_a_title_column_beside_a_body_is_read_as_the_title(tmp_path, model):
+    """A JSONL row whose "text" is the body and whose "title" is beside it is analysed as the titled article
+    (the runtime reads the text under its Document title), with spans in the body's offsets."""
+    from slant.document import Document
+    from slant.runtime import load_detector
+    title, body = ARTICLES[0].split("\n\n", 1)
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps({"id": "beside", "title": title, "text": body}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert batch(jsonl, "-o", out, "--workers", "1", model=model).returncode == 0
+    row = query(out, "SELECT title, techniques, frames FROM articles")[0]
+    titled = load_detector(model).analyze(Document("t", ARTICLES[0], language="en"))
+    untitled = load_detector(model).analyze(Document("u", body, language="en"), untitled=False)
+    assert row["title"] == title
+    assert sorted(row["techniques"]) == sorted({l.name for n, ls in titled.techniques.items() if n > 1 for l in ls})
+    assert row["frames"] == [label.name for label in titled.frames or []]
+    shift = len(title) + 2
+    spans = query(out, "SELECT start, \"end\", technique FROM spans ORDER BY start, technique")
+    assert [(s["start"] + shift, s["end"] + shift, s["technique"]) for s in spans] == \
+        sorted((s.start, s.end, s.technique) for s in titled.spans if s.start >= shift)
+    assert untitled.title != title

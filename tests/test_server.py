@@ -49,6 +49,25 @@ def test_analyze_text(server, article_text):
     assert doc["genre"] is None and doc["frames"] is None and doc["techniques"] is not None  # 3 words
 
 
+def test_a_title_given_beside_the_text_is_read_as_its_title(server):
+    """The API's "title" (when it is not the text's first line) is read as the article's title, as the model was
+    trained, not only shown: the body's labels are those of the titled text, in the body's own offsets."""
+    article = (EXAMPLES / "article900000001.txt").read_text(encoding="utf-8")
+    title, body = article.split("\n\n", 1)
+    titled = json.loads(call(server, "/api/analyze", {"text": article})[2])
+    beside = json.loads(call(server, "/api/analyze", {"text": body, "title": title})[2])
+    alone = json.loads(call(server, "/api/analyze", {"text": body})[2])
+    shift = len(title) + 2
+    assert beside["title"] == title and beside["text"] == body
+    assert beside["genre"] == titled["genre"] and beside["frames"] == titled["frames"]
+    assert [(t["paragraph"] + 2, t["labels"]) for t in beside["techniques"]] == \
+           [(t["paragraph"], t["labels"]) for t in titled["techniques"] if t["paragraph"] > 1]
+    assert [(s["start"] + shift, s["end"] + shift, s["technique"]) for s in beside["spans"]] == \
+           [(s["start"], s["end"], s["technique"]) for s in titled["spans"] if s["start"] >= shift]
+    assert all(body[s["start"]:s["end"]] == s["text"] for s in beside["spans"])
+    assert alone["title"] != title   # without it, the body's first line is its title
+
+
 @pytest.mark.parametrize("body,status,detail", [
     ({}, 422, "give exactly one of text and url"),
     ({"text": "a", "url": "http://127.0.0.1/"}, 422, "give exactly one of text and url"),

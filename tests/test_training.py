@@ -2293,7 +2293,8 @@ def test_title_study_runs_on_tiny_data(tiny_model):
     manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
     assert result["fold"] == manifest["training"]["holdout_fold"] and result["articles"] > 0
     readings = result["readings"]
-    assert list(readings) == ["titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled"]
+    assert list(readings) == ["titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled",
+                              "title_given_beside"]
     for part in ("paragraphs", "first_body_paragraph"):   # every reading scored on the same body paragraphs
         golds = {reading[part]["gold"] for reading in readings.values()}
         assert len(golds) == 1 and golds.pop() >= 0

@@ -20,7 +20,7 @@ from .heads import (RangePools, calibrated, evidence_spans, merge_windows, merge
 from .lexical import LexicalHead
 from .models import Artifact, load_artifact
 from .operating_points import OPERATING_POINTS
-from .segment import is_blank, prints_sentence_lines
+from .segment import is_blank, prints_sentence_lines, title_of
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
@@ -38,7 +38,8 @@ MAX_CHARACTERS = 1_000_000
 # against 0.434 under this title line, reported about as often as gold (docs/model-history.md, session 30).
 # So the techniques of a one-paragraph text are read under it; its genre and frames as before, from the text alone.
 # A text of several paragraphs without a title is read as it is: its first paragraph, read as a title, scored
-# as well as under this line (the same held-out articles without their titles: 0.444 as they are, 0.442 under it).
+# as well as under this line (the same held-out articles without their titles: 0.444 as they are, 0.442 under it);
+# one whose title is given beside it (Document.title) is read under that title (Detector.heading): 0.457, as titled.
 LONE_PARAGRAPH_TITLE = "Untitled\n\n"
 
 
@@ -231,9 +232,10 @@ class Detector:
         genre, one under ``FRAMES_MIN_WORDS`` no frames either (they stay None).  With ``official`` none of
         this applies: every article gets every label, as the official task formats need a row for each.  A text over
         ``MAX_CHARACTERS`` raises TextTooLongError, an empty one (``segment.is_blank``) InputError.
-        The techniques of a text of one paragraph are read under a title line (``LONE_PARAGRAPH_TITLE``; not
-        with ``official``, where a file of one line is an article's title); ``untitled`` True reads any text
-        under it, False none (the studies' switch: ``slant.training.title_study``).
+        The text is read under the title line ``heading`` gives: the Document's own title where it has one that
+        is not the text's first line, else for a text of one paragraph ``LONE_PARAGRAPH_TITLE`` (not with
+        ``official``, where a file of one line is an article's title); ``untitled`` True reads any text under
+        that line, False none (the studies' switch: ``slant.training.title_study``). Offsets stay the text's.
 
         A technique is reported where its raw paragraph score passes the threshold; the score it is
         reported with is calibrated (the chance of being right, measured out of fold) when the model has a
@@ -251,28 +253,22 @@ class Detector:
         elif primary(doc.language) != ENGLISH and not official:
             raise NotEnglishError(doc.source or f"document {doc.id}", primary(doc.language))
         cut = self.paragraph_thresholds if thresholds in (None, self.operating_point) else self.thresholds_at(thresholds)
-        spans = [(p.start, p.end) for p in doc.paragraphs]
-        lone = len(spans) == 1
-        if untitled is None:
-            untitled = lone and not official
-        if self.article is not None and lone and untitled:   # genre and frames of a lone paragraph: its text alone
-            _, article_pool, _, parts = self.parts(doc.text, spans)
-            article_probs = self.combine(parts)
-        text, shift = doc.text, 0
-        if untitled:   # read under a title line (LONE_PARAGRAPH_TITLE), offsets shifted back
-            text, shift = LONE_PARAGRAPH_TITLE + doc.text, len(LONE_PARAGRAPH_TITLE)
-            spans = [(s + shift, e + shift) for s, e in spans]
-            tokens, pool, token_probs, parts = self.parts(text, [(0, shift - 2)] + spans)
-            par_probs = self.combine(parts)[1:]
-        else:
-            tokens, pool, token_probs, parts = self.parts(text, spans)
-            par_probs = self.combine(parts)
+        heading = self.heading(doc, official, untitled)
+        text, shift = heading + doc.text, len(heading)
+        spans = [(p.start + shift, p.end + shift) for p in doc.paragraphs]
+        tokens, pool, token_probs, parts = self.parts(text, ([(0, shift - 2)] if heading else []) + spans)
+        all_probs = self.combine(parts)
+        par_probs = all_probs[1:] if heading else all_probs
         if self.article is not None:
-            if not (lone and untitled):
-                article_pool, article_probs = pool, par_probs
-            genre, frames = self.article.probabilities(doc.text, article_pool, article_probs)
-            self._label_article(doc, None if too_short_for_genre(doc.text) and not official else genre,
-                                None if too_short_for_frames(doc.text) and not official else frames)
+            article_text, article_probs = text, all_probs   # the text with the title it was given
+            if heading == LONE_PARAGRAPH_TITLE:   # a made-up title line: genre and frames as measured, without it
+                article_text, article_probs = doc.text, par_probs
+                if len(spans) == 1:   # a lone paragraph's from its text alone
+                    _, pool, _, lone_parts = self.parts(doc.text, [(s - shift, e - shift) for s, e in spans])
+                    article_probs = self.combine(lone_parts)
+            genre, frames = self.article.probabilities(article_text, pool, article_probs)
+            self._label_article(doc, None if too_short_for_genre(article_text) and not official else genre,
+                                None if too_short_for_frames(article_text) and not official else frames)
         hot = [np.flatnonzero(row >= cut).tolist() for row in par_probs]   # decided on the raw scores
         calibration = self.score_map(doc)
         scores = par_probs if calibration is None else calibrated(par_probs, *calibration)
@@ -291,6 +287,29 @@ class Detector:
         for (start, end, label, _), score in zip(found, scores):
             doc.add_span(start - shift, end - shift, label, score)
         return doc
+
+    @staticmethod
+    def heading(doc: Document, official: bool = False, untitled: bool | None = None) -> str:
+        """The title line (with its blank line) that ``analyze`` reads ``doc``'s text under, or "": the
+        Document's own title when it has one that is not its text's first line (a ``title`` given beside the
+        body, in the API or a batch column — the model was trained on articles with their titles); else
+        ``LONE_PARAGRAPH_TITLE`` for a text of one paragraph; none in ``official`` mode, where the text is
+        read as the task gives it. ``untitled`` True or False forces ``LONE_PARAGRAPH_TITLE`` or none.
+
+        >>> Detector.heading(Document("a", "The body, alone.\\n\\nMore of it.", title="A  Title"))
+        'A Title\\n\\n'
+        >>> Detector.heading(Document("b", "A Title\\n\\nThe body.", title="A Title")), \\
+        ...     Detector.heading(Document("c", "One paragraph."))
+        ('', 'Untitled\\n\\n')
+        """
+        if untitled is not None:
+            return LONE_PARAGRAPH_TITLE if untitled else ""
+        if official:
+            return ""
+        given = " ".join((doc.title or "").split())
+        if given and given != " ".join((title_of(doc.text) or "").split()):
+            return given + "\n\n"
+        return LONE_PARAGRAPH_TITLE if len(doc.paragraphs) == 1 else ""
 
     def score_map(self, doc: Document):
         """The (slopes, intercepts) that calibrate the technique scores of ``doc``: the map for text printed one

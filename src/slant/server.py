@@ -52,7 +52,8 @@ class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str | None = Field(None, description="Article text; paragraphs are its non-blank lines.")
     url: str | None = Field(None, description="An http(s) URL to fetch and extract (public addresses only).")
-    title: str | None = Field(None, description="Title, when it is not the first line of text.")
+    title: str | None = Field(None, description="Title, when it is not the first line of text: the text is then "
+                                                "read under it, as the model reads an article with its title.")
     id: str | None = Field(None, description="Id to give the document (no spaces).")
     language: str | None = Field(
         None, description="The text's language, if known (e.g. en): skips the check that refuses a text which "

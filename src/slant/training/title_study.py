@@ -4,9 +4,10 @@
 
 The model reads an article's first line as its title (SemEval-2023's format), and a text pasted without one has
 its first paragraph read as a title. The model (a single-fold model, `slant train --holdout-fold K`; its
-held-out fold unless --fold says otherwise) reads each held-out article four ways: as it is; as it is under
+held-out fold unless --fold says otherwise) reads each held-out article five ways: as it is; as it is under
 ``runtime.LONE_PARAGRAPH_TITLE`` (what a title taken for a body paragraph costs); without its title line, the
-first body paragraph read as a title; and without its title line under ``LONE_PARAGRAPH_TITLE``. For each:
+first body paragraph read as a title; without its title line under ``LONE_PARAGRAPH_TITLE``; and without its
+title line, the title given beside the text (``Document.title``, as the API's and batch's ``title``). For each:
 the body paragraphs' micro precision, recall and F1 against the gold labels (all of them, and the first one
 alone), genre macro-F1 and frames micro-F1 (over the articles that have those labels), and how many
 labels were reported. Prints JSON.
@@ -23,7 +24,7 @@ from ..evaluate import multilabel_scores, single_label_scores
 from . import lone_paragraph_study
 from .lone_paragraph_study import held_out, prf
 
-READINGS = ("titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled")
+READINGS = ("titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled", "title_given_beside")
 
 
 def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
@@ -44,6 +45,8 @@ def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
                                first.start),
             "untitled_under_untitled": (detector.analyze(Document(article.id, body, language="en"), untitled=True),
                                         first.start),
+            "title_given_beside": (detector.analyze(Document(article.id, body, title=article.text[title.start:title.end],
+                                                             language="en")), first.start),
         }
         for way, (doc, shift) in docs.items():
             number = {p.start: p.number for p in article.paragraphs}
