@@ -291,14 +291,14 @@ class Detector:
     @staticmethod
     def heading(doc: Document, official: bool = False, untitled: bool | None = None) -> str:
         """The title line (with its blank line) that ``analyze`` reads ``doc``'s text under, or "": the
-        Document's own title when it has one that is not its text's first line (a ``title`` given beside the
+        Document's own title when it has one that its text's first line does not hold (a ``title`` given beside the
         body, in the API or a batch column — the model was trained on articles with their titles); else
         ``LONE_PARAGRAPH_TITLE`` for a text of one paragraph; none in ``official`` mode, where the text is
         read as the task gives it. ``untitled`` True or False forces ``LONE_PARAGRAPH_TITLE`` or none.
 
         >>> Detector.heading(Document("a", "The body, alone.\\n\\nMore of it.", title="A  Title"))
         'A Title\\n\\n'
-        >>> Detector.heading(Document("b", "A Title\\n\\nThe body.", title="A Title")), \\
+        >>> Detector.heading(Document("b", "A TITLE | The Site\\n\\nThe body.", title="A title")), \\
         ...     Detector.heading(Document("c", "One paragraph."))
         ('', 'Untitled\\n\\n')
         """
@@ -307,8 +307,8 @@ class Detector:
         if official:
             return ""
         given = " ".join((doc.title or "").split())
-        if given and given != " ".join((title_of(doc.text) or "").split()):
-            return given + "\n\n"
+        if given and given.casefold() not in " ".join((title_of(doc.text) or "").split()).casefold():
+            return given + "\n\n"   # not already the first line (nor in it, as "Title | Site" holds it)
         return LONE_PARAGRAPH_TITLE if len(doc.paragraphs) == 1 else ""
 
     def score_map(self, doc: Document):
