@@ -42,9 +42,10 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     no_articles.mkdir()
     missing = tmp_path / "missing.txt"
     long = write(tmp_path / "long.txt", "A title\n\n" + "word " * 200_000)   # runtime.MAX_CHARACTERS + 9
+    table = write(tmp_path / "corpus.jsonl", '{"id": "a", "text": "A title\\n\\nA body."}\n')   # rows, not prose
     # "" (an unset shell variable) is not the current folder, which holds an article here
-    r = run_slant("analyze", empty, bom, binary, good, latin1, no_articles, long, missing, "", "--format", "jsonl",
-                  "--model", tiny_model / "model", cwd=tmp_path)
+    r = run_slant("analyze", empty, bom, binary, good, latin1, no_articles, long, missing, "", table,
+                  "--format", "jsonl", "--model", tiny_model / "model", cwd=tmp_path)
     assert r.returncode == 1
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
     assert r.stderr.splitlines() == [
@@ -56,6 +57,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
+        f"Error: {table}: a table of articles (JSONL), not one text; analyse its rows with slant batch {table} -o OUT",
     ]
 
 

@@ -141,7 +141,8 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     PATHS are text files, .html/.htm pages (title and paragraphs are extracted), folders
     of those, http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for stdin.
     Unreadable inputs, texts that read as another language than English and texts over
-    1,000,000 characters are reported one line each; the rest are still analyzed."""
+    1,000,000 characters are reported one line each; the rest are still analyzed. Tables of
+    articles (.jsonl, .csv, .parquet) are for `slant batch`, which reads them row by row."""
     from .inputs import read_inputs
     from .render import text_report
 

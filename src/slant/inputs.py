@@ -18,11 +18,13 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_utf8, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path"]
+__all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path",
+           "TABLE_SUFFIXES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = (".txt",) + HTML_SUFFIXES
+TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")   # tables of articles: slant batch reads them, row by row
 
 
 # pathlib reads "" as ".", so an empty argument (an unset shell variable: slant analyze "$FILE") would analyse the
@@ -122,6 +124,9 @@ def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
         try:
             path = given_path(raw)
             files = _folder_files(path) if path.is_dir() else [path]
+            if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():   # not one text: its rows are articles
+                raise InputError(f"{path}: a table of articles ({path.suffix.lower()[1:].upper()}), not one text; "
+                                 f"analyse its rows with slant batch {path} -o OUT")
         except SlantError as ex:
             yield ex
             continue

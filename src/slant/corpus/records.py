@@ -23,13 +23,12 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
-from ..inputs import HTML_SUFFIXES, SUFFIXES, given_path
+from ..inputs import HTML_SUFFIXES, SUFFIXES, TABLE_SUFFIXES, given_path
 from ..segment import is_blank
 
 __all__ = ["Record", "Corpus", "FIELDS"]
 
 FIELDS = ("id", "title", "source", "url", "date", "language")  # optional metadata beside "text"
-TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
 PARQUET_BATCH = 512
 
 
