@@ -150,18 +150,21 @@ def test_file_names_with_spaces_make_valid_ids(tiny_model, tmp_path):
     assert json.loads(r.stdout)["id"] == "my_notes"
 
 
-def test_windows_line_ends_read_as_the_same_article(tiny_model, tmp_path):
+def test_windows_and_classic_mac_line_ends_read_as_the_same_article(tiny_model, tmp_path):
     unix = write(tmp_path / "unix.txt", ARTICLE)
     windows = write(tmp_path / "windows.txt", ARTICLE.replace("\n", "\r\n"))
-    r = run_slant("analyze", unix, windows, "--format", "json", "--model", tiny_model / "model")
+    mac = write(tmp_path / "mac.txt", ARTICLE.replace("\n", "\r"))
+    r = run_slant("analyze", unix, windows, mac, "--format", "json", "--model", tiny_model / "model")
     assert r.returncode == 0, r.stderr
     docs = json.loads(r.stdout)
     texts = [[d["text"][p["start"]:p["end"]] for p in d["paragraphs"]] for d in docs]
-    assert texts[0] == texts[1] and not any(t.endswith("\r") for t in texts[1])
-    assert [p["number"] for p in docs[0]["paragraphs"]] == [p["number"] for p in docs[1]["paragraphs"]]
-    assert docs[0]["techniques"] == docs[1]["techniques"] and docs[0]["frames"] == docs[1]["frames"]
+    assert texts[0] == texts[1] == texts[2] and not any(t.endswith("\r") for t in texts[1] + texts[2])
+    assert len({tuple(p["number"] for p in d["paragraphs"]) for d in docs}) == 1 and len(texts[0]) > 1
+    assert docs[0]["title"] == docs[1]["title"] == docs[2]["title"]
+    assert docs[0]["techniques"] == docs[1]["techniques"] == docs[2]["techniques"]
+    assert docs[0]["frames"] == docs[1]["frames"] == docs[2]["frames"]
     spans = [[(s["technique"], s["score"], s["text"]) for s in d["spans"]] for d in docs]
-    assert spans[0] == spans[1]
+    assert spans[0] == spans[1] == spans[2]
 
 
 def test_the_long_text_benchmark_runs():

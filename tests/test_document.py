@@ -14,13 +14,15 @@ from slant.segment import paragraphs, title_of
     ("A\r\n\r\nB", [(1, 0, 1), (3, 5, 6)]),               # only \n splits; a lone \r line is blank
     ("A b\r\n\r\nC\r\n", [(1, 0, 3), (3, 7, 8)]),         # a Windows line end stays out of the range
     ("A\rB\n", [(1, 0, 3)]),                             # a lone \r inside a line is the line's
+    ("Title\r\rBody\r", [(1, 0, 5), (3, 7, 11)]),         # no \n at all: classic Mac line ends split
     ("é🛑\n\nü", [(1, 0, 2), (3, 4, 5)]),                 # code points, not bytes
 ])
 def test_paragraph_rule(text, expected):
     assert [(p.number, p.start, p.end) for p in paragraphs(text)] == expected
 
 
-@pytest.mark.parametrize("text,title", [("\ufeff Big News \n\nx", "Big News"), ("\n\nbody", None)])
+@pytest.mark.parametrize("text,title", [("\ufeff Big News \n\nx", "Big News"), ("\n\nbody", None),
+                                        ("Mac News\r\rbody", "Mac News")])
 def test_title_of(text, title):
     assert title_of(text) == title
 

@@ -19,6 +19,8 @@ import re
 
 import numpy as np
 
+from .segment import line_end
+
 __all__ = ["ENGLISH", "NAMES", "Lexicon", "style_features"]
 
 
@@ -53,7 +55,7 @@ def style_features(text: str, lexicon: Lexicon = ENGLISH) -> np.ndarray:
     >>> [round(float(x), 3) for x in f[[NAMES.index("title_question"), NAMES.index("first_person_per_1k_words")]]]
     [1.0, 200.0]
     """
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    lines = [line.strip() for line in text.split(line_end(text)) if line.strip()]
     title = lines[0] if lines else ""
     body = " ".join(lines[1:])
     per_char = 1000 / max(len(body), 1)
