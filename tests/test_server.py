@@ -100,14 +100,15 @@ def test_malformed_and_oversized_bodies(server):
     port = urlsplit(server).port
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(b"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 2000000\r\nConnection: close\r\n\r\n")
+                  b"Content-Length: 9000000\r\nConnection: close\r\n\r\n")
         reply = b""
         while chunk := s.recv(65536):
             reply += chunk
     head, _, payload = reply.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 413") and "over 1000000 bytes" in json.loads(payload)["detail"]
-    status, _, raw = call(server, "/api/analyze", {"text": "x" * 200_001})
-    assert status == 413 and "text over 200000 characters" in json.loads(raw)["detail"]
+    assert head.startswith(b"HTTP/1.1 413") and "over 8000000 bytes" in json.loads(payload)["detail"]
+    status, _, raw = call(server, "/api/analyze", {"text": "x" * 1_000_001})   # the CLI's limit, runtime's
+    assert status == 413 and json.loads(raw)["detail"] == \
+        "text over 1,000,000 characters, more than slant analyses in one text: split it"
     status, _, raw = call(server, "/api/analyze", {"text": "x", "extra": 1})
     assert status == 422
 
@@ -237,8 +238,9 @@ def fetching_server(tmp_path):
     from slant.server import create_app
     from test_fetch import PAGE, Site
 
-    paragraphs = "".join(f"<p>On day {day} the council met again and argued about the budget for the new schools; "
-                         f"the {day} speakers disagreed on every line of it, and the meeting ran late.</p>"
+    paragraphs = "".join("<p>" + " ".join(f"On day {day}.{k} the council met again and argued about the budget for "
+                                          f"the new schools; the {day} speakers disagreed on every line of it, and "
+                                          f"the meeting ran late." for k in range(5)) + "</p>"
                          for day in range(1500))   # distinct: the extraction drops repeated paragraphs
     site = Site({"/story.html": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE),
                  "/book.html": (200, {"Content-Type": "text/html; charset=utf-8"},
@@ -270,10 +272,11 @@ def test_a_fetched_page_is_analysed_and_a_very_long_one_refused(fetching_server,
     assert status == 200 and doc["title"] == "Budget Approved After Long Debate"
     assert doc["url"] == site.url + "/story.html" and doc["techniques"] is not None
     assert [line for line in doc["text"].splitlines() if line][1].startswith("The council met on Tuesday")
-    # the pasted text's cap holds for a page's extracted text too (here about 220,000 characters)
+    # the pasted text's cap (the runtime's) holds for a page's extracted text too (here about 1,100,000 characters)
     status, _, body = call(base, "/api/analyze", {"url": site.url + "/book.html"})
-    assert status == 413 and json.loads(body)["detail"] == (
-        f"{site.url}/book.html: the page's text is over 200000 characters")
+    assert status == 413 and json.loads(body)["detail"] == (f"{site.url}/book.html: the page's text is over "
+                                                            "1,000,000 characters, more than slant analyses in one "
+                                                            "text: split it")
     page.goto(base + "/")
     page.fill("#url", site.url + "/story.html")
     page.click("#analyze")

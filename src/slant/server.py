@@ -10,7 +10,7 @@
 * ``/docs`` and ``/openapi.json`` — the OpenAPI description.
 
 The model is loaded once per process.  Bodies over ``max_body`` bytes get 413, and so does an article
-text over ``MAX_TEXT`` characters, pasted or extracted from a fetched page;
+text over ``runtime.MAX_CHARACTERS``, pasted or extracted from a fetched page (the CLI's limit too);
 bad input gets a 4xx with a one-line ``detail``; an unexpected failure gets a
 500 that says only that — never a stack trace.
 """
@@ -37,8 +37,7 @@ from .segment import is_blank
 
 __all__ = ["create_app", "MAX_BODY"]
 
-MAX_BODY = 1_000_000  # bytes of request body
-MAX_TEXT = 200_000    # characters of article text
+MAX_BODY = 8_000_000  # bytes of request body: room for runtime.MAX_CHARACTERS of text in UTF-8 JSON
 
 log = logging.getLogger("slant.server")
 
@@ -68,7 +67,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
                max_body: int = MAX_BODY, thresholds: str = "micro") -> FastAPI:
     """The application; the model at ``model`` (default: the shipped one) loads at startup, with the
     operating point ``thresholds`` (``operating_points.OPERATING_POINTS``)."""
-    from .runtime import load_detector
+    from .runtime import MAX_CHARACTERS, load_detector
 
     detector = load_detector(model, thresholds=thresholds)
     app = FastAPI(title="slant", version=__version__,
@@ -122,9 +121,10 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
             doc = Document(doc_id, body.text, title=body.title, source="api", language=body.language)
-        if len(doc.text) > MAX_TEXT:   # pasted, or extracted from a fetched page
+        if len(doc.text) > MAX_CHARACTERS:   # pasted, or extracted from a fetched page: the runtime's one limit
             what = "text" if body.url is None else f"{body.url}: the page's text is"
-            return JSONResponse({"detail": f"{what} over {MAX_TEXT} characters"}, status_code=413)
+            return JSONResponse({"detail": f"{what} over {MAX_CHARACTERS:,} characters, more than slant analyses in "
+                                           "one text: split it"}, status_code=413)
         await run_in_threadpool(detector.analyze, doc, body.thresholds)
         return JSONResponse(schema.to_dict(doc))
 
