@@ -256,6 +256,11 @@ def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model
         assert r.returncode == 1 and r.stderr == f"Error: {expected}\n", r.stderr   # the error line alone
         assert "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+    a_file = tmp_path / "out.txt"   # -o naming a file: one line, the file left alone
+    a_file.write_text("mine\n")
+    r = batch(write_formats(tmp_path)["jsonl"], "-o", a_file, model=model)
+    assert r.returncode == 1 and a_file.read_text() == "mine\n"
+    assert r.stderr == f"Error: {a_file}: a file, not a folder (the batch output is a folder of tables)\n"
 
 
 def test_the_same_content_is_analysed_once(tmp_path, model):

@@ -571,21 +571,40 @@ def test_short_text_study_runs_on_tiny_data(tiny_model):
         assert r.returncode == 2 and "Traceback" not in r.stderr and why in r.stderr.splitlines()[-1]
 
 
-def test_lone_paragraph_study_runs_on_tiny_data(tiny_model):
+def held_out_study(module: str, tiny_model) -> dict:
+    """The JSON a study of a single-fold model's held-out articles prints, run as a user runs it; checked to
+    read the model's held-out fold."""
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, "-m", "slant.training.lone_paragraph_study", "--data", str(tiny_model / "data"),
+    r = subprocess.run([sys.executable, "-m", module, "--data", str(tiny_model / "data"),
                         "--model", str(tiny_model / "model")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
     assert result["fold"] == manifest["training"]["holdout_fold"] and result["articles"] > 0
+    return result
+
+
+def test_lone_paragraph_study_runs_on_tiny_data(tiny_model):
+    result = held_out_study("slant.training.lone_paragraph_study", tiny_model)
     assert list(result["readings"]) == ["in_article", "alone_as_title", "alone_under_title"]
     golds = {row["all"]["gold"] for row in result["readings"].values()}
     assert len(golds) == 1 and golds.pop() > 0    # the same paragraphs and gold for every reading
     for reading in result["readings"].values():
         assert list(reading) == ["1-5", "6-15", "16-40", "41+", "all"]
         assert sum(reading[g]["gold"] for g in ("1-5", "6-15", "16-40", "41+")) == reading["all"]["gold"]
+
+
+def test_title_study_runs_on_tiny_data(tiny_model):
+    readings = held_out_study("slant.training.title_study", tiny_model)["readings"]
+    assert list(readings) == ["titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled",
+                              "title_given_beside"]
+    for part in ("paragraphs", "first_body_paragraph"):   # every reading scored on the same body paragraphs
+        golds = {reading[part]["gold"] for reading in readings.values()}
+        assert len(golds) == 1 and golds.pop() >= 0
+    assert readings["titled"]["paragraphs"]["gold"] > 0
+    for reading in readings.values():
+        assert 0 <= reading["genre_macro_f1"] <= 1 and 0 <= reading["frames_micro_f1"] <= 1
 
 
 def test_short_text_study_cuts_after_whole_words():
@@ -2281,26 +2300,6 @@ def test_saved_targets_teach_a_student_where_the_checkpoints_cannot_go(tiny_mode
     (t / f"fold-{folds[-1]}-targets.npz").unlink()
     r = run_slant(*common, "--out", tmp_path / "x", "--sentence-units", "--distil-from", t / "targets.npz")
     assert r.returncode == 1 and f"fold-{folds[-1]}-targets.npz (the targets of the model that never saw" in r.stderr
-
-
-def test_title_study_runs_on_tiny_data(tiny_model):
-    import subprocess
-    import sys
-    r = subprocess.run([sys.executable, "-m", "slant.training.title_study", "--data", str(tiny_model / "data"),
-                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    result = json.loads(r.stdout)
-    manifest = json.loads((tiny_model / "model" / "manifest.json").read_text())
-    assert result["fold"] == manifest["training"]["holdout_fold"] and result["articles"] > 0
-    readings = result["readings"]
-    assert list(readings) == ["titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled",
-                              "title_given_beside"]
-    for part in ("paragraphs", "first_body_paragraph"):   # every reading scored on the same body paragraphs
-        golds = {reading[part]["gold"] for reading in readings.values()}
-        assert len(golds) == 1 and golds.pop() >= 0
-    assert readings["titled"]["paragraphs"]["gold"] > 0
-    for reading in readings.values():
-        assert 0 <= reading["genre_macro_f1"] <= 1 and 0 <= reading["frames_micro_f1"] <= 1
 
 
 def test_train_refuses_an_out_that_is_a_file_before_training(tiny_model, tmp_path):

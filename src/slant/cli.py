@@ -15,6 +15,7 @@ import click
 from . import __version__, schema, taxonomy
 from .errors import SlantError
 from .evaluate import evaluate_files
+from .formats.tsv import writable_folder
 from .inputs import EMPTY_PATH
 from .operating_points import OPERATING_POINTS
 
@@ -170,9 +171,7 @@ def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
     from .report_html import html_report
 
     if fmt == "html" and output is not None and len(docs) > 1:
-        if output.exists() and not output.is_dir():
-            raise SlantError(f"{output}: a file, not a folder (--format html with several articles writes one "
-                             "report per article into a folder)")
+        writable_folder(output, "--format html with several articles writes one report per article into a folder")
         try:
             output.mkdir(parents=True, exist_ok=True)
             for doc in docs:
@@ -462,8 +461,7 @@ def train_cmd(data: Path, out: Path, base: str, layers: int | None, epochs: int,
                                "--base mpnet")
     if layers is None:
         layers = 12 if base == "mpnet" else 4
-    if out.exists() and not out.is_dir():   # refused before the training, not after it
-        raise SlantError(f"{out}: a file, not a folder (--out is the folder the model is written to)")
+    writable_folder(out, "--out is the folder the model is written to")   # refused before the training, not after
     cfg = TrainConfig(data=data, out=out, layers=2 if tiny else layers, epochs=1 if tiny else epochs, seed=seed,
                       base=base, lr=lr if lr is not None else (4e-5 if base == "mpnet" else 8e-5),
                       fold_seed=fold_seed, threads=threads, tiny=tiny, command=command, max_articles=max_articles,

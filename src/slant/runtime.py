@@ -264,7 +264,7 @@ class Detector:
             if heading == LONE_PARAGRAPH_TITLE:   # a made-up title line: genre and frames as measured, without it
                 article_text, article_probs = doc.text, par_probs
                 if len(spans) == 1:   # a lone paragraph's from its text alone
-                    _, pool, _, lone_parts = self.parts(doc.text, [(s - shift, e - shift) for s, e in spans])
+                    _, pool, _, lone_parts = self.parts(doc.text, [(p.start, p.end) for p in doc.paragraphs])
                     article_probs = self.combine(lone_parts)
             genre, frames = self.article.probabilities(article_text, pool, article_probs)
             self._label_article(doc, None if too_short_for_genre(article_text) and not official else genre,

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from ..errors import InputError, SlantError
+from ..formats.tsv import writable_folder
 
 __all__ = ["Store", "SCHEMAS", "TABLES", "MANIFEST"]
 
@@ -96,10 +97,8 @@ class Store:
     @classmethod
     def open(cls, root: str | Path, model: dict) -> "Store":
         """Create ``root`` or reopen it for resuming: clears what a kill left half-written.
-        InputError when it holds something else, or results of another model."""
-        root = Path(root)
-        if root.exists() and not root.is_dir():
-            raise InputError(f"{root}: exists and is not a folder")
+        SlantError when it is a file, InputError when it holds something else or results of another model."""
+        root = writable_folder(root, "the batch output is a folder of tables")
         path = root / MANIFEST
         if path.exists():
             manifest = cls._manifest(root)

@@ -13,7 +13,8 @@ from typing import Callable, Iterable, TypeVar
 from .. import taxonomy
 from ..errors import FormatError, InputError, LabelError, SlantError
 
-__all__ = ["read_bytes", "read_text", "decode_utf8", "read_rows", "writable", "write_lines", "Fields"]
+__all__ = ["read_bytes", "read_text", "decode_utf8", "read_rows", "writable", "writable_folder", "write_lines",
+           "Fields"]
 
 Row = TypeVar("Row")
 
@@ -130,6 +131,15 @@ def writable(path: str | Path) -> Path:
         raise SlantError(f"{path}: is a folder; give a file to write")
     if not path.parent.is_dir():
         raise SlantError(f"{path}: cannot write (no folder {path.parent})")
+    return path
+
+
+def writable_folder(path: str | Path, purpose: str) -> Path:
+    """``path`` as a Path, when it is a folder or can become one; else SlantError naming it and ``purpose``
+    (what the folder is for) — checked before any work. Creates nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SlantError(f"{path}: a file, not a folder ({purpose})")
     return path
 
 
