@@ -30,6 +30,32 @@ def test_json_for_several_is_a_list(tiny_model, tmp_path):
     assert [d["id"] for d in json.loads(r.stdout)] == ["a", "b"]
 
 
+def test_a_folder_is_read_with_its_subfolders_as_batch_reads_it(tiny_model, tmp_path):
+    # a corpus kept one folder per site or per day: slant batch read it all, slant analyze found nothing
+    for sub in ("site-a/2020", "site-b", "empty"):
+        (tmp_path / "corpus" / sub).mkdir(parents=True)
+    write(tmp_path / "corpus" / "site-a" / "2020" / "one.txt", "First\n\nbody one")
+    write(tmp_path / "corpus" / "site-b" / "two.txt", "Second\n\nbody two")
+    write(tmp_path / "corpus" / "notes.md", "not an article")
+    (tmp_path / "corpus" / "link").symlink_to(tmp_path / "corpus")   # a link back up is not followed
+    r = run_slant("analyze", tmp_path / "corpus", "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["one", "two"]
+
+
+def test_a_utf16_text_with_its_byte_order_mark_reads_as_the_same_text(tiny_model, tmp_path):
+    # Windows Notepad's "Unicode": UTF-16 with a byte-order mark (it was refused as a binary file)
+    utf8 = write(tmp_path / "utf8.txt", ARTICLE)
+    for codec in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{codec}.txt"
+        path.write_bytes("\ufeff".encode(codec) + ARTICLE.encode(codec))
+        docs = [json.loads(run_slant("analyze", p, "--format", "json", "--model", tiny_model / "model").stdout)
+                for p in (utf8, path)]
+        for doc in docs:
+            doc.pop("id"), doc.pop("source")
+        assert docs[0] == docs[1] and docs[1]["text"] == ARTICLE
+
+
 def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     good = write(tmp_path / "good.txt", "A title\n\nA body.")
     empty = write(tmp_path / "empty.txt", "")
@@ -38,13 +64,15 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
     binary.write_bytes(b"\x89PNG\x00\x00")
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("café".encode("latin-1"))
+    utf32 = tmp_path / "utf32.txt"
+    utf32.write_bytes("café".encode("utf-32"))          # its mark begins with UTF-16's
     no_articles = tmp_path / "folder"
     no_articles.mkdir()
     missing = tmp_path / "missing.txt"
     long = write(tmp_path / "long.txt", "A title\n\n" + "word " * 200_000)   # runtime.MAX_CHARACTERS + 9
     table = write(tmp_path / "corpus.jsonl", '{"id": "a", "text": "A title\\n\\nA body."}\n')   # rows, not prose
     # "" (an unset shell variable) is not the current folder, which holds an article here
-    r = run_slant("analyze", empty, bom, binary, good, latin1, no_articles, long, missing, "", table,
+    r = run_slant("analyze", empty, bom, binary, good, latin1, utf32, no_articles, long, missing, "", table,
                   "--format", "jsonl", "--model", tiny_model / "model", cwd=tmp_path)
     assert r.returncode == 1
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
@@ -53,7 +81,8 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {bom}: empty file, no text to read",
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
-        f"Error: {no_articles}: no .txt or .html files to analyze",
+        f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
+        f"Error: {no_articles}: no .txt or .html files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",

@@ -136,6 +136,7 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
     folder.mkdir()
     (folder / "good.txt").write_text(ARTICLES[0], encoding="utf-8")
     (folder / "empty.txt").write_text("  \n\n", encoding="utf-8")
+    (folder / "utf16.txt").write_bytes(ARTICLES[1].encode("utf-16"))   # Notepad's "Unicode": read, not an error
     (folder / "latin1.txt").write_bytes("Caf\xe9 society\n\nThe corrupt elite.\n".encode("latin-1"))
     (folder / "nothing.html").write_text("<html><head><title>x</title></head><body><script>1</script></body></html>",
                                          encoding="utf-8")
@@ -149,7 +150,7 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
     out = tmp_path / "out"
     r = batch(folder, jsonl, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert "2 articles" in r.stderr and "8 errors" in r.stderr  # the summary's output line
+    assert "3 articles" in r.stderr and "8 errors" in r.stderr  # the summary's output line
     errors = {row["origin"]: row["reason"] for row in query(out, "SELECT origin, reason FROM errors")}
     assert errors == {
         str(folder / "empty.txt"): "empty, no text to read",
@@ -161,7 +162,7 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
         f"{jsonl}:5": "line 5: not UTF-8 text (byte 0xe9 at offset 28)",
         f"{jsonl}:6": "empty, no text to read",
     }
-    assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok"]
+    assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["good", "ok", "utf16"]
 
 
 def page(title: str, head: str = "") -> str:

@@ -139,8 +139,8 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
-    PATHS are text files, .html/.htm pages (title and paragraphs are extracted), folders
-    of those, http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for stdin.
+    PATHS are text files (UTF-8, or UTF-16 with a byte-order mark), .html/.htm pages (title
+    and paragraphs are extracted), folders of those (subfolders too), http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for stdin.
     Unreadable inputs, texts that read as another language than English and texts over
     1,000,000 characters are reported one line each; the rest are still analyzed. Tables of
     articles (.jsonl, .csv, .parquet) are for `slant batch`, which reads them row by row."""

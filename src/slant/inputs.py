@@ -15,11 +15,11 @@ from typing import BinaryIO, Iterator
 from .document import Document
 from .errors import InputError, SlantError
 from .formats.articles import article_id, read_article
-from .formats.tsv import decode_utf8, read_bytes
+from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
 __all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path",
-           "TABLE_SUFFIXES"]
+           "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
@@ -83,22 +83,30 @@ def read_html_file(path: str | Path) -> Document:
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
-    text = decode_utf8((stream or sys.stdin.buffer).read(), "<stdin>")
+    text = decode_text((stream or sys.stdin.buffer).read(), "<stdin>")
     if is_blank(text):
         raise InputError("<stdin>: empty input, no text to read")
     return Document(doc_id, text, source="<stdin>")
 
 
+def folder_files(folder: Path) -> list[Path]:
+    """The .txt and .html files in ``folder`` and its subfolders (not through links to folders), in name order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+NO_FILES = "no .txt or .html files in this folder or its subfolders"
+
+
 def _folder_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    files = folder_files(folder)
     if not files:
-        raise InputError(f"{folder}: no .txt or .html files to analyze")
+        raise InputError(f"{folder}: {NO_FILES}")
     return files
 
 
 def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
     """Documents for every input: a file (.html/.htm pages are extracted, anything else is text),
-    a folder (its .txt and .html files), an http(s) URL, or '-' for standard input."""
+    a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input."""
     seen_ids: dict[str, int] = {}
 
     def unique(doc: Document) -> Document:

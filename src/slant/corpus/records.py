@@ -23,7 +23,7 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
-from ..inputs import HTML_SUFFIXES, SUFFIXES, TABLE_SUFFIXES, given_path
+from ..inputs import HTML_SUFFIXES, NO_FILES, TABLE_SUFFIXES, folder_files, given_path
 from ..segment import is_blank
 
 __all__ = ["Record", "Corpus", "FIELDS"]
@@ -94,7 +94,7 @@ class Corpus:
         if path.is_dir():
             files = self._folder_files(path)
             if not files:
-                raise InputError(f"{path}: no .txt or .html files in this folder")
+                raise InputError(f"{path}: {NO_FILES}")
             return len(files)
         suffix = path.suffix.lower()
         try:
@@ -125,7 +125,7 @@ class Corpus:
         return Record(str(path), article_id(path), kind, data)
 
     def _folder_files(self, folder: Path) -> list[Path]:
-        files = _folder_files(folder)
+        files = folder_files(folder)
         if self.exclude is None:
             return files
         return [p for p in files if not p.resolve().is_relative_to(self.exclude)]
@@ -188,10 +188,6 @@ def _table_record(origin: str, fallback_id: str, row: dict, where: str) -> Recor
     if not isinstance(text, str):
         return Record(origin, rid, error=f"{where}: \"text\" is not a string", **meta)
     return Record(origin, rid, "text", text, **meta)
-
-
-def _folder_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
 def _csv_text(path: Path):

@@ -14,7 +14,7 @@ from ..document import Document
 from ..errors import SlantError, TextTooLongError
 from ..language import NotEnglishError
 from ..formats.html import decode_html, document_from_html
-from ..formats.tsv import decode_utf8
+from ..formats.tsv import decode_text
 from ..segment import is_blank
 from .records import Record
 
@@ -73,7 +73,7 @@ def _document(record: Record, data: bytes | str) -> Document:
     if isinstance(data, str):
         text = data
     else:   # a saved page in windows-1252 reads by its <meta> charset
-        text = decode_html(data, record.origin) if record.kind == "html" else decode_utf8(data, record.origin)
+        text = decode_html(data, record.origin) if record.kind == "html" else decode_text(data, record.origin)
     if is_blank(text):
         raise SlantError("empty, no text to read")
     if record.kind == "html":

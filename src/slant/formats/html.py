@@ -13,13 +13,13 @@ import re
 
 from ..document import Document
 from ..errors import InputError
-from .tsv import decode_utf8
+from .tsv import UTF16_BOMS, decode_text
 
 __all__ = ["decode_html", "document_from_html"]
 
 # <meta charset="windows-1252"> or <meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = ((codecs.BOM_UTF8, "utf-8"),) + UTF16_BOMS
 
 
 def decode_html(raw: bytes, where: str, declared: str | None = None, lenient: bool = False) -> str:
@@ -41,7 +41,7 @@ def decode_html(raw: bytes, where: str, declared: str | None = None, lenient: bo
                 raise InputError(f"{where}: not {codec.upper()} text as its byte-order mark says "
                                  f"(byte 0x{raw[at]:02x} at offset {at})") from None
     try:
-        return decode_utf8(raw, where)
+        return decode_text(raw, where)
     except InputError as not_utf8:
         if b"\x00" in raw and not lenient:
             raise

@@ -6,6 +6,7 @@ checks and the same one-line errors (``FILE:LINE: what is wrong``).
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
@@ -13,7 +14,7 @@ from typing import Callable, Iterable, TypeVar
 from .. import taxonomy
 from ..errors import FormatError, InputError, LabelError, SlantError
 
-__all__ = ["read_bytes", "read_text", "decode_utf8", "read_rows", "writable", "writable_folder", "write_lines",
+__all__ = ["read_bytes", "read_text", "decode_text", "read_rows", "writable", "writable_folder", "write_lines",
            "Fields"]
 
 Row = TypeVar("Row")
@@ -33,12 +34,34 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def read_text(path: str | Path) -> str:
-    """The exact text of a UTF-8 file (no BOM removal, no newline translation)."""
-    return decode_utf8(read_bytes(path), str(path))
+    """The exact text of a UTF-8 file (no BOM removal, no newline translation), or of a UTF-16 one with its mark."""
+    return decode_text(read_bytes(path), str(path))
 
 
-def decode_utf8(raw: bytes, where: str) -> str:
-    """Bytes as UTF-8 text, exactly; InputError naming ``where`` for binary or non-UTF-8 data."""
+UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def decode_text(raw: bytes, where: str) -> str:
+    """Bytes as UTF-8 text, exactly (a UTF-8 byte-order mark stays, as U+FEFF: the official offsets count it);
+    or as UTF-16 where a UTF-16 byte-order mark says so (Windows Notepad's "Unicode"), the mark dropped.
+    InputError naming ``where`` for binary data or text in neither.
+
+    >>> decode_text("caf\u00e9".encode("utf-16"), "a.txt")
+    'café'
+    """
+    for bom, codec in UTF16_BOMS:
+        if raw.startswith(bom):
+            try:
+                text = raw[len(bom):].decode(codec)
+            except UnicodeDecodeError as ex:
+                at = len(bom) + ex.start
+                raise InputError(f"{where}: not {codec.upper()} text as its byte-order mark says "
+                                 f"(byte 0x{raw[at]:02x} at offset {at})") from None
+            nul = text.find("\x00")
+            if nul >= 0:   # UTF-32, whose mark begins with UTF-16's, or binary data
+                raise InputError(f"{where}: binary file (NUL character at character {nul}), expected UTF-8 or "
+                                 f"UTF-16 text")
+            return text
     nul = raw.find(b"\x00")
     if nul >= 0:
         raise InputError(f"{where}: binary file (NUL byte at offset {nul}), expected UTF-8 text")
