@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -151,6 +152,11 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
     r = batch(folder, jsonl, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
     assert "3 articles" in r.stderr and "8 errors" in r.stderr  # the summary's output line
+    # its rate counts the 3 analysed articles only: 8 errors refused without the model do not make it look faster
+    (time_line,) = [line for line in r.stderr.splitlines() if line.startswith("time")]
+    seconds, rate = re.fullmatch(r"time\s+([\d.,]+) s\s+\(([\d.,]+) analysed/s, 1 local worker\)", time_line).groups()
+    seconds, rate = float(seconds.replace(",", "")), float(rate.replace(",", ""))   # printed to 0.1 s and 0.01/s
+    assert 3 / (seconds + 0.05) - 0.01 <= rate <= 3 / max(seconds - 0.05, 1e-3) + 0.01
     errors = {row["origin"]: row["reason"] for row in query(out, "SELECT origin, reason FROM errors")}
     assert errors == {
         str(folder / "empty.txt"): "empty, no text to read",
@@ -361,6 +367,13 @@ def test_query_errors_are_one_line(tmp_path, model):
     r = run_slant("query", out, "SELECT technique, count(*) AS n FROM techniques GROUP BY 1", "--format", "csv")
     assert r.returncode == 0 and r.stdout.splitlines()[0] == "technique,n"
     table = run_slant("query", out, "SELECT id FROM articles ORDER BY id")
+    # the dashboard's -o, as every writer's: a folder, or a file in a missing folder, is one line (a missing folder
+    # was created, where the other writers refuse one)
+    for output, reason in ((tmp_path, "is a folder; give a file to write"),
+                           (tmp_path / "nope" / "d.html", f"cannot write (no folder {tmp_path / 'nope'})")):
+        r = run_slant("report", out, "-o", output)
+        assert (r.returncode, r.stderr) == (1, f"Error: {output}: {reason}\n")
+    assert not (tmp_path / "nope").exists()
     assert table.returncode == 0 and "a1" in table.stdout and "│" in table.stdout
 
 

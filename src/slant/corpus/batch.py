@@ -42,8 +42,9 @@ class BatchSummary:
 
     @property
     def rate(self) -> float:
-        """Articles analysed (or found bad) per second of this run."""
-        return (self.analysed + self.errors) / self.seconds if self.seconds else 0.0
+        """Articles analysed per second of this run: bad inputs and duplicates, refused or skipped without the
+        model, are not counted (they made the rate of a run with many of them look faster than its analysis)."""
+        return self.analysed / self.seconds if self.seconds else 0.0
 
 
 def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__, taxonomy
 from ..errors import SlantError
+from ..formats.tsv import writable
 from ..language import ENGLISH_ONLY
 from ..report_html import safe_json
 from .query import connect
@@ -312,10 +313,9 @@ def _bundle() -> str:
 
 
 def write_dashboard(out: str | Path, output: str | Path, top_sources: int = 15) -> Path:
-    output = Path(output)
+    output = writable(output)   # as every writer: a folder or a missing folder is refused before any work
     page = dashboard_html(dashboard_data(out, top_sources), _bundle().replace("</script", "<\\/script"))
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(page, encoding="utf-8")
     except OSError as ex:
         raise SlantError(f"{output}: cannot write ({ex.strerror or ex})") from None
