@@ -595,6 +595,22 @@ def test_lone_paragraph_study_runs_on_tiny_data(tiny_model):
         assert sum(reading[g]["gold"] for g in ("1-5", "6-15", "16-40", "41+")) == reading["all"]["gold"]
 
 
+def test_lone_paragraph_study_passes_over_a_paragraph_with_nothing_to_read(tiny_model, tmp_path):
+    # a line of zero-width characters is a paragraph of its article; read alone it is empty text, which analyze
+    # refuses: the study stopped there on the shared data ("Error: document alone: empty, no text to read")
+    import shutil
+    import subprocess
+    import sys
+    data = shutil.copytree(tiny_model / "data", tmp_path / "data")
+    for article in (data / "semeval2023" / "en" / "train-articles").glob("article*.txt"):
+        article.write_text(article.read_text(encoding="utf-8") + "\n\u200b\u200b\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "slant.training.lone_paragraph_study", "--data", str(data),
+                        "--model", str(tiny_model / "model")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["readings"] == held_out_study("slant.training.lone_paragraph_study",
+                                                              tiny_model)["readings"]
+
+
 def test_title_study_runs_on_tiny_data(tiny_model):
     readings = held_out_study("slant.training.title_study", tiny_model)["readings"]
     assert list(readings) == ["titled", "titled_under_untitled", "untitled_as_is", "untitled_under_untitled",

@@ -23,6 +23,7 @@ from ..document import Document
 from ..errors import SlantError
 from ..models import load_artifact
 from ..runtime import Detector
+from ..segment import is_blank
 from .corpus import load_english
 
 GROUPS = ((1, 5), (6, 15), (16, 40), (41, None))   # words, inclusive
@@ -65,6 +66,8 @@ def study(data: str | Path, model: str | Path, fold: int | None = None) -> dict:
         doc = detector.analyze(Document(article.id, article.text, language="en"))
         for p in doc.paragraphs[1:]:   # the title is a title either way
             text = doc.text[p.start:p.end]
+            if is_blank(text):   # zero-width characters only: no text to read alone (analyze refuses it)
+                continue
             alone = Document("alone", text, language="en")
             readings = {
                 "in_article": doc.techniques.get(p.number, []),
