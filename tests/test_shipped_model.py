@@ -137,13 +137,17 @@ def test_the_runtime_pools_a_long_text_chunk_by_chunk_to_the_numbers_of_the_whol
     np.testing.assert_allclose(token_probs, sigmoid(states @ detector.token_w + detector.token_b), rtol=0, atol=1e-6)
 
 
-def test_a_text_of_one_paragraph_is_read_under_a_title_line():
+def test_a_text_of_one_paragraph_is_read_under_a_title_line(monkeypatch):
     """To the encoder a one-paragraph text is an article's title; read alone, body paragraphs were given 36 %
     more techniques than gold out of fold (lab record, session 30). Its techniques are now those of the same
     paragraph under runtime.LONE_PARAGRAPH_TITLE, its spans in its own offsets; the official mode, where a file
-    of one line is an article's title, reads it as before."""
+    of one line is an article's title, reads it as before. (Short ones are also held to higher thresholds: the
+    next test; here the factor is 1.)"""
+    from slant import runtime
     from slant.document import Document
     from slant.runtime import LONE_PARAGRAPH_TITLE, load_detector
+
+    monkeypatch.setattr(runtime, "LONE_SHORT_SCALE", 1.0)
 
     detector = load_detector()
     for greeting in ("Hello there", "Good morning everyone.", "Thanks for reading."):
@@ -168,6 +172,29 @@ def test_a_text_of_one_paragraph_is_read_under_a_title_line():
     _, probs = detector.probabilities("Hello there", [(0, 11)])[1:]
     assert {l.name for l in official.techniques[1]} == \
            {detector.labels[k] for k in (probs[0] >= detector.paragraph_thresholds).nonzero()[0]}
+
+
+def test_a_short_lone_text_is_held_to_higher_thresholds(monkeypatch):
+    """Read alone, texts of up to 15 words still got more techniques than gold out of fold (about 1.4 times as
+    many on two folds); at the micro point their thresholds are 1.3 times as high (runtime.LONE_SHORT_SCALE;
+    lab record, session 32). A longer lone text, and the per-technique point, keep theirs."""
+    from slant import runtime
+    from slant.document import Document
+    from slant.runtime import load_detector
+
+    detector, scale = load_detector(), runtime.LONE_SHORT_SCALE
+
+    def names(text: str, factor: float, thresholds: str | None = None) -> list[str]:
+        monkeypatch.setattr(runtime, "LONE_SHORT_SCALE", factor)
+        doc = detector.analyze(Document("t", text, language="en"), thresholds=thresholds)
+        return sorted(label.name for label in doc.techniques.get(1, []))
+
+    short = "Real patriots know the corrupt elite are lying to you."   # 10 words
+    held, unscaled = names(short, scale), names(short, 1.0)
+    assert held == ["Name_Calling-Labeling"] and set(held) < set(unscaled)
+    assert names(short, scale, "per-technique") == names(short, 1.0, "per-technique")
+    longer = short + " They always lie, and they will keep lying until we stop them."   # 22 words
+    assert names(longer, scale) == names(longer, 1.0) and names(longer, 1.0)
 
 
 def test_a_text_of_several_paragraphs_can_be_read_under_a_title_line():
