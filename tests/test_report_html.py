@@ -92,6 +92,31 @@ def test_overlapping_spans_render_once_each(tmp_path, page):
     assert page.errors == []
 
 
+def test_the_heading_and_title_line_of_a_lone_paragraph_and_of_a_body_given_its_title(tmp_path, page):
+    """A text of one paragraph (a pasted quote) is read as body text: it was shown whole as the report's heading
+    and in bold as a title line. The heading is cut after a whole word to 120 characters, in the text report and
+    the page's <title> as in the HTML report; paragraph 1 is a title line only where slant read it as one."""
+    from slant import Document
+    from slant.report_html import html_report
+    from slant.render import HEADING_CHARS, heading, text_report
+
+    quote = "The corrupt elite have betrayed every family in this country, again and again, " * 4
+    article = "A Title\n\nThe corrupt elite lies to you.\n"
+    body = Document("b", "The corrupt elite lies to you.\n\nIt always has.\n", title="Lies of the elite")
+    expected = {"quote": (heading(Document("q", quote)), False), "article": ("A Title", True),
+                "body": ("Lies of the elite", False)}
+    assert len(expected["quote"][0]) <= HEADING_CHARS and expected["quote"][0].endswith(" betrayed every…")
+    for name, doc in (("quote", Document("q", quote)), ("article", Document("a", article)), ("body", body)):
+        doc.techniques = {}
+        title, title_line = expected[name]
+        assert text_report(doc).splitlines()[0] == f"{title}  [{doc.id}]"
+        out = write(tmp_path / f"{name}.html", html_report(doc))
+        page.goto(out.as_uri())
+        assert page.inner_text("h1") == title and page.title() == f"slant · {title}"
+        assert page.locator("#article p[data-paragraph='1'].title-line").count() == (1 if title_line else 0), name
+        assert page.errors == []
+
+
 def test_injected_markup_never_executes_in_the_report(tmp_path, page):
     src = write(tmp_path / "xss.txt", XSS_ARTICLE)
     out = tmp_path / "xss.html"

@@ -8,7 +8,7 @@ from . import taxonomy
 from .article_heads import FRAMES_MIN_WORDS, GENRE_MIN_WORDS, word_count
 from .document import Document
 
-__all__ = ["text_report", "GROUP_COLOURS"]
+__all__ = ["text_report", "heading", "GROUP_COLOURS", "HEADING_CHARS"]
 
 # One terminal colour per technique group (the HTML report uses the same grouping).
 GROUP_COLOURS = {
@@ -17,9 +17,32 @@ GROUP_COLOURS = {
 }
 
 
+# A report's heading is the document's title, cut to this many characters: a text of one paragraph (a pasted
+# quote) has its whole text as its title, and a long first line made a heading of hundreds of words. The HTML
+# report cuts it the same way (web/report.js: SLANT_HEADING_CHARS).
+HEADING_CHARS = 120
+
+
 def _quote(text: str, width: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def heading(doc: Document) -> str:
+    """The title a report shows for ``doc``: its title (or id), white space collapsed, cut after a whole word
+    to at most ``HEADING_CHARS`` characters, "…" included.
+
+    >>> heading(Document("d", "Real patriots know it. " * 10))
+    'Real patriots know it. Real patriots know it. Real patriots know it. Real patriots know it. Real patriots know it. Real…'
+    """
+    text = " ".join((doc.title or doc.id).split())
+    if len(text) <= HEADING_CHARS:
+        return text
+    cut = text[:HEADING_CHARS - 1]
+    space = cut.rfind(" ", 0, HEADING_CHARS)
+    if space > HEADING_CHARS // 2 and text[HEADING_CHARS - 1] != " ":   # not inside a word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def _highlighted(doc: Document, start: int, end: int) -> str:
@@ -42,7 +65,7 @@ def text_report(doc: Document, color: bool = False) -> str:
     and a legend closes the report.
     """
     style = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
-    lines = [style(f"{doc.title or doc.id}", bold=True) + f"  [{doc.source or doc.id}]"]
+    lines = [style(heading(doc), bold=True) + f"  [{doc.source or doc.id}]"]
     words = word_count(doc.text)
     counted = f"{words} word{'' if words == 1 else 's'}"
     if doc.genre is not None:

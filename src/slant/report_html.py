@@ -16,6 +16,7 @@ from importlib import resources
 
 from . import schema, taxonomy
 from .document import Document
+from .render import heading
 
 __all__ = ["html_report", "app_page", "taxonomy_dict", "safe_json"]
 
@@ -77,7 +78,7 @@ def html_report(doc: Document) -> str:
             f'<div id="report"></div>\n<script type="application/json" id="slant-data">{data}</script>')
     script = ('const slantData = JSON.parse(document.getElementById("slant-data").textContent);\n'
               'slantRender(document.getElementById("report"), slantData.document, slantData.taxonomy);')
-    return _page(f"slant · {doc.title or doc.id}", body, script)
+    return _page(f"slant · {heading(doc)}", body, script)
 
 
 def app_page() -> str:

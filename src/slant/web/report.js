@@ -8,6 +8,28 @@ const SLANT_GENRE_MIN_WORDS = 100;
 const SLANT_FRAMES_MIN_WORDS = 10;
 const slantWords = (text) => (text.match(/[\p{L}\p{N}_]+/gu) || []).length;
 
+// The heading: the document's title cut after a whole word to this many characters, "…" included, as the text
+// report cuts it (slant.render.heading, HEADING_CHARS): a pasted quote's title is its whole text.
+const SLANT_HEADING_CHARS = 120;
+function slantHeading(title) {
+  const text = title.split(/\s+/).filter(Boolean).join(" ");
+  if (text.length <= SLANT_HEADING_CHARS) return text;
+  let cut = text.slice(0, SLANT_HEADING_CHARS - 1);
+  const space = cut.lastIndexOf(" ");
+  if (space > SLANT_HEADING_CHARS / 2 && text[SLANT_HEADING_CHARS - 1] !== " ") cut = cut.slice(0, space);
+  return cut.replace(/[ ,;:]+$/, "") + "…";
+}
+
+// Whether the first paragraph is the title line slant read the text under (slant.runtime.Detector.heading): the
+// text has more paragraphs, and no title given beside it (a title the first line does not hold). A text of one
+// paragraph is read as body text under a made-up title line, and is not shown as a title.
+const slantNorm = (text) => text.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+function slantFirstIsTitle(doc) {
+  if (doc.paragraphs.length < 2) return false;
+  const first = doc.paragraphs[0];
+  return !doc.title || slantNorm(doc.text.slice(first.start, first.end)).includes(slantNorm(doc.title));
+}
+
 const SLANT_COLOURS = {
   Attack_on_Reputation: "#e4572e", Justification: "#f3a712", Simplification: "#29335c",
   Distraction: "#7d5ba6", Call: "#17a398", Manipulative_Wording: "#2a7de1",
@@ -39,7 +61,7 @@ function slantRender(container, doc, taxonomy) {
   container.append(layout);
 
   // Header: title, source, genre and frames first.
-  left.append(slantEl("h1", { class: "title" }, doc.title || doc.id));
+  left.append(slantEl("h1", { class: "title" }, slantHeading(doc.title || doc.id)));
   const meta = [doc.url || doc.source || doc.id, doc.date].filter(Boolean).join(" · ");
   left.append(slantEl("div", { class: "meta" }, meta));
   const summary = slantEl("div", { class: "summary", id: "summary" });
@@ -139,8 +161,9 @@ function slantRender(container, doc, taxonomy) {
     const byParagraph = {};
     for (const p of doc.techniques || []) byParagraph[p.paragraph] = p.labels;
     const spans = doc.spans.filter(visible);
+    const firstIsTitle = slantFirstIsTitle(doc);
     for (const p of doc.paragraphs) {
-      const para = slantEl("p", { "data-paragraph": p.number, class: p.number === 1 ? "title-line" : "" });
+      const para = slantEl("p", { "data-paragraph": p.number, class: p.number === 1 && firstIsTitle ? "title-line" : "" });
       // Cut the paragraph at every span boundary; each piece knows all spans covering it.
       const inside = spans.filter((s) => s.start < p.end && s.end > p.start);
       const cuts = new Set([p.start, p.end]);
