@@ -561,3 +561,20 @@ def test_a_title_column_beside_a_body_is_read_as_the_title(tmp_path, model):
     assert [(s["start"] + shift, s["end"] + shift, s["technique"]) for s in spans] == \
         sorted((s.start, s.end, s.technique) for s in titled.spans if s.start >= shift)
     assert untitled.title != title
+
+
+def test_local_workers_are_at_most_one_per_cpu(tmp_path, model):
+    """--workers 500 grew to 500 processes on a big corpus, each holding the model (100 GB or more on a laptop);
+    the local engine takes at most one per CPU and says so. The summary counts in the singular where it is 1."""
+    from slant.corpus.engine import default_workers
+    cpus = default_workers()
+    text = tmp_path / "one.txt"
+    text.write_text("Corrupt elite\n\nThe corrupt elite betray us.\n", encoding="utf-8")
+    r = batch(text, "-o", tmp_path / "out", "--workers", str(cpus + 1), model=model)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[0] == (f"note: --workers {cpus + 1} is more than the {cpus} CPUs this machine gives "
+                                        f"slant; using {cpus} (each worker holds the model, and more than one per CPU "
+                                        "gives no speed)")
+    assert f"{cpus} local worker" in r.stderr
+    output = [line for line in r.stderr.splitlines() if line.startswith("output")]
+    assert len(output) == 1 and "1 article, " in output[0] and "0 errors, 0 duplicates" in output[0]

@@ -222,7 +222,8 @@ def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None
 @click.option("-o", "--output", "out", required=True, type=PATH,
               help="Output folder (created; rerun the same command on it to resume).")
 @click.option("--workers", type=click.IntRange(1, None), default=None,
-              help="Worker processes (Ray actors with --engine ray), each loading the model once. [default: the CPU count]")
+              help="Worker processes (Ray actors with --engine ray), each loading the model once; local workers are "
+                   "at most one per CPU. [default: the CPU count]")
 @click.option("--threads", type=click.IntRange(1, None), default=None,
               help="Inference threads per worker. [default: CPU count / workers]")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
@@ -255,10 +256,14 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     a CSV without a text column) stops the run before any work, exit 1.  Query the output with
     `slant query OUT "SQL"`; chart it with `slant report OUT`."""
     from .corpus.batch import run_batch
-    from .corpus.engine import default_workers
+    from .corpus.engine import default_workers, local_workers
     from .corpus.progress import BatchProgress, print_summary
 
     workers = workers or default_workers()
+    if engine == "local" and local_workers(workers) < workers:
+        click.echo(f"note: --workers {workers} is more than the {default_workers()} CPUs this machine gives slant; "
+                   f"using {local_workers(workers)} (each worker holds the model, and more than one per CPU gives "
+                   "no speed)", err=True)
     with BatchProgress(enabled=not quiet) as progress:
         summary = run_batch(list(inputs), out, model=model, workers=workers, threads=threads, engine=engine,
                             address=address, chunk_size=chunk_size, thresholds=thresholds, language=language,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .engine import make_engine
+from .engine import local_workers, make_engine
 from .records import Corpus, Record
 from .store import Store
 
@@ -72,6 +72,8 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
     reads English, a text that reads as another language is an error unless declared English).
     ``on_start(total, already_done)`` and ``on_advance(n)`` report progress."""
     corpus = Corpus(inputs, exclude=out)
+    if engine == "local":
+        workers = local_workers(workers)
     identity = model_identity(model, thresholds)
     store = Store.open(out, identity)
     done_origins, keys = store.done()

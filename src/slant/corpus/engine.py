@@ -15,7 +15,7 @@ from ..errors import SlantError
 from .records import Record
 from .work import Outcome, analyse_batch, init_worker
 
-__all__ = ["Engine", "LocalEngine", "RayEngine", "make_engine", "default_workers", "EngineError"]
+__all__ = ["Engine", "LocalEngine", "RayEngine", "make_engine", "default_workers", "local_workers", "EngineError"]
 
 Result = tuple[list[Outcome], int, int]
 IN_FLIGHT_PER_WORKER = 2
@@ -30,6 +30,13 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def local_workers(requested: int) -> int:
+    """The worker processes ``requested`` of the local engine can have: one per CPU this process may run on at
+    most. Each holds the model (150-300 MB) and analysis is CPU-bound, so more cost memory and give no speed:
+    ``--workers 500`` on a laptop would have grown to 500 processes, 100 GB or more."""
+    return min(requested, default_workers())
 
 
 class Engine:

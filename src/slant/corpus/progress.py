@@ -50,6 +50,11 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:,.0f} MB"
 
 
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 article", "2,000 spans"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     console = console or Console(stderr=True)
     table = Table(title=f"slant batch → {s.out}", show_header=False, box=None, pad_edge=False)
@@ -58,7 +63,7 @@ def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     table.add_row("inputs", f"{s.inputs:,}")
     if s.resumed:
         table.add_row("done by an earlier run", f"{s.resumed:,}")
-    table.add_row("analysed now", f"{s.analysed:,}  ({s.spans:,} spans)")
+    table.add_row("analysed now", f"{s.analysed:,}  ({_count(s.spans, 'span')})")
     table.add_row("errors now", f"{s.errors:,}")
     table.add_row("duplicates now", f"{s.duplicates:,}")
     if s.repeated:
@@ -67,8 +72,8 @@ def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     if s.peak_rss:
         table.add_row("peak RSS per worker", ", ".join(_mb(v) for v in sorted(s.peak_rss.values())))
     t = s.totals
-    table.add_row("output", f"{t.get('articles', 0):,} articles, {t.get('spans', 0):,} spans, "
-                            f"{t.get('errors', 0):,} errors, {t.get('duplicates', 0):,} duplicates")
+    table.add_row("output", ", ".join(_count(t.get(table_name, 0), table_name[:-1])
+                                      for table_name in ("articles", "spans", "errors", "duplicates")))
     console.print(table)
     if t.get("errors"):
         console.print(f'see why: slant query {s.out} "SELECT origin, reason FROM errors"')
