@@ -146,6 +146,19 @@ def test_official_predictions_refuse_an_output_they_cannot_write_before_any_work
     assert r.returncode == 0 and r.stderr == f"wrote {tmp_path / 'p.txt'}: subtask 3 predictions for 1 article\n"
 
 
+def test_a_template_span_past_its_article_is_refused(tiny_model, tmp_path):
+    # it was classified on the text it had and written as if whole
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "article1.txt", "A title\n\nA body.\n")   # 17 characters
+    template = write(tmp_path / "template.txt", "1\t?\t0\t7\n1\t?\t9\t40\n")
+    out = tmp_path / "tc.txt"
+    r = run_slant("ptc", "predict", "--task", "tc", "--articles", folder, "--template", template, "--output", out,
+                  "--model", tiny_model / "model")
+    assert (r.returncode, r.stderr) == (1, f"Error: {template}:2: span 9-40 ends after the 17 characters of article 1\n")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("stdin,error", [("", "Error: <stdin>: empty input, no text to read")])
 def test_bad_stdin(tiny_model, stdin, error):
     r = run_slant("analyze", "-", "--model", tiny_model / "model", stdin=stdin)

@@ -13,7 +13,7 @@ from .formats import ptc, semeval
 from .formats.articles import article_id, article_paths, read_article
 from .formats.semeval import SpanRow
 from .formats.tsv import writable
-from .errors import InputError, ModelError, SlantError
+from .errors import FormatError, InputError, ModelError, SlantError
 from .evaluate import merge_spans
 from .language import ENGLISH, identify, language_name
 from .runtime import Detector
@@ -121,6 +121,11 @@ def ptc_tc(detector: Detector, articles: str | Path, template: str | Path, outpu
     if not docs:
         _none_left(articles, written.left_out)
     rows = [r for r in rows if r.article_id in docs]
+    for r in rows:   # a span past its article's end was classified on the text it had
+        if r.end > len(docs[r.article_id].text):
+            raise FormatError(f"{template}:{r.line}", f"span {r.start}-{r.end} ends after the "
+                                                      f"{len(docs[r.article_id].text):,} characters of article "
+                                                      f"{r.article_id}")
     classes = [c.name for c in taxonomy.PTC_CLASSES]
     by_article: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
