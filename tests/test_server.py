@@ -73,6 +73,7 @@ def test_a_title_given_beside_the_text_is_read_as_its_title(server):
     ({"text": "a", "url": "http://127.0.0.1/"}, 422, "give exactly one of text and url"),
     ({"text": "   "}, 422, "text is empty"),
     ({"text": "\ufeff\u200b\n"}, 422, "text is empty"),
+    ({"url": " "}, 422, "url is empty"),   # it was ": only http and https URLs are fetched, not a bare path"
     ({"text": "x", "id": "has space"}, 422, "id must not contain spaces"),
     ({"url": "http://127.0.0.1:9/secret"}, 422, "refused: 127.0.0.1 is a loopback address"),
     ({"url": "file:///etc/passwd"}, 422, "only http and https URLs are fetched"),
