@@ -410,6 +410,10 @@ def test_dashboard_opens_offline_in_chromium_with_every_chart(tmp_path, model, p
     page.wait_for_function("location.hash.startsWith('#t-')")
     target = page.evaluate("location.hash.slice(1)")
     assert page.locator(f"section.examples#{target} blockquote mark").count() > 0
+    # the dashboard, read back by a later batch over the same folder, is not an article (slant's pages say so)
+    r = batch(tmp_path / "dashboard.html", "-o", tmp_path / "again", "--workers", "1", model=model)
+    assert r.returncode == 0 and error_reasons(tmp_path / "again") == {
+        "dashboard": "a page slant wrote (a report or dashboard), not an article"}
 
 
 def test_ray_engine_gives_the_same_output_and_resumes(tmp_path, model):

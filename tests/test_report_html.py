@@ -22,6 +22,24 @@ def test_text_json_jsonl_and_html_formats(tmp_path):
     assert page.startswith("<!doctype html>") and "http://" not in page and "https://" not in page  # no CDN
 
 
+def test_a_report_read_back_is_not_an_article(tmp_path):
+    # reports written into the articles' folder were read back by the next run as 15-word articles about slant,
+    # given frames and techniques; slant's pages name it as their generator and are refused
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    article = write(folder / "a.txt", "A title\n\nThe corrupt elite lies to you.\n")
+    (folder / "reports").mkdir()
+    report = folder / "reports" / "a.html"
+    assert run_slant("analyze", article, "--format", "html", "-o", report).returncode == 0
+    r = run_slant("analyze", folder, "--format", "jsonl")
+    assert r.returncode == 1 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["a"]
+    assert r.stderr == f"Error: {report}: a page slant wrote (a report or dashboard), not an article\n"
+    page = write(tmp_path / "page.html", "<html><head><meta name='generator' content='WordPress 6.4'><title>Budget"
+                 "</title></head><body><article><h1>Budget</h1><p>The council approved the budget on Tuesday after"
+                 " a long debate about the city's schools and roads.</p></article></body></html>")
+    assert run_slant("analyze", page).returncode == 0   # another site's generator is no reason
+
+
 def test_colour_report_marks_spans_by_group():
     from slant import Document
     from slant.render import text_report

@@ -16,6 +16,7 @@ from importlib import resources
 
 from . import schema, taxonomy
 from .document import Document
+from .formats.html import GENERATOR_META
 from .render import heading
 
 __all__ = ["html_report", "app_page", "taxonomy_dict", "safe_json"]
@@ -50,6 +51,7 @@ def _page(title: str, body: str, script: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{GENERATOR_META}
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:">
 <title>{html.escape(title)}</title>
 <style>

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__, taxonomy
 from ..errors import SlantError
+from ..formats.html import GENERATOR_META
 from ..formats.tsv import writable
 from ..language import ENGLISH_ONLY
 from ..report_html import safe_json
@@ -260,6 +261,7 @@ def dashboard_html(d: dict, bundle: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{GENERATOR_META}
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline' 'unsafe-eval'; img-src data: blob:">
 <title>slant dashboard</title>
 <style>

@@ -15,7 +15,13 @@ from ..document import Document
 from ..errors import InputError
 from .tsv import UTF16_BOMS, decode_text
 
-__all__ = ["decode_html", "document_from_html"]
+__all__ = ["decode_html", "document_from_html", "GENERATOR_META"]
+
+# Every page slant writes (the HTML report, the dashboard, the web app) names slant as its generator in its head.
+# Read back as an article, such a page was a text of a few words about slant itself, given frames and techniques;
+# it is refused instead.
+GENERATOR_META = '<meta name="generator" content="slant">'
+_SLANT_PAGE = re.compile(r"""<meta\s+name=["']generator["']\s+content=["']slant["']""", re.IGNORECASE)
 
 # <meta charset="windows-1252"> or <meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -80,6 +86,8 @@ def document_from_html(page: str, doc_id: str, source: str, url: str | None = No
     ``og:site_name``, else the host of its URL or canonical link (None when the page names neither)."""
     import trafilatura
 
+    if _SLANT_PAGE.search(page[:4096]):
+        raise InputError(f"{source}: a page slant wrote (a report or dashboard), not an article")
     try:
         found = trafilatura.bare_extraction(page, url=url, with_metadata=True, include_comments=False,
                                             include_tables=False)
