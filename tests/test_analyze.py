@@ -43,6 +43,55 @@ def test_a_folder_is_read_with_its_subfolders_as_batch_reads_it(tiny_model, tmp_
     assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["one", "two"]
 
 
+def test_text_and_jsonl_come_article_by_article(tiny_model, tmp_path):
+    # a folder of many articles printed nothing until the last was analysed; now each Document is written as it
+    # is analysed: the first is on stdout while the second is still being read from a pipe that has not closed
+    import subprocess
+    import sys
+    import threading
+    from conftest import REPO
+    first = write(tmp_path / "first.txt", "First\n\nbody one")
+    for fmt in ("jsonl", "text"):
+        proc = subprocess.Popen([sys.executable, "-m", "slant", "analyze", str(first), "-", "--format", fmt,
+                                 "--model", str(tiny_model / "model")], cwd=REPO, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        got: list[str] = []
+        reader = threading.Thread(target=lambda: got.append(proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=60)                 # before stdin gives the second article
+        if not got:
+            proc.kill()
+            pytest.fail(f"no {fmt} output before the last input was read")
+        line = got[0]
+        assert ("first" in line) if fmt == "jsonl" else line.startswith("First  ["), line
+        proc.stdin.write("Second\n\nbody two")
+        proc.stdin.close()
+        out, err = proc.stdout.read(), proc.stderr.read()
+        assert proc.wait(timeout=120) == 0, err
+        whole = run_slant("analyze", first, "-", "--format", fmt, "--model", tiny_model / "model",
+                          stdin="Second\n\nbody two").stdout
+        assert line + out == whole              # the same bytes as ever: reports one blank line apart
+
+
+def test_the_output_is_never_read_as_an_input(tiny_model, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write(folder / "a.txt", "First\n\nbody one")
+    out = folder / "report.txt"
+    for _ in range(2):   # the second run does not read the first run's report as an article
+        r = run_slant("analyze", folder, "-o", out, "--format", "jsonl", "--model", tiny_model / "model")
+        assert r.returncode == 0 and [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a"]
+    # an input named as the output stops the run before anything is written over it
+    article = write(tmp_path / "b.txt", "Second\n\nbody two")
+    r = run_slant("analyze", folder, article, "-o", article, "--model", tiny_model / "model")
+    assert r.returncode == 1 and article.read_text() == "Second\n\nbody two" and r.stdout == ""
+    assert r.stderr == f"Error: {article}: the output too; give -o another file (it would overwrite this input)\n"
+    # a file that cannot be written is refused before any work
+    r = run_slant("analyze", folder, "-o", tmp_path / "missing" / "r.txt", "--model", tiny_model / "model")
+    assert (r.returncode, r.stderr) == (1, f"Error: {tmp_path / 'missing' / 'r.txt'}: cannot write (no folder "
+                                           f"{tmp_path / 'missing'})\n")
+
+
 def test_a_utf16_text_with_its_byte_order_mark_reads_as_the_same_text(tiny_model, tmp_path):
     # Windows Notepad's "Unicode": UTF-16 with a byte-order mark (it was refused as a binary file)
     utf8 = write(tmp_path / "utf8.txt", ARTICLE)

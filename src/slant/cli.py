@@ -15,7 +15,7 @@ import click
 from . import __version__, schema, taxonomy
 from .errors import SlantError
 from .evaluate import evaluate_files
-from .formats.tsv import writable_folder
+from .formats.tsv import writable, writable_folder
 from .inputs import EMPTY_PATH
 from .operating_points import OPERATING_POINTS
 
@@ -140,34 +140,77 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
     PATHS are text files (UTF-8, or UTF-16 with a byte-order mark), .html/.htm pages (title
-    and paragraphs are extracted), folders of those (subfolders too), http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for stdin.
-    Unreadable inputs, texts that read as another language than English and texts over
-    1,000,000 characters are reported one line each; the rest are still analyzed. Tables of
-    articles (.jsonl, .csv, .parquet) are for `slant batch`, which reads them row by row."""
+    and paragraphs are extracted), folders of those (subfolders too), http(s) URLs (public
+    addresses only; 5 MB and 15 s caps), or - for stdin. Text and jsonl are written article by
+    article as each is analysed. Unreadable inputs, texts that read as another language than
+    English and texts over 1,000,000 characters are reported one line each; the rest are still
+    analyzed. Tables of articles (.jsonl, .csv, .parquet) are for `slant batch`, which reads
+    them row by row."""
     from .inputs import read_inputs
     from .render import text_report
 
     detector = _detector(model, thresholds)
+    if output is not None and fmt != "html":   # html's -o is a file or a folder, known once every input is read
+        writable(output)
+    stream = _Stream(output) if fmt in ("text", "jsonl") else None
     failed, docs = 0, []
-    for item in read_inputs(list(paths)):
-        if not isinstance(item, SlantError):
-            item.language = language or item.language
-            try:
-                docs.append(detector.analyze(item))
-                continue
-            except SlantError as ex:  # a text in another language
-                item = ex
-        failed += 1
-        click.echo(f"Error: {item}", err=True)
+    try:
+        for item in read_inputs(list(paths), output):
+            if not isinstance(item, SlantError):
+                item.language = language or item.language
+                try:
+                    doc = detector.analyze(item)
+                except SlantError as ex:  # a text in another language
+                    item = ex
+                else:
+                    if stream is None:
+                        docs.append(doc)
+                    elif fmt == "jsonl":
+                        stream.write(schema.dumps(doc, indent=None) + "\n")
+                    else:   # reports one blank line apart
+                        color = output is None and sys.stdout.isatty()
+                        stream.write(("\n" if stream.documents else "") + text_report(doc, color=color) + "\n")
+                    continue
+            failed += 1
+            click.echo(f"Error: {item}", err=True)
+    finally:
+        if stream is not None:
+            stream.close()
     if fmt == "html" and output is None and len(docs) > 1:
         raise click.UsageError("--format html with several articles needs -o FOLDER (one report per article)")
     if docs:
-        _write_reports(docs, fmt, output, text_report)
+        _write_reports(docs, fmt, output)
+    if stream is not None and stream.documents and output is not None:
+        click.echo(f"wrote {output}", err=True)
     if failed:
         raise SystemExit(1)
 
 
-def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
+class _Stream:
+    """Where text and jsonl go, one Document at a time: standard output, or ``output`` (opened at the first)."""
+
+    def __init__(self, output: Path | None):
+        self.output, self.file, self.documents = output, None, 0
+
+    def write(self, text: str) -> None:
+        self.documents += 1
+        if self.output is None:
+            click.echo(text, nl=False, color=True)
+            return
+        try:
+            if self.file is None:
+                self.file = open(self.output, "w", encoding="utf-8")
+            self.file.write(text)
+        except OSError as ex:
+            raise SlantError(f"{self.output}: cannot write ({ex.strerror or ex})") from None
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _write_reports(docs, fmt: str, output: Path | None) -> None:
+    """json and html, which need every Document first (json: one object or a list; html: a file or a folder)."""
     from .report_html import html_report
 
     if fmt == "html" and output is not None and len(docs) > 1:
@@ -180,11 +223,7 @@ def _write_reports(docs, fmt: str, output: Path | None, text_report) -> None:
             raise SlantError(f"{ex.filename or output}: cannot write ({ex.strerror or ex})") from None
         click.echo(f"wrote {len(docs)} reports to {output}", err=True)
         return
-    if fmt == "text":
-        out = "\n\n".join(text_report(doc, color=output is None and sys.stdout.isatty()) for doc in docs) + "\n"
-    elif fmt == "jsonl":
-        out = "".join(schema.dumps(doc, indent=None) + "\n" for doc in docs)
-    elif fmt == "json":
+    if fmt == "json":
         data = [schema.to_dict(doc) for doc in docs]
         out = json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
     else:

@@ -104,9 +104,17 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
-def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
+class _OutputIsInput(InputError):
+    pass
+
+
+def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Document | SlantError]:
     """Documents for every input: a file (.html/.htm pages are extracted, anything else is text),
-    a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input."""
+    a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input.
+
+    Folders are listed before the first Document is yielded, and ``output`` (where the caller writes as
+    Documents come) is never read: not when a folder holds it (an earlier run's report is no article); an
+    input that is the output itself raises InputError before the first Document, which would overwrite it."""
     seen_ids: dict[str, int] = {}
 
     def unique(doc: Document) -> Document:
@@ -116,30 +124,39 @@ def read_inputs(paths: list[str]) -> Iterator[Document | SlantError]:
             doc.id = f"{doc.id}-{n + 1}"
         return doc
 
+    def same(path: Path) -> bool:
+        return output is not None and path.resolve() == output.resolve()
+
+    sources: list[str | Path | SlantError] = []   # every folder listed first: nothing written yet is read
     for raw in paths:
-        if raw == STDIN:
-            try:
-                yield unique(read_stdin())
-            except SlantError as ex:
-                yield ex
-            continue
-        if is_url(raw):
-            try:
-                yield unique(read_url(raw))
-            except SlantError as ex:
-                yield ex
+        if raw == STDIN or is_url(raw):
+            sources.append(raw)
             continue
         try:
             path = given_path(raw)
-            files = _folder_files(path) if path.is_dir() else [path]
+            if path.is_dir():
+                sources.extend(f for f in _folder_files(path) if not same(f))
+                continue
             if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():   # not one text: its rows are articles
                 raise InputError(f"{path}: a table of articles ({path.suffix.lower()[1:].upper()}), not one text; "
                                  f"analyse its rows with slant batch {path} -o OUT")
+            if same(path):
+                raise _OutputIsInput(f"{path}: the output too; give -o another file (it would overwrite this input)")
+            sources.append(path)
+        except _OutputIsInput:
+            raise   # the whole run stops before any Document: writing any would overwrite this input
+        except SlantError as ex:
+            sources.append(ex)
+    for source in sources:
+        if isinstance(source, SlantError):
+            yield source
+            continue
+        try:
+            if source == STDIN:
+                yield unique(read_stdin())
+            elif isinstance(source, str):
+                yield unique(read_url(source))
+            else:
+                yield unique(read_html_file(source) if source.suffix.lower() in HTML_SUFFIXES else read_article(source))
         except SlantError as ex:
             yield ex
-            continue
-        for f in files:
-            try:
-                yield unique(read_html_file(f) if f.suffix.lower() in HTML_SUFFIXES else read_article(f))
-            except SlantError as ex:
-                yield ex
