@@ -469,6 +469,19 @@ def test_sources_that_slug_alike_get_their_own_example_sections():
     assert anchor("t", "Loaded_Language") == "t-Loaded_Language"
 
 
+def test_an_example_passage_names_its_article_by_a_short_title():
+    # an article of one paragraph has its whole text as its title: it followed every example passage in full
+    from slant.corpus.dashboard import _examples
+    from slant.render import HEADING_CHARS
+
+    title = "The corrupt elite have betrayed every family in this country, again and again. " * 10
+    row = {"technique": "Loaded_Language", "text": "corrupt elite", "before": "The ", "after": " have", "score": 0.5,
+           "id": "a1", "title": title, "source": "site", "date": None}
+    page = _examples([row], "t", "technique", lambda name: name)
+    shown = page.split(" — ")[1].split("</div>")[0]
+    assert shown.endswith("…") and len(shown) <= HEADING_CHARS and title.startswith(shown[:-1])
+
+
 def test_batch_with_per_technique_thresholds_and_no_mixing_on_resume(tmp_path, every_technique_model):
     out = tmp_path / "out"
     jsonl = write_formats(tmp_path)["jsonl"]

@@ -8,7 +8,7 @@ from . import taxonomy
 from .article_heads import FRAMES_MIN_WORDS, GENRE_MIN_WORDS, word_count
 from .document import Document
 
-__all__ = ["text_report", "heading", "GROUP_COLOURS", "HEADING_CHARS"]
+__all__ = ["text_report", "heading", "short_title", "GROUP_COLOURS", "HEADING_CHARS"]
 
 # One terminal colour per technique group (the HTML report uses the same grouping).
 GROUP_COLOURS = {
@@ -29,13 +29,18 @@ def _quote(text: str, width: int = 100) -> str:
 
 
 def heading(doc: Document) -> str:
-    """The title a report shows for ``doc``: its title (or id), white space collapsed, cut after a whole word
-    to at most ``HEADING_CHARS`` characters, "…" included.
+    """The title a report shows for ``doc``: its title (or id) as ``short_title`` cuts it."""
+    return short_title(doc.title or doc.id)
 
-    >>> heading(Document("d", "Real patriots know it. " * 10))
+
+def short_title(title: str) -> str:
+    """``title``, white space collapsed, cut after a whole word to at most ``HEADING_CHARS`` characters, "…"
+    included (also the dashboard's titles beside example passages).
+
+    >>> short_title("Real patriots know it. " * 10)
     'Real patriots know it. Real patriots know it. Real patriots know it. Real patriots know it. Real patriots know it. Real…'
     """
-    text = " ".join((doc.title or doc.id).split())
+    text = " ".join(title.split())
     if len(text) <= HEADING_CHARS:
         return text
     cut = text[:HEADING_CHARS - 1]

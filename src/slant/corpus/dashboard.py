@@ -20,6 +20,7 @@ from ..errors import SlantError
 from ..formats.html import GENERATOR_META
 from ..formats.tsv import writable
 from ..language import ENGLISH_ONLY
+from ..render import short_title
 from ..report_html import safe_json
 from .query import connect
 from .store import Store
@@ -235,7 +236,7 @@ def _examples(rows: list[dict], kind: str, key: str, heading) -> str:
         parts.append(f'<li><blockquote>{html.escape(r["before"] or "")}<mark>{html.escape(r["text"])}</mark>'
                      f'{html.escape(r["after"] or "")}</blockquote>'
                      f'<div class="meta">{tag + " · " if tag else ""}score {r["score"]:.2f} · {where}'
-                     f'{" — " + html.escape(r["title"]) if r.get("title") else ""}</div></li>')
+                     f'{" — " + html.escape(short_title(r["title"])) if r.get("title") else ""}</div></li>')
     if current is not None:
         parts.append("</ol></section>")
     return "\n".join(parts)
