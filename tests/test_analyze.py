@@ -204,7 +204,8 @@ def test_a_template_span_past_its_article_is_refused(tiny_model, tmp_path):
     out = tmp_path / "tc.txt"
     r = run_slant("ptc", "predict", "--task", "tc", "--articles", folder, "--template", template, "--output", out,
                   "--model", tiny_model / "model")
-    assert (r.returncode, r.stderr) == (1, f"Error: {template}:2: span 9-40 ends after the 17 characters of article 1\n")
+    error = f"Error: {template}:2: span 9-40 ends after the 17 characters of article 1\n"
+    assert (r.returncode, r.stderr) == (1, error)
     assert not out.exists()
 
 

@@ -426,7 +426,8 @@ def ptc_predict_cmd(task: str, articles: Path, template: Path | None, output: Pa
 @click.option("--threads", type=click.IntRange(1, None), default=2, show_default=True, help="CPU threads for torch.")
 @click.option("--holdout-fold", type=click.IntRange(0, 4), default=0, show_default=True,
               help="Which of the 5 article folds (near-duplicates kept together) is held out for thresholds and figures.")
-@click.option("--max-articles", type=click.IntRange(1, None), default=None, help="Use only the first N articles (quick checks).")
+@click.option("--max-articles", type=click.IntRange(1, None), default=None,
+              help="Use only the first N articles (quick checks).")
 @click.option("--from-checkpoint", "checkpoint", type=PATH, default=None,
               help="Skip fine-tuning: load encoder and heads from a run's teacher-fp32.pt, then refit the lexical "
                    "head, re-export and re-tune.")

@@ -37,14 +37,15 @@ def short_title(title: str) -> str:
     """``title``, white space collapsed, cut after a whole word to at most ``HEADING_CHARS`` characters, "…"
     included (also the dashboard's titles beside example passages).
 
-    >>> short_title("Real patriots know it. " * 10)
-    'Real patriots know it. Real patriots know it. Real patriots know it. Real patriots know it. Real patriots know it. Real…'
+    >>> short = short_title("Real patriots know it. " * 10)
+    >>> len(short), short[-10:]
+    (120, ' it. Real…')
     """
     text = " ".join(title.split())
     if len(text) <= HEADING_CHARS:
         return text
     cut = text[:HEADING_CHARS - 1]
-    space = cut.rfind(" ", 0, HEADING_CHARS)
+    space = cut.rfind(" ")
     if space > HEADING_CHARS // 2 and text[HEADING_CHARS - 1] != " ":   # not inside a word
         cut = cut[:space]
     return cut.rstrip(" ,;:") + "…"

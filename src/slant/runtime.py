@@ -24,8 +24,8 @@ from .segment import is_blank, prints_sentence_lines, title_of
 from .span_classes import SpanClassifier, rule_scores, span_features
 from .windows import encoder_inputs, load_tokenizer, tokenize, window_bounds
 
-__all__ = ["OPERATING_POINTS", "MAX_CHARACTERS", "LONE_SHORT_WORDS", "LONE_SHORT_SCALE", "paragraph_thresholds", "Detector", "load_detector", "analyze",
-           "one_blas_thread"]
+__all__ = ["OPERATING_POINTS", "MAX_CHARACTERS", "LONE_SHORT_WORDS", "LONE_SHORT_SCALE", "paragraph_thresholds",
+           "Detector", "load_detector", "analyze", "one_blas_thread"]
 
 # The longest text analysed at once (characters).  Memory grows with the text, about 0.8 KB a character for
 # the merged encoder states: 1,018,296 characters took 8.7 s and 922 MB peak on 2 cores (docs/model-history.md,

@@ -68,7 +68,8 @@ def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     table.add_row("duplicates now", f"{s.duplicates:,}")
     if s.repeated:
         table.add_row("inputs named twice (skipped)", f"{s.repeated:,}")
-    table.add_row("time", f"{s.seconds:,.1f} s  ({s.rate:,.2f} analysed/s, {s.workers} {s.engine} worker{'s' if s.workers != 1 else ''})")
+    workers = f"{s.workers} {s.engine} worker{'s' if s.workers != 1 else ''}"
+    table.add_row("time", f"{s.seconds:,.1f} s  ({s.rate:,.2f} analysed/s, {workers})")
     if s.peak_rss:
         table.add_row("peak RSS per worker", ", ".join(_mb(v) for v in sorted(s.peak_rss.values())))
     t = s.totals

@@ -747,7 +747,8 @@ def train(cfg: TrainConfig, log=log_progress) -> dict:
     examples, folds = examples_and_folds(cfg, corpus)
     train_ex = [e for e, f in zip(examples, folds) if f != cfg.holdout_fold]
     held_ex = [e for e, f in zip(examples, folds) if f == cfg.holdout_fold]
-    if cfg.holdout_fold is not None and min(len(train_ex), len(held_ex)) < 2:   # tuned on half the held-out, scored on the rest
+    # thresholds are tuned on half the held-out articles and scored on the other half
+    if cfg.holdout_fold is not None and min(len(train_ex), len(held_ex)) < 2:
         raise SlantError(f"{len(examples)} articles leave {len(train_ex)} to train on and {len(held_ex)} in held-out "
                          f"fold {cfg.holdout_fold}; training and tuning need at least 2 each (raise --max-articles)")
     log(f"data: {len(examples)} articles ({len(train_ex)} train, {len(held_ex)} held out), "

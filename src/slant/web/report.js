@@ -163,7 +163,8 @@ function slantRender(container, doc, taxonomy) {
     const spans = doc.spans.filter(visible);
     const firstIsTitle = slantFirstIsTitle(doc);
     for (const p of doc.paragraphs) {
-      const para = slantEl("p", { "data-paragraph": p.number, class: p.number === 1 && firstIsTitle ? "title-line" : "" });
+      const titleLine = p.number === 1 && firstIsTitle;
+      const para = slantEl("p", { "data-paragraph": p.number, class: titleLine ? "title-line" : "" });
       // Cut the paragraph at every span boundary; each piece knows all spans covering it.
       const inside = spans.filter((s) => s.start < p.end && s.end > p.start);
       const cuts = new Set([p.start, p.end]);
