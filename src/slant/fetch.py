@@ -117,6 +117,8 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
           allow: Callable[[str, int], bool] | None = None) -> Fetched:
     """GET ``url`` under the rules above.  ``allow(address, port)`` may let through an address
     the rules refuse (tests use it for their own 127.0.0.1 server); it is asked for every hop."""
+    if not url.strip():
+        raise FetchError("url is empty")
     deadline = time.monotonic() + timeout
     current = url
     for _ in range(MAX_REDIRECTS + 1):

@@ -112,8 +112,6 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             return JSONResponse({"detail": "give exactly one of text and url"}, status_code=422)
         if body.url is not None:
             from .inputs import read_url
-            if not body.url.strip():
-                return JSONResponse({"detail": "url is empty"}, status_code=422)
             doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
             doc.language = body.language or doc.language
         else:
