@@ -63,6 +63,9 @@ def test_several_html_reports_go_to_a_folder(tmp_path):
     r = run_slant("analyze", EXAMPLE, EXAMPLE, "--format", "html", "-o", a_file)
     assert r.returncode == 1 and r.stderr == f"Error: {a_file}: a file, not a folder (--format html with several " \
         "articles writes one report per article into a folder)\n" and a_file.read_text() == "mine\n"
+    # one article and -o an existing folder: its report goes into it (it was "cannot write (Is a directory)")
+    r = run_slant("analyze", tmp_path / "b.txt", "--format", "html", "-o", folder)
+    assert r.returncode == 0 and r.stderr == f"wrote 1 report to {folder}\n" and (folder / "b.html").exists()
 
 
 def test_html_report_in_the_browser(tmp_path, page):

@@ -127,8 +127,8 @@ _THRESHOLDS = click.option(
               help="text: a report for the terminal (coloured on a terminal); json: one Document (a list for "
                    "several); jsonl: one Document per line; html: a self-contained report to open in a browser.")
 @click.option("-o", "--output", type=PATH, default=None,
-              help="Write here instead of standard output; with --format html and several inputs, a folder "
-                   "that gets one <id>.html per article.")
+              help="Write here instead of standard output; with --format html and several inputs (or an existing "
+                   "folder), a folder that gets one <id>.html per article.")
 @click.option("--language", default=None, metavar="CODE",
               help="The inputs' language, if you know it (e.g. en): skips the check that refuses texts which "
                    "read as another language. The model reads English; other languages are refused.")
@@ -213,7 +213,7 @@ def _write_reports(docs, fmt: str, output: Path | None) -> None:
     """json and html, which need every Document first (json: one object or a list; html: a file or a folder)."""
     from .report_html import html_report
 
-    if fmt == "html" and output is not None and len(docs) > 1:
+    if fmt == "html" and output is not None and (len(docs) > 1 or output.is_dir()):
         writable_folder(output, "--format html with several articles writes one report per article into a folder")
         try:
             output.mkdir(parents=True, exist_ok=True)
@@ -221,7 +221,7 @@ def _write_reports(docs, fmt: str, output: Path | None) -> None:
                 (output / f"{doc.id}.html").write_text(html_report(doc), encoding="utf-8")
         except OSError as ex:
             raise SlantError(f"{ex.filename or output}: cannot write ({ex.strerror or ex})") from None
-        click.echo(f"wrote {len(docs)} reports to {output}", err=True)
+        click.echo(f"wrote {len(docs)} report{'' if len(docs) == 1 else 's'} to {output}", err=True)
         return
     if fmt == "json":
         data = [schema.to_dict(doc) for doc in docs]
