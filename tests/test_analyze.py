@@ -32,15 +32,20 @@ def test_json_for_several_is_a_list(tiny_model, tmp_path):
 
 def test_a_folder_is_read_with_its_subfolders_as_batch_reads_it(tiny_model, tmp_path):
     # a corpus kept one folder per site or per day: slant batch read it all, slant analyze found nothing
-    for sub in ("site-a/2020", "site-b", "empty"):
+    for sub in ("site-a/2020", "site-b", "empty", "site-b/saved_files"):
         (tmp_path / "corpus" / sub).mkdir(parents=True)
+    # a page saved "complete" keeps its embedded frames in saved_files/ beside saved.html: parts of the page
+    write(tmp_path / "corpus" / "site-b" / "saved.html", "<html><head><title>Third</title></head><body><article>"
+          "<h1>Third</h1><p>The council approved the budget after a long debate.</p></article></body></html>")
+    write(tmp_path / "corpus" / "site-b" / "saved_files" / "advert.html", "<html><body><p>Buy the best phones "
+          "of the season today, every model half price.</p></body></html>")
     write(tmp_path / "corpus" / "site-a" / "2020" / "one.txt", "First\n\nbody one")
     write(tmp_path / "corpus" / "site-b" / "two.txt", "Second\n\nbody two")
     write(tmp_path / "corpus" / "notes.md", "not an article")
     (tmp_path / "corpus" / "link").symlink_to(tmp_path / "corpus")   # a link back up is not followed
     r = run_slant("analyze", tmp_path / "corpus", "--format", "jsonl", "--model", tiny_model / "model")
     assert r.returncode == 0, r.stderr
-    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["one", "two"]
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["one", "saved", "two"]
 
 
 def test_text_and_jsonl_come_article_by_article(tiny_model, tmp_path):

@@ -7,6 +7,7 @@ files and still analyzes the rest.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -90,8 +91,17 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt and .html files in ``folder`` and its subfolders (not through links to folders), in name order."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    """The .txt and .html files in ``folder`` and its subfolders (not through links to folders), in name order.
+
+    A browser's "save complete page" keeps ``page.html``'s pictures, scripts and embedded frames in
+    ``page_files/`` beside it; those frames (adverts, embedded posts) are parts of the page, not articles, so
+    such a folder is passed over."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        pages = {Path(name).stem for name in files if Path(name).suffix.lower() in HTML_SUFFIXES}
+        dirs[:] = [d for d in dirs if not (d.endswith("_files") and d[:-len("_files")] in pages)]
+        found.extend(Path(root) / name for name in files if Path(name).suffix.lower() in SUFFIXES)
+    return sorted(p for p in found if p.is_file())
 
 
 NO_FILES = "no .txt or .html files in this folder or its subfolders"
