@@ -32,8 +32,11 @@ def test_json_for_several_is_a_list(tiny_model, tmp_path):
 
 def test_a_folder_is_read_with_its_subfolders_as_batch_reads_it(tiny_model, tmp_path):
     # a corpus kept one folder per site or per day: slant batch read it all, slant analyze found nothing
-    for sub in ("site-a/2020", "site-b", "empty", "site-b/saved_files"):
+    for sub in ("site-a/2020", "site-b", "empty", "site-b/saved_files", ".venv/lib", ".ipynb_checkpoints"):
         (tmp_path / "corpus" / sub).mkdir(parents=True)
+    write(tmp_path / "corpus" / ".venv" / "lib" / "LICENSE.txt", "Permission is hereby granted, free of charge")
+    write(tmp_path / "corpus" / ".ipynb_checkpoints" / "one-checkpoint.txt", "First\n\nbody one")
+    write(tmp_path / "corpus" / ".draft.txt", "Draft\n\nnot yet")   # hidden files and folders are passed over
     # a page saved "complete" keeps its embedded frames in saved_files/ beside saved.html: parts of the page
     write(tmp_path / "corpus" / "site-b" / "saved.html", "<html><head><title>Third</title></head><body><article>"
           "<h1>Third</h1><p>The council approved the budget after a long debate.</p></article></body></html>")

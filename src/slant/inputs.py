@@ -93,13 +93,15 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 def folder_files(folder: Path) -> list[Path]:
     """The .txt and .html files in ``folder`` and its subfolders (not through links to folders), in name order.
 
-    A browser's "save complete page" keeps ``page.html``'s pictures, scripts and embedded frames in
-    ``page_files/`` beside it; those frames (adverts, embedded posts) are parts of the page, not articles, so
-    such a folder is passed over."""
+    Passed over: hidden files and folders (``.git``, ``.venv`` with its licence and metadata .txt files,
+    ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's "save
+    complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
+    that are parts of the page, not articles). A file named as an input is read whatever its name."""
     found = []
     for root, dirs, files in os.walk(folder):
+        files = [name for name in files if not name.startswith(".")]
         pages = {Path(name).stem for name in files if Path(name).suffix.lower() in HTML_SUFFIXES}
-        dirs[:] = [d for d in dirs if not (d.endswith("_files") and d[:-len("_files")] in pages)]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (d.endswith("_files") and d[:-6] in pages)]
         found.extend(Path(root) / name for name in files if Path(name).suffix.lower() in SUFFIXES)
     return sorted(p for p in found if p.is_file())
 
