@@ -69,6 +69,8 @@ def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     if s.repeated:
         table.add_row("inputs named twice (skipped)", f"{s.repeated:,}")
     workers = f"{s.workers} {s.engine} worker{'s' if s.workers != 1 else ''}"
+    if 0 < len(s.peak_rss) < s.workers:   # a small run keeps only some of them busy
+        workers += f", {len(s.peak_rss)} busy"
     table.add_row("time", f"{s.seconds:,.1f} s  ({s.rate:,.2f} analysed/s, {workers})")
     if s.peak_rss:
         table.add_row("peak RSS per worker", ", ".join(_mb(v) for v in sorted(s.peak_rss.values())))
