@@ -320,3 +320,11 @@ def test_port_0_serves_on_a_free_port_it_names():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    assert "reachable from other machines" not in proc.stderr.read()   # 127.0.0.1: no note
+
+
+def test_an_address_other_machines_reach_gets_a_note():
+    # tests bind 127.0.0.1 only, so the check that decides the note is run on the addresses themselves
+    from slant.cli import _loopback
+    assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("127.0.0.2")
+    assert not _loopback("0.0.0.0") and not _loopback("::") and not _loopback("192.168.1.5")

@@ -253,7 +253,18 @@ def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None
     sock = listen(host, port)                       # so is a port in use
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"slant {__version__} serving on http://{shown}:{sock.getsockname()[1]}/ (Ctrl-C stops)", err=True)
+    if not _loopback(sock.getsockname()[0]):
+        click.echo("note: this address is reachable from other machines, and the server asks no one who they are: "
+                   "anyone who reaches it can have texts and links analysed here", err=True)
     serve(app, sock)
+
+
+def _loopback(address: str) -> bool:
+    import ipaddress
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 @cli.command("batch")
