@@ -146,16 +146,23 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     English and texts over 1,000,000 characters are reported one line each; the rest are still
     analyzed. Tables of articles (.jsonl, .csv, .parquet) are for `slant batch`, which reads
     them row by row."""
-    from .inputs import read_inputs
+    from .inputs import input_sources, read_sources
     from .render import text_report
 
     detector = _detector(model, thresholds)
-    if output is not None and fmt != "html":   # html's -o is a file or a folder, known once every input is read
+    sources = input_sources(list(paths), output)   # nothing read yet: where the output goes is settled first
+    articles = sum(not isinstance(source, SlantError) for source in sources)
+    if fmt == "html" and output is None and articles > 1:
+        raise click.UsageError("--format html with several articles needs -o FOLDER (one report per article)")
+    folder = fmt == "html" and output is not None and (articles > 1 or output.is_dir())
+    if folder:
+        writable_folder(output, "--format html with several articles writes one report per article into a folder")
+    elif output is not None:
         writable(output)
     stream = _Stream(output) if fmt in ("text", "jsonl") else None
     failed, docs = 0, []
     try:
-        for item in read_inputs(list(paths), output):
+        for item in read_sources(sources):
             if not isinstance(item, SlantError):
                 item.language = language or item.language
                 try:
@@ -176,10 +183,8 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     finally:
         if stream is not None:
             stream.close()
-    if fmt == "html" and output is None and len(docs) > 1:
-        raise click.UsageError("--format html with several articles needs -o FOLDER (one report per article)")
     if docs:
-        _write_reports(docs, fmt, output)
+        _write_reports(docs, fmt, output, folder)
     if stream is not None and stream.documents and output is not None:
         click.echo(f"wrote {output}", err=True)
     if failed:
@@ -209,12 +214,12 @@ class _Stream:
             self.file.close()
 
 
-def _write_reports(docs, fmt: str, output: Path | None) -> None:
-    """json and html, which need every Document first (json: one object or a list; html: a file or a folder)."""
+def _write_reports(docs, fmt: str, output: Path | None, folder: bool) -> None:
+    """json and html, which need every Document first (json: one object or a list; html: a file, or with
+    ``folder`` one report per Document in the folder ``output``)."""
     from .report_html import html_report
 
-    if fmt == "html" and output is not None and (len(docs) > 1 or output.is_dir()):
-        writable_folder(output, "--format html with several articles writes one report per article into a folder")
+    if folder:
         try:
             output.mkdir(parents=True, exist_ok=True)
             for doc in docs:

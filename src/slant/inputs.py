@@ -19,7 +19,7 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path",
+__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path",
            "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
@@ -116,30 +116,20 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
-class _OutputIsInput(InputError):
-    pass
+Source = Path | str | SlantError   # a file, a URL or "-", or why an input names none
 
 
-def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Document | SlantError]:
-    """Documents for every input: a file (.html/.htm pages are extracted, anything else is text),
-    a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input.
+def input_sources(paths: list[str], output: Path | None = None) -> list[Source]:
+    """What ``paths`` name, in order, read by nothing yet: each file (folders listed, subfolders too), URL and
+    "-", or the InputError of an input that names none (an empty path, a folder without articles, a table).
 
-    Folders are listed before the first Document is yielded, and ``output`` (where the caller writes as
-    Documents come) is never read: not when a folder holds it (an earlier run's report is no article); an
-    input that is the output itself raises InputError before the first Document, which would overwrite it."""
-    seen_ids: dict[str, int] = {}
-
-    def unique(doc: Document) -> Document:
-        n = seen_ids.get(doc.id, 0)
-        seen_ids[doc.id] = n + 1
-        if n:
-            doc.id = f"{doc.id}-{n + 1}"
-        return doc
-
+    ``output`` (where the caller writes as Documents come) is never a source: not when a folder holds it (an
+    earlier run's report is no article); an input that is the output itself raises InputError, before anything
+    could overwrite it."""
     def same(path: Path) -> bool:
         return output is not None and path.resolve() == output.resolve()
 
-    sources: list[str | Path | SlantError] = []   # every folder listed first: nothing written yet is read
+    sources: list[Source] = []
     for raw in paths:
         if raw == STDIN or is_url(raw):
             sources.append(raw)
@@ -152,13 +142,27 @@ def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Docume
             if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():   # not one text: its rows are articles
                 raise InputError(f"{path}: a table of articles ({path.suffix.lower()[1:].upper()}), not one text; "
                                  f"analyse its rows with slant batch {path} -o OUT")
-            if same(path):
-                raise _OutputIsInput(f"{path}: the output too; give -o another file (it would overwrite this input)")
-            sources.append(path)
-        except _OutputIsInput:
-            raise   # the whole run stops before any Document: writing any would overwrite this input
         except SlantError as ex:
             sources.append(ex)
+            continue
+        if same(path):   # the whole run stops: writing anything would overwrite this input
+            raise InputError(f"{path}: the output too; give -o another file (it would overwrite this input)")
+        sources.append(path)
+    return sources
+
+
+def read_sources(sources: list[Source]) -> Iterator[Document | SlantError]:
+    """A Document for every source of ``input_sources`` (ids made unique: a second "a" is "a-2"), or the
+    SlantError that says why it could not be read."""
+    seen_ids: dict[str, int] = {}
+
+    def unique(doc: Document) -> Document:
+        n = seen_ids.get(doc.id, 0)
+        seen_ids[doc.id] = n + 1
+        if n:
+            doc.id = f"{doc.id}-{n + 1}"
+        return doc
+
     for source in sources:
         if isinstance(source, SlantError):
             yield source
@@ -172,3 +176,10 @@ def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Docume
                 yield unique(read_html_file(source) if source.suffix.lower() in HTML_SUFFIXES else read_article(source))
         except SlantError as ex:
             yield ex
+
+
+def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Document | SlantError]:
+    """Documents for every input: a file (.html/.htm pages are extracted, anything else is text),
+    a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input;
+    ``input_sources``, then ``read_sources``."""
+    return read_sources(input_sources(paths, output))
