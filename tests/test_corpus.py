@@ -543,6 +543,17 @@ def test_the_corpus_benchmark_runs(tmp_path):
     assert "speedup_2_vs_1_workers" in r.stdout
 
 
+def test_a_csv_article_longer_than_pythons_csv_field_limit_is_read(tmp_path, model):
+    # csv stops at a field over 131,072 characters: the whole file was "not a readable CSV file"
+    long_text = "Corrupt elite\n\n" + "The corrupt elite betray our great nation again. " * 3000   # 147,015
+    with open(tmp_path / "long.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["id", "text"], ["long", long_text], ["short", "Short\n\nThe corrupt elite lie."]])
+    out = tmp_path / "out"
+    r = batch(tmp_path / "long.csv", "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert [row["id"] for row in query(out, "SELECT id FROM articles ORDER BY id")] == ["long", "short"]
+
+
 def test_csv_exports_with_a_byte_order_mark(tmp_path, model):
     """Excel writes "CSV UTF-8" with a UTF-8 byte-order mark and its Unicode exports as UTF-16 with one: both
     read as the same table (before, the UTF-16 one was refused with its header shown as escaped bytes)."""

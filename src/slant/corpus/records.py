@@ -197,6 +197,9 @@ def _csv_text(path: Path):
     with open(path, "rb") as f:
         head = f.read(2)
     encoding = "utf-16" if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    # Python's csv stops a whole file at a field over 131,072 characters ("field larger than field limit"): an
+    # article of 30 pages. Any length is read; one over runtime.MAX_CHARACTERS is an error row of its own.
+    csv.field_size_limit(2**31 - 1)
     return open(path, encoding=encoding, errors="surrogateescape", newline="")
 
 
