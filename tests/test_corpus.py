@@ -554,6 +554,20 @@ def test_a_csv_article_longer_than_pythons_csv_field_limit_is_read(tmp_path, mod
     assert [row["id"] for row in query(out, "SELECT id FROM articles ORDER BY id")] == ["long", "short"]
 
 
+def test_a_parquet_file_with_binary_columns_is_read_as_text(tmp_path, model):
+    # Spark and older writers store strings as binary: every row was '"text" is not a string'
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"id": pa.array([b"a", b"b", b"c"]), "source": pa.array([b"site", None, None]),
+                             "text": pa.array([b"Corrupt elite\n\nThe corrupt elite lie.", b"caf\xe9 latin-1", b" "],
+                                              pa.binary())}), tmp_path / "binary.parquet")
+    out = tmp_path / "out"
+    r = batch(tmp_path / "binary.parquet", "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert query(out, "SELECT id, source FROM articles") == [{"id": "a", "source": "site"}]
+    assert error_reasons(out) == {"b": "not UTF-8 text (byte 0xe9 at offset 3)", "c": "empty, no text to read"}
+
+
 def test_csv_exports_with_a_byte_order_mark(tmp_path, model):
     """Excel writes "CSV UTF-8" with a UTF-8 byte-order mark and its Unicode exports as UTF-16 with one: both
     read as the same table (before, the UTF-16 one was refused with its header shown as escaped bytes)."""

@@ -60,6 +60,8 @@ class Record:
 def _meta(value) -> str | None:
     if value is None:
         return None
+    if isinstance(value, bytes):   # a binary column (below)
+        value = value.decode("utf-8", errors="replace")
     text = str(value).strip()
     return text or None
 
@@ -185,6 +187,8 @@ def _table_record(origin: str, fallback_id: str, row: dict, where: str) -> Recor
     meta = {name: _meta(row.get(name)) for name in FIELDS[1:]}
     if text is None:
         return Record(origin, rid, error=f"{where}: no \"text\" field", **meta)
+    if isinstance(text, bytes):   # Parquet written with binary, not string, columns (Spark, older writers):
+        return Record(origin, rid, "text", text, **meta)   # read as a text file is, UTF-8 or an error row
     if not isinstance(text, str):
         return Record(origin, rid, error=f"{where}: \"text\" is not a string", **meta)
     return Record(origin, rid, "text", text, **meta)
