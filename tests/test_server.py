@@ -137,6 +137,20 @@ def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     assert page.errors == []
 
 
+def test_the_api_docs_work_offline(server, page):
+    # FastAPI's /docs and /redoc loaded Swagger UI, ReDoc and fonts from CDNs: blank offline, and a request to
+    # those sites online; /docs is served by slant itself now
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(server + "/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/analyze" in paths and "/api/taxonomy" in paths
+    assert requests and all(url.startswith(server) for url in requests), requests
+    assert page.errors == []
+    assert call(server, "/redoc")[0] == 404
+
+
 def test_the_page_shows_refusals(server, page):
     page.goto(server + "/")
     page.fill("#url", "http://127.0.0.1:9/")

@@ -24,8 +24,11 @@ from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from swagger_ui_bundle import swagger_ui_path
 
 from . import __version__, schema
 from .document import Document
@@ -70,8 +73,18 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
     from .runtime import MAX_CHARACTERS, load_detector
 
     detector = load_detector(model, thresholds=thresholds)
-    app = FastAPI(title="slant", version=__version__,
+    # FastAPI's /docs and /redoc pages load their scripts, styles and fonts from CDNs: offline they were blank,
+    # and online a look at them told those sites. /docs is Swagger UI from the swagger-ui-bundle package, served here.
+    app = FastAPI(title="slant", version=__version__, docs_url=None, redoc_url=None,
                   description="How a news article persuades: genre, frames, persuasion techniques with spans.")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="slant API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
