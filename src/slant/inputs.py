@@ -19,8 +19,8 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_html_file", "is_url", "EMPTY_PATH", "given_path",
-           "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_html_file", "is_url",
+           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")

@@ -13,7 +13,7 @@ import re
 
 from ..document import Document
 from ..errors import InputError
-from .tsv import UTF16_BOMS, decode_text
+from .tsv import UTF16_BOMS, by_byte_order_mark, decode_text
 
 __all__ = ["decode_html", "document_from_html", "GENERATOR_META"]
 
@@ -38,14 +38,9 @@ def decode_html(raw: bytes, where: str, declared: str | None = None, lenient: bo
     >>> decode_html(b'<meta charset="windows-1252"><p>caf\\xe9</p>', "page.html")
     '<meta charset="windows-1252"><p>café</p>'
     """
-    for bom, codec in _BOMS:
-        if raw.startswith(bom):
-            try:
-                return raw[len(bom):].decode(codec, errors="replace" if lenient else "strict")
-            except UnicodeDecodeError as ex:
-                at = len(bom) + ex.start
-                raise InputError(f"{where}: not {codec.upper()} text as its byte-order mark says "
-                                 f"(byte 0x{raw[at]:02x} at offset {at})") from None
+    text = by_byte_order_mark(raw, where, _BOMS, "replace" if lenient else "strict")
+    if text is not None:
+        return text
     try:
         return decode_text(raw, where)
     except InputError as not_utf8:

@@ -14,8 +14,8 @@ from typing import Callable, Iterable, TypeVar
 from .. import taxonomy
 from ..errors import FormatError, InputError, LabelError, SlantError
 
-__all__ = ["read_bytes", "read_text", "decode_text", "read_rows", "writable", "writable_folder", "write_lines",
-           "Fields"]
+__all__ = ["read_bytes", "read_text", "decode_text", "by_byte_order_mark", "read_rows", "writable", "writable_folder",
+           "write_lines", "Fields"]
 
 Row = TypeVar("Row")
 
@@ -41,6 +41,21 @@ def read_text(path: str | Path) -> str:
 UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
+def by_byte_order_mark(raw: bytes, where: str, marks, errors: str = "strict") -> str | None:
+    """``raw`` decoded by the first of ``marks`` ((mark, codec) pairs) it starts with, the mark dropped; None
+    when it starts with none. InputError naming ``where`` for bytes the mark's codec cannot read (unless
+    ``errors`` replaces them)."""
+    for bom, codec in marks:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec, errors=errors)
+            except UnicodeDecodeError as ex:
+                at = len(bom) + ex.start
+                raise InputError(f"{where}: not {codec.upper()} text as its byte-order mark says "
+                                 f"(byte 0x{raw[at]:02x} at offset {at})") from None
+    return None
+
+
 def decode_text(raw: bytes, where: str) -> str:
     """Bytes as UTF-8 text, exactly (a UTF-8 byte-order mark stays, as U+FEFF: the official offsets count it);
     or as UTF-16 where a UTF-16 byte-order mark says so (Windows Notepad's "Unicode"), the mark dropped.
@@ -49,19 +64,13 @@ def decode_text(raw: bytes, where: str) -> str:
     >>> decode_text("caf\u00e9".encode("utf-16"), "a.txt")
     'café'
     """
-    for bom, codec in UTF16_BOMS:
-        if raw.startswith(bom):
-            try:
-                text = raw[len(bom):].decode(codec)
-            except UnicodeDecodeError as ex:
-                at = len(bom) + ex.start
-                raise InputError(f"{where}: not {codec.upper()} text as its byte-order mark says "
-                                 f"(byte 0x{raw[at]:02x} at offset {at})") from None
-            nul = text.find("\x00")
-            if nul >= 0:   # UTF-32, whose mark begins with UTF-16's, or binary data
-                raise InputError(f"{where}: binary file (NUL character at character {nul}), expected UTF-8 or "
-                                 f"UTF-16 text")
-            return text
+    text = by_byte_order_mark(raw, where, UTF16_BOMS)
+    if text is not None:
+        nul = text.find("\x00")
+        if nul >= 0:   # UTF-32, whose mark begins with UTF-16's, or binary data
+            raise InputError(f"{where}: binary file (NUL character at character {nul}), expected UTF-8 or "
+                             f"UTF-16 text")
+        return text
     nul = raw.find(b"\x00")
     if nul >= 0:
         raise InputError(f"{where}: binary file (NUL byte at offset {nul}), expected UTF-8 text")
