@@ -118,6 +118,18 @@ def test_spans_widen_to_whole_words(tokenizer):
     assert [(text[s:e], label) for s, e, label, _ in spans] == [("shameful", "Loaded_Language")]
 
 
+def test_span_edges_keep_joined_words_whole_and_drop_edge_words(tokenizer):
+    """Pieces hot on "hatred of the" and on "’t believe it": the span is the whole hyphenated word without the
+    trailing function words, and the whole contraction (it was "hatred of the" and "’t believe it")."""
+    text = "They call it self-hatred of the people. Don’t believe it."
+    t = tokenize(tokenizer, text)
+    probs = np.zeros((len(t), 1))
+    for lo, hi in ((text.index("hatred"), text.index(" people")), (text.index("’t"), len(text) - 1)):
+        probs[[i for i, (s, e) in enumerate(t.offsets.tolist()) if s >= lo and e <= hi], 0] = 0.9
+    spans = decode_spans(text, t, probs, np.array([0.5]), ["Loaded_Language"], max_gap=0)
+    assert [text[s:e] for s, e, _, _ in spans] == ["self-hatred", "Don’t believe it"]
+
+
 def test_article_pooling_over_a_long_document():
     """An article longer than three windows: article features pool the merged piece states of every
     window, so each piece counts once, whatever window it came from."""

@@ -9,18 +9,20 @@ the figures measured in training are those of the shipped decode path.
   the max of its pieces' states (pieces are contiguous in text order), pooled chunk by chunk or at once.
 * ``calibrated``: paragraph technique scores as the chance of being right (Platt scaling per technique).
 * ``decode_spans``: runs of pieces whose probability for a technique passes its
-  threshold become character spans, widened to whole words; runs of the same
+  threshold become character spans, widened to whole words (``span_edges``); runs of the same
   technique at most ``SPAN_MERGE_GAP`` pieces apart become one span.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from .windows import Tokens
 
 __all__ = ["SPAN_MERGE_GAP", "sigmoid", "logit", "calibrated", "merged_chunks", "merge_windows", "paragraph_ranges",
-           "RangePools", "pool", "range_max", "decode_spans", "evidence_spans"]
+           "RangePools", "pool", "range_max", "span_edges", "decode_spans", "evidence_spans"]
 
 # Runs of one technique separated by at most this many pieces below its threshold become one span.
 # Annotators mark phrases and clauses, while the token head is often sure of only some of their
@@ -155,12 +157,58 @@ def range_max(probs: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
     return out
 
 
-def _widen(text: str, start: int, end: int) -> tuple[int, int]:
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+# A span's edges.  Word pieces end inside words, so a span is widened to whole words, a word's parts joined
+# by hyphens and apostrophes included ("self-hatred", "anti-American", "Don't": cut at the joiner, the
+# report showed "hatred", "anti", "'t believe it").  Then words that annotators rarely put at an edge are
+# taken off it: prepositions, conjunctions and forms of "be" at either end ("The corrupt elite are" ->
+# "The corrupt elite"), articles at the end only (gold spans often start with "the"/"a", see
+# docs/model-history.md, session 33), punctuation that joins clauses, and a quotation mark whose partner
+# is outside the span.  Held out (two single-fold models, the spans the runtime shows; ad hoc scripts):
+# span-overlap F1 any technique 0.4328 -> 0.4342 and 0.4244 -> 0.4261, same technique 0.2468 -> 0.2477
+# and 0.2690 -> 0.2707; on the same articles as PTC-2020 prints them 0.4441 -> 0.4453, 0.4275 -> 0.4291.
+_JOINERS = "'\u2019\u2010\u2011-"
+_WORD = re.compile(r"\w+(?:['\u2019\u2010\u2011-]\w+)*|[^\w\s]")
+SPAN_EDGE_WORDS = frozenset("of to and in is are was were that for with by on at or as from , ; : - \u2013 \u2014".split())
+SPAN_END_WORDS = SPAN_EDGE_WORDS | {"the", "a", "an"}
+_OPENING, _CLOSING = "\u201c\"\u00ab", "\u201d\"\u00bb"
+
+
+def _in_word(text: str, i: int) -> bool:
+    c = text[i]
+    return c.isalnum() or (c in _JOINERS and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum())
+
+
+def span_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """The characters a span of ``text[start:end]`` shows: widened to whole words, then trimmed of
+    edge words annotators rarely mark (see the note above); never trimmed to nothing.
+
+    >>> text = "They call it self-hatred of the people, and the corrupt elite are lying."
+    >>> [text[slice(*span_edges(text, s, e))] for s, e in [(18, 31), (44, 64), (40, 44)]]
+    ['self-hatred', 'the corrupt elite', 'and']
+    >>> text = 'He said: \u201cSo many conflicts were stoked by them'
+    >>> text[slice(*span_edges(text, 9, len(text)))]
+    'So many conflicts were stoked by them'
+    """
+    while start > 0 and _in_word(text, start - 1) and _in_word(text, start):
         start -= 1
-    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+    while end < len(text) and _in_word(text, end) and _in_word(text, end - 1):
         end += 1
-    return start, end
+    s, e = start, end
+    inner = text[s:e]
+    if inner[:1] in _OPENING and not any(c in inner[1:] for c in _CLOSING):
+        s += 1
+    inner = text[s:e]
+    if inner[-1:] in _CLOSING and not any(c in inner[:-1] for c in _OPENING):
+        e -= 1
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text, s, e)]
+    if not words:
+        return start, end
+    a, b = 0, len(words)
+    while a < b - 1 and words[a][2] in SPAN_EDGE_WORDS:
+        a += 1
+    while b - 1 > a and words[b - 1][2] in SPAN_END_WORDS:
+        b -= 1
+    return words[a][0], words[b - 1][1]
 
 
 def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.ndarray,
@@ -170,8 +218,8 @@ def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.nd
 
     Pieces at or above the label's threshold form runs; runs separated by at
     most ``max_gap`` pieces below it merge; a run becomes the characters from its first
-    piece's start to its last piece's end, widened to whole words.  The score
-    is the run's mean probability.
+    piece's start to its last piece's end, widened to whole words and trimmed of edge words
+    (``span_edges``).  The score is the run's mean probability.
 
     >>> t = Tokens(np.arange(4), np.array([[0, 3], [4, 7], [8, 9], [10, 13]]))
     >>> p = np.array([[0.9], [0.8], [0.1], [0.7]])
@@ -192,7 +240,7 @@ def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.nd
                 first = last = i
         runs.append((first, last))
         for a, b in runs:
-            start, end = _widen(text, int(tokens.offsets[a, 0]), int(tokens.offsets[b, 1]))
+            start, end = span_edges(text, int(tokens.offsets[a, 0]), int(tokens.offsets[b, 1]))
             if end > start:
                 found.append((start, end, label, round(float(probs[a:b + 1, k].mean()), 4)))
     return sorted(found, key=lambda s: (s[0], s[1], s[2]))
