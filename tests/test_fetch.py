@@ -195,6 +195,26 @@ def test_cli_reads_html_files(tmp_path):
     assert r.returncode == 0 and "about the new café" in json.loads(r.stdout)["text"]
 
 
+def test_a_page_without_an_html_name_is_read_as_a_page(tmp_path):
+    """`curl URL | slant analyze -` and `curl -o page.txt URL` give pages without an .html name: their markup was
+    analysed as the article's text (title '<!DOCTYPE html><html><head>...', one paragraph of tags)."""
+    r = run_slant("analyze", "-", "--format", "json", stdin=PAGE.decode())
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["title"] == "Budget Approved After Long Debate" and "<" not in doc["text"]
+    saved = write(tmp_path / "saved.txt", "\n" + PAGE.decode())
+    plain = write(tmp_path / "about.txt", "Why the <html> tag matters\n\nEvery page opens with <html> and a head.")
+    r = run_slant("analyze", saved, plain, "--format", "jsonl")
+    assert r.returncode == 0, r.stderr
+    first, second = (json.loads(line) for line in r.stdout.splitlines())
+    assert first["title"] == "Budget Approved After Long Debate" and "<" not in first["text"]
+    assert second["text"] == "Why the <html> tag matters\n\nEvery page opens with <html> and a head."
+    r = run_slant("batch", saved, "-o", tmp_path / "out", "--language", "en")
+    assert r.returncode == 0, r.stderr
+    r = run_slant("query", tmp_path / "out", "select title from articles", "--format", "csv")
+    assert r.stdout.splitlines() == ["title", "Budget Approved After Long Debate"]
+
+
 def _in(charset: str, meta: str) -> bytes:
     """PAGE with a café, saved in ``charset`` with the ``meta`` declaration a site of that charset prints."""
     return PAGE.replace(b"<head>", b"<head>" + meta.encode()).replace(b"new schools", "new café".encode(charset))

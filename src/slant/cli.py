@@ -139,9 +139,10 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
-    PATHS are text files (UTF-8, or UTF-16 with a byte-order mark), .html/.htm pages (title
-    and paragraphs are extracted), folders of those (subfolders too), http(s) URLs (public
-    addresses only; 5 MB and 15 s caps), or - for stdin. Text and jsonl are written article by
+    PATHS are text files (UTF-8, or UTF-16 with a byte-order mark), HTML pages (.html/.htm, or
+    any file or stdin that opens as a page: title and paragraphs are extracted), folders of
+    those (subfolders too), http(s) URLs (public addresses only; 5 MB and 15 s caps), or - for
+    stdin. Text and jsonl are written article by
     article as each is analysed. Unreadable inputs, texts that read as another language than
     English and texts over 1,000,000 characters are reported one line each; the rest are still
     analyzed. Tables of articles (.jsonl, .csv, .parquet) are for `slant batch`, which reads

@@ -19,8 +19,8 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_html_file", "is_url",
-           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file", "read_html_file",
+           "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
@@ -75,16 +75,38 @@ def read_url(url: str, **fetch_options) -> Document:
 
 
 def read_html_file(path: str | Path) -> Document:
+    return _page(read_bytes(path), article_id(path), str(path))
+
+
+def _page(raw: bytes, doc_id: str, where: str) -> Document:
     from .formats.html import decode_html, document_from_html
 
-    text = decode_html(read_bytes(path), str(path))
+    text = decode_html(raw, where)
     if is_blank(text):
-        raise InputError(f"{path}: empty file, no text to read")
-    return document_from_html(text, article_id(path), str(path))
+        raise InputError(f"{where}: empty file, no text to read")
+    return document_from_html(text, doc_id, where)
+
+
+def read_file(path: Path) -> Document:
+    """A file as a Document: an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL >
+    page.txt`) has its article extracted; any other file is the article's exact text."""
+    from .formats.html import is_html_page
+
+    raw = read_bytes(path)
+    if path.suffix.lower() in HTML_SUFFIXES or is_html_page(raw):
+        return _page(raw, article_id(path), str(path))
+    return read_article(path)
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
-    text = decode_text((stream or sys.stdin.buffer).read(), "<stdin>")
+    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`) has its article extracted,
+    anything else is the article's exact text."""
+    from .formats.html import is_html_page
+
+    raw = (stream or sys.stdin.buffer).read()
+    if is_html_page(raw):
+        return _page(raw, doc_id, "<stdin>")
+    text = decode_text(raw, "<stdin>")
     if is_blank(text):
         raise InputError("<stdin>: empty input, no text to read")
     return Document(doc_id, text, source="<stdin>")
@@ -173,13 +195,13 @@ def read_sources(sources: list[Source]) -> Iterator[Document | SlantError]:
             elif isinstance(source, str):
                 yield unique(read_url(source))
             else:
-                yield unique(read_html_file(source) if source.suffix.lower() in HTML_SUFFIXES else read_article(source))
+                yield unique(read_file(source))
         except SlantError as ex:
             yield ex
 
 
 def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Document | SlantError]:
-    """Documents for every input: a file (.html/.htm pages are extracted, anything else is text),
+    """Documents for every input: a file (HTML pages are extracted, anything else is text),
     a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input;
     ``input_sources``, then ``read_sources``."""
     return read_sources(input_sources(paths, output))

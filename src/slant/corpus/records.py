@@ -23,6 +23,7 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
+from ..formats.html import is_html_page
 from ..inputs import HTML_SUFFIXES, NO_FILES, TABLE_SUFFIXES, folder_files, given_path
 from ..segment import is_blank
 
@@ -119,11 +120,11 @@ class Corpus:
 
     # -- readers ------------------------------------------------------------
     def _file(self, path: Path) -> Record:
-        kind = "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
         try:
             data = path.read_bytes()
         except OSError as ex:
-            return Record(str(path), article_id(path), kind, error=f"cannot read ({ex.strerror or ex})")
+            return Record(str(path), article_id(path), error=f"cannot read ({ex.strerror or ex})")
+        kind = "html" if path.suffix.lower() in HTML_SUFFIXES or is_html_page(data) else "text"
         return Record(str(path), article_id(path), kind, data)
 
     def _folder_files(self, folder: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from ..document import Document
 from ..errors import InputError
 from .tsv import UTF16_BOMS, by_byte_order_mark, decode_text
 
-__all__ = ["decode_html", "document_from_html", "GENERATOR_META"]
+__all__ = ["decode_html", "document_from_html", "is_html_page", "GENERATOR_META"]
 
 # Every page slant writes (the HTML report, the dashboard, the web app) names slant as its generator in its head.
 # Read back as an article, such a page was a text of a few words about slant itself, given frames and techniques;
@@ -26,6 +26,24 @@ _SLANT_PAGE = re.compile(r"""<meta\s+name=["']generator["']\s+content=["']slant[
 # <meta charset="windows-1252"> or <meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"),) + UTF16_BOMS
+
+
+# What an HTML page opens with, whatever its file is called: `curl URL > page.txt` and `curl URL | slant analyze -`
+# give pages without an .html name.  A byte-order mark, white space, an XML declaration, a doctype and comments
+# may come before <html>; a text article does not open so.
+_PAGE_START = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s|<\?xml[^>]*>|<!--.*?-->)*(?:<!doctype\s+html\b|<html[\s>])",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def is_html_page(raw: bytes) -> bool:
+    """Whether ``raw`` (a file's or standard input's bytes) is an HTML page by its opening.
+
+    >>> is_html_page(b"\\n<!DOCTYPE html>\\n<html lang='en'><p>Hi</p>"), is_html_page(b'<?xml version="1.0"?><html>')
+    (True, True)
+    >>> is_html_page(b"<HTML><BODY>Hi"), is_html_page(b"Why the <html> tag matters")
+    (True, False)
+    """
+    return bool(_PAGE_START.match(raw[:4096]))
 
 
 def decode_html(raw: bytes, where: str, declared: str | None = None, lenient: bool = False) -> str:
