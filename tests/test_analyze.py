@@ -243,6 +243,23 @@ def test_read_stdin_errors(raw, error):
     assert str(ex.value) == error
 
 
+def test_documents_and_images_are_named_not_read(tiny_model, tmp_path):
+    """A PDF, a Word document or a picture given as an article is said to be one, with what to do (it was
+    "not UTF-8 text (byte 0xe2 at offset 10)" or "binary file (NUL byte at offset 5)"); the rest is analysed."""
+    files = {"report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "notes.docx": b"PK\x03\x04\x14\x00\x06\x00",
+             "chart.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "saved.html": b"%PDF-1.4\n%\xe2\xe3\n"}
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+    good = write(tmp_path / "good.txt", "Title\n\nBody text.")
+    r = run_slant("analyze", *(tmp_path / name for name in files), good, "--format", "jsonl",
+                  "--model", tiny_model / "model")
+    assert r.returncode == 1 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
+    what = {"report.pdf": "a PDF document", "notes.docx": "a ZIP archive (as .docx, .odt and .epub documents are)",
+            "chart.png": "a PNG image", "saved.html": "a PDF document"}
+    assert r.stderr.splitlines() == [f"Error: {tmp_path / name}: {kind}, not text: save the article as text or HTML "
+                                     "first" for name, kind in what.items()]
+
+
 def test_file_names_with_spaces_make_valid_ids(tiny_model, tmp_path):
     f = write(tmp_path / "my notes.txt", "Title\n\nBody text.")
     r = run_slant("analyze", f, "--format", "jsonl", "--model", tiny_model / "model")

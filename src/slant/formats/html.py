@@ -13,7 +13,7 @@ import re
 
 from ..document import Document
 from ..errors import InputError
-from .tsv import UTF16_BOMS, by_byte_order_mark, decode_text
+from .tsv import UTF16_BOMS, by_byte_order_mark, decode_text, not_text
 
 __all__ = ["decode_html", "document_from_html", "is_html_page", "GENERATOR_META"]
 
@@ -56,6 +56,9 @@ def decode_html(raw: bytes, where: str, declared: str | None = None, lenient: bo
     >>> decode_html(b'<meta charset="windows-1252"><p>caf\\xe9</p>', "page.html")
     '<meta charset="windows-1252"><p>café</p>'
     """
+    error = not_text(raw, where)
+    if error is not None:
+        raise error
     text = by_byte_order_mark(raw, where, _BOMS, "replace" if lenient else "strict")
     if text is not None:
         return text

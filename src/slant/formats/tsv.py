@@ -14,8 +14,8 @@ from typing import Callable, Iterable, TypeVar
 from .. import taxonomy
 from ..errors import FormatError, InputError, LabelError, SlantError
 
-__all__ = ["read_bytes", "read_text", "decode_text", "by_byte_order_mark", "read_rows", "writable", "writable_folder",
-           "write_lines", "Fields"]
+__all__ = ["read_bytes", "read_text", "decode_text", "not_text", "by_byte_order_mark", "read_rows", "writable",
+           "writable_folder", "write_lines", "Fields"]
 
 Row = TypeVar("Row")
 
@@ -56,6 +56,26 @@ def by_byte_order_mark(raw: bytes, where: str, marks, errors: str = "strict") ->
     return None
 
 
+# Files taken for articles that are not text, by their first bytes: said by name, with what to do instead of
+# "binary file (NUL byte at offset 5)" or "not UTF-8 text (byte 0xe2 at offset 10)".
+_NOT_TEXT = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (as .docx, .odt and .epub documents are)"),
+             (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (.doc)"),
+             (b"\x1f\x8b", "gzip-compressed"), (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+             (b"GIF87a", "a GIF image"), (b"GIF89a", "a GIF image"))
+
+
+def not_text(raw: bytes, where: str) -> InputError | None:
+    """The error for a file that is surely not text by its first bytes (a PDF, a Word document, an image, ...).
+
+    >>> str(not_text(b"%PDF-1.7\\n", "report.pdf"))
+    'report.pdf: a PDF document, not text: save the article as text or HTML first'
+    """
+    for magic, kind in _NOT_TEXT:
+        if raw.startswith(magic):
+            return InputError(f"{where}: {kind}, not text: save the article as text or HTML first")
+    return None
+
+
 def decode_text(raw: bytes, where: str) -> str:
     """Bytes as UTF-8 text, exactly (a UTF-8 byte-order mark stays, as U+FEFF: the official offsets count it);
     or as UTF-16 where a UTF-16 byte-order mark says so (Windows Notepad's "Unicode"), the mark dropped.
@@ -64,6 +84,9 @@ def decode_text(raw: bytes, where: str) -> str:
     >>> decode_text("caf\u00e9".encode("utf-16"), "a.txt")
     'café'
     """
+    error = not_text(raw, where)
+    if error is not None:
+        raise error
     text = by_byte_order_mark(raw, where, UTF16_BOMS)
     if text is not None:
         nul = text.find("\x00")
