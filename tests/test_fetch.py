@@ -137,6 +137,11 @@ def test_an_allowed_page_becomes_a_document(sites):
     assert doc.title == "Budget Approved After Long Debate" and doc.id == "story"
     assert [doc.text[p.start:p.end] for p in doc.paragraphs][1].startswith("The council met on Tuesday")
     assert "Home | About" not in doc.text and doc.url == site.url + "/story.html" and doc.date == "2024-03-01"
+    # a server that calls its pages plain text: the page is still read as a page, a text as text
+    site = sites({"/story": (200, {"Content-Type": "text/plain"}, PAGE), "/notes": (200, {"Content-Type": "text/plain"},
+                 b"Why the <html> tag matters\n\nEvery page opens with it.")})
+    assert read_url(site.url + "/story", allow=site.allow).title == "Budget Approved After Long Debate"
+    assert read_url(site.url + "/notes", allow=site.allow).text == "Why the <html> tag matters\n\nEvery page opens with it."
 
 
 def test_a_redirect_to_loopback_is_refused(sites):

@@ -59,10 +59,10 @@ def _url_id(url: str) -> str:
 def read_url(url: str, **fetch_options) -> Document:
     """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
     from .fetch import fetch
-    from .formats.html import decode_html, document_from_html
+    from .formats.html import decode_html, document_from_html, is_html_page
 
     page = fetch(url, **fetch_options)
-    if page.content_type == "text/plain":
+    if page.content_type == "text/plain" and not is_html_page(page.body):   # a page served as plain text is a page
         try:
             text = page.body.decode(page.charset or "utf-8")
         except (LookupError, UnicodeDecodeError):
