@@ -163,12 +163,14 @@ def range_max(probs: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
 # taken off it: prepositions, conjunctions and forms of "be" at either end ("The corrupt elite are" ->
 # "The corrupt elite"), articles at the end only (gold spans often start with "the"/"a", see
 # docs/model-history.md, session 33), punctuation that joins clauses, and a quotation mark whose partner
-# is outside the span (or that faces out of it: "” – aka", "grounds of ‘").  Held out (two single-fold models, the spans the runtime shows; ad hoc scripts):
-# span-overlap F1 any technique 0.4328 -> 0.4342 and 0.4244 -> 0.4261, same technique 0.2468 -> 0.2477
-# and 0.2690 -> 0.2707; on the same articles as PTC-2020 prints them 0.4441 -> 0.4453, 0.4275 -> 0.4291.
+# is outside the span (or that faces out of it: "” – aka", "grounds of ‘").  Held out (two single-fold
+# models, the spans the runtime shows; ad hoc scripts): span-overlap F1 any technique 0.4328 -> 0.4342 and
+# 0.4244 -> 0.4261, same technique 0.2468 -> 0.2477 and 0.2690 -> 0.2707; on the same articles as PTC-2020
+# prints them 0.4441 -> 0.4453, 0.4275 -> 0.4291.
 _JOINERS = "'\u2019\u2010\u2011-"
 _WORD = re.compile(r"\w+(?:['\u2019\u2010\u2011-]\w+)*|[^\w\s]")
-SPAN_EDGE_WORDS = frozenset("of to and in is are was were that for with by on at or as from , ; : - \u2013 \u2014".split())
+SPAN_EDGE_WORDS = frozenset("of to and in is are was were that for with by on at or as from , ; : - \u2013 \u2014"
+                            .split())
 SPAN_END_WORDS = SPAN_EDGE_WORDS | {"the", "a", "an"}
 # Quotation marks by the mark that closes each: curly, guillemets, straight (the same both ways).
 _CLOSES = {"\u201c": "\u201d", "\u00ab": "\u00bb", "\u2018": "\u2019", '"': '"', "'": "'"}
