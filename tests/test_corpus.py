@@ -229,7 +229,13 @@ def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp
     assert sorted(row["id"] for row in query(out, "SELECT id FROM articles")) == ["de-as-en", "en"]
     r = run_slant("report", out, "-o", tmp_path / "dashboard.html")
     assert r.returncode == 0, r.stderr
-    assert "2 inputs not analysed (2 in another language)" in (tmp_path / "dashboard.html").read_text(encoding="utf-8")
+    page = (tmp_path / "dashboard.html").read_text(encoding="utf-8")
+    assert "2 articles · 0 sources · " in page and "2 inputs not analysed (2 in another language) · 0 duplicates" in page
+    r = batch(write_jsonl(tmp_path / "one.jsonl", [{"id": "en", "text": ARTICLES[0], "source": "Bugle"}]),
+              "-o", tmp_path / "one", "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert run_slant("report", tmp_path / "one", "-o", tmp_path / "one.html").returncode == 0
+    assert "1 article · 1 source · " in (tmp_path / "one.html").read_text(encoding="utf-8")   # was "1 articles · 1 sources"
     # --language for the inputs that give none (a folder of files): the French one is analysed too
     r = batch(jsonl, "-o", tmp_path / "out2", "--workers", "1", "--language", "en", model=model)
     assert r.returncode == 0, r.stderr

@@ -8,7 +8,7 @@ from . import taxonomy
 from .article_heads import FRAMES_MIN_WORDS, GENRE_MIN_WORDS, word_count
 from .document import Document
 
-__all__ = ["text_report", "heading", "short_title", "GROUP_COLOURS", "HEADING_CHARS"]
+__all__ = ["text_report", "heading", "short_title", "counted", "GROUP_COLOURS", "HEADING_CHARS"]
 
 # One terminal colour per technique group (the HTML report uses the same grouping).
 GROUP_COLOURS = {
@@ -21,6 +21,15 @@ GROUP_COLOURS = {
 # quote) has its whole text as its title, and a long first line made a heading of hundreds of words. The HTML
 # report cuts it the same way (web/report.js: SLANT_HEADING_CHARS).
 HEADING_CHARS = 120
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1.
+
+    >>> counted(1, "article"), counted(2000, "span"), counted(0, "source")
+    ('1 article', '2,000 spans', '0 sources')
+    """
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _quote(text: str, width: int = 100) -> str:

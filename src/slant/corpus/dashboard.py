@@ -20,7 +20,7 @@ from ..errors import SlantError
 from ..formats.html import GENERATOR_META
 from ..formats.tsv import writable
 from ..language import ENGLISH_ONLY
-from ..render import short_title
+from ..render import counted, short_title
 from ..report_html import safe_json
 from .query import connect
 from .store import Store
@@ -247,8 +247,9 @@ def dashboard_html(d: dict, bundle: str) -> str:
     t = d["totals"]
     dates = f"{t['first']} to {t['last']} ({t['dated']:,} dated)" if t["dated"] else "no dates"
     other = f" ({t['other_language']:,} in another language)" if t["other_language"] else ""
-    facts = (f"{t['articles']:,} articles · {t['sources']:,} sources · {int(t['spans'] or 0):,} spans · {dates} · "
-             f"{t['errors']:,} inputs not analysed{other} · {t['duplicates']:,} duplicates")
+    facts = (f"{counted(t['articles'], 'article')} · {counted(t['sources'], 'source')} · "
+             f"{counted(int(t['spans'] or 0), 'span')} · {dates} · {counted(t['errors'], 'input')} not analysed{other} · "
+             f"{counted(t['duplicates'], 'duplicate')}")
     sections = []
     for name, title, text in SECTIONS:
         if name in specs:

@@ -8,6 +8,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.table import Table
 from rich.text import Text
 
+from ..render import counted
 from .batch import BatchSummary
 
 __all__ = ["BatchProgress", "print_summary"]
@@ -50,11 +51,6 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:,.0f} MB"
 
 
-def _count(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural unless ``n`` is 1: "1 article", "2,000 spans"."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     console = console or Console(stderr=True)
     table = Table(title=f"slant batch → {s.out}", show_header=False, box=None, pad_edge=False)
@@ -63,7 +59,7 @@ def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     table.add_row("inputs", f"{s.inputs:,}")
     if s.resumed:
         table.add_row("done by an earlier run", f"{s.resumed:,}")
-    table.add_row("analysed now", f"{s.analysed:,}  ({_count(s.spans, 'span')})")
+    table.add_row("analysed now", f"{s.analysed:,}  ({counted(s.spans, 'span')})")
     table.add_row("errors now", f"{s.errors:,}")
     table.add_row("duplicates now", f"{s.duplicates:,}")
     if s.repeated:
@@ -75,7 +71,7 @@ def print_summary(s: BatchSummary, console: Console | None = None) -> None:
     if s.peak_rss:
         table.add_row("peak RSS per worker", ", ".join(_mb(v) for v in sorted(s.peak_rss.values())))
     t = s.totals
-    table.add_row("output", ", ".join(_count(t.get(table_name, 0), table_name[:-1])
+    table.add_row("output", ", ".join(counted(t.get(table_name, 0), table_name[:-1])
                                       for table_name in ("articles", "spans", "errors", "duplicates")))
     console.print(table)
     if t.get("errors"):
