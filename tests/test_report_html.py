@@ -49,6 +49,10 @@ def test_colour_report_marks_spans_by_group():
     plain, coloured = text_report(doc), text_report(doc, color=True)
     assert "\x1b[" not in plain and "corrupt elite" in plain
     assert "\x1b[32m" in coloured and "legend: " in coloured      # green: Manipulative_Wording
+    assert "techniques in 1 of 2 paragraphs: Loaded_Language ×1" in plain
+    lone = Document("b", "The corrupt elite lies.")
+    lone.set_paragraph_techniques(1, ["Loaded_Language"])
+    assert "techniques in 1 of 1 paragraph: Loaded_Language ×1" in text_report(lone)   # was "of 1 paragraphs"
 
 
 def test_several_html_reports_go_to_a_folder(tmp_path):

@@ -82,15 +82,15 @@ def text_report(doc: Document, color: bool = False) -> str:
     style = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
     lines = [style(heading(doc), bold=True) + f"  [{doc.source or doc.id}]"]
     words = word_count(doc.text)
-    counted = f"{words} word{'' if words == 1 else 's'}"
+    length = counted(words, "word")
     if doc.genre is not None:
         lines.append(f"genre: {style(doc.genre.name, bold=True)} ({doc.genre.score:.2f})")
     elif doc.techniques is not None and words < GENRE_MIN_WORDS:  # analysed, but too short for a genre
-        lines.append(f"genre: not assessed ({counted}; a genre needs {GENRE_MIN_WORDS} or more)")
+        lines.append(f"genre: not assessed ({length}; a genre needs {GENRE_MIN_WORDS} or more)")
     if doc.frames is not None:
         lines.append("frames: " + (", ".join(f"{f.name} ({f.score:.2f})" for f in doc.frames) or "none found"))
     elif doc.techniques is not None and words < FRAMES_MIN_WORDS:
-        lines.append(f"frames: not assessed ({counted}; frames need {FRAMES_MIN_WORDS} or more)")
+        lines.append(f"frames: not assessed ({length}; frames need {FRAMES_MIN_WORDS} or more)")
     if doc.techniques is None:
         lines.append("techniques: not analysed")
         return "\n".join(lines)
@@ -102,7 +102,7 @@ def text_report(doc: Document, color: bool = False) -> str:
         lines.append("techniques: none found")
         return "\n".join(lines)
     summary = ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    lines.append(f"techniques in {len(doc.techniques)} of {len(doc.paragraphs)} paragraphs: {summary}")
+    lines.append(f"techniques in {len(doc.techniques)} of {counted(len(doc.paragraphs), 'paragraph')}: {summary}")
     for p in doc.paragraphs:
         labels = doc.techniques.get(p.number)
         if not labels:
