@@ -303,9 +303,9 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     (the evidence), errors (inputs that could not be analysed, with the reason) and
     duplicates (inputs whose exact content was already analysed).
 
-    INPUTS are folders of .txt/.html files (a saved page's site name is its source), JSONL or CSV files
-    (a "text" field or column, plus optional id, title, source, url, date, language) and Parquet files
-    (same columns).  Results are committed in chunks: killed at any point, the same command resumes
+    INPUTS are folders of .txt/.html files, or such files (a saved page's site name is its source),
+    JSONL or CSV files (a "text" field or column, plus optional id, title, source, url, date,
+    language) and Parquet files (same columns).  Results are committed in chunks: killed at any point, the same command resumes
     where it stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
     not UTF-8, another language, ...) goes to the errors table and the run goes on; the summary counts
     them, and the exit status is 0 once the run is done.  A problem with a whole input (a missing file,
