@@ -242,6 +242,19 @@ def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp
     assert [row["id"] for row in query(tmp_path / "out2", "SELECT id FROM errors")] == ["en-as-fr"]
 
 
+def test_half_an_emoji_in_json_is_an_error_row_that_says_so(tmp_path, model):
+    """A JSON string can hold one half of a surrogate pair ("\\ud83d": an emoji cut in two by whatever shortened
+    the text); the tokenizer stopped on it ("analysis failed: TypeError: TextInputSequence must be str")."""
+    jsonl = tmp_path / "cut.jsonl"
+    jsonl.write_text('{"id": "cut", "text": "The elite lie \\ud83d to you."}\n'
+                     + json.dumps({"id": "ok", "text": ARTICLES[0]}) + "\n", encoding="utf-8")
+    r = batch(jsonl, "-o", tmp_path / "out", "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert error_reasons(tmp_path / "out") == {"cut": "the text holds an unpaired surrogate (U+D83D) at character 14, "
+                                                      "which is not Unicode text (half of an emoji cut in two?)"}
+    assert [row["id"] for row in query(tmp_path / "out", "SELECT id FROM articles")] == ["ok"]
+
+
 def test_a_text_too_long_to_analyse_is_an_error_of_its_own(tmp_path, model):
     """A record over runtime.MAX_CHARACTERS goes to the errors table with the reason; the run goes on."""
     jsonl = write_jsonl(tmp_path / "long.jsonl", [

@@ -77,6 +77,11 @@ def test_a_title_given_beside_the_text_is_read_as_its_title(server):
     ({"text": "x", "id": "has space"}, 422, "id must not contain spaces"),
     ({"url": "http://127.0.0.1:9/secret"}, 422, "refused: 127.0.0.1 is a loopback address"),
     ({"url": "file:///etc/passwd"}, 422, "only http and https URLs are fetched"),
+    # JSON carries half of an emoji ("\\ud83d"): it was a 500 from the tokenizer
+    ({"text": "The elite \ud83d lie."}, 422, "the text holds an unpaired surrogate (U+D83D) at character 10, "
+                                             "which is not Unicode text (half of an emoji cut in two?)"),
+    ({"text": "The elite lie.", "title": "Cut \ud83d"}, 422, "the title holds an unpaired surrogate (U+D83D) at "
+                                                            "character 4"),
 ])
 def test_bad_requests_get_clear_4xx(server, body, status, detail):
     got, _, raw = call(server, "/api/analyze", body)

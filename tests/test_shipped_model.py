@@ -112,6 +112,10 @@ def test_library_analyze_text_and_document():
             slant.analyze(empty)
     with pytest.raises(slant.InputError, match=r"^notes.txt: empty"):
         slant.analyze(Document("n", "\n", source="notes.txt"))
+    from slant.errors import NotUnicodeError
+    with pytest.raises(NotUnicodeError, match=r"^document text: the text holds an unpaired surrogate \(U\+DE00\) at "
+                                              r"character 4, "):
+        slant.analyze("Cut \ude00 here.")   # it was a TypeError from the tokenizer
 
 
 def test_the_runtime_pools_a_long_text_chunk_by_chunk_to_the_numbers_of_the_whole():

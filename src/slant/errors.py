@@ -4,7 +4,8 @@
     ├── InputError          unreadable or malformed input: file, text, URL
     │   ├── FormatError     a task-format file has a bad row (file, line, reason)
     │   ├── NotEnglishError a text in another language than the model reads (slant.language)
-    │   └── TextTooLongError a text longer than slant analyses at once (runtime.MAX_CHARACTERS)
+    │   ├── TextTooLongError a text longer than slant analyses at once (runtime.MAX_CHARACTERS)
+    │   └── NotUnicodeError a text holding half of a surrogate pair (JSON can carry one, UTF-8 cannot)
     ├── LabelError          a label name that is not in the taxonomy
     ├── SpanError           offsets outside the text, or end not after start
     └── ModelError          shipped model missing, corrupt, or hash mismatch
@@ -40,6 +41,18 @@ class TextTooLongError(InputError):
     def __init__(self, where: str, length: int, limit: int):
         self.where, self.length, self.limit = where, length, limit
         self.reason = f"{length:,} characters, more than the {limit:,} slant analyses in one text: split it"
+        super().__init__(f"{where}: {self.reason}")
+
+
+class NotUnicodeError(InputError):
+    """A text (or title) holding one half of a UTF-16 surrogate pair, which is not a Unicode character: JSON's
+    ``"\\ud83d"`` escapes can carry one (an emoji cut in two by whatever shortened the text), UTF-8 files cannot.
+    ``where`` names the input, ``reason`` says what is wrong without it."""
+
+    def __init__(self, where: str, what: str, character: str, position: int):
+        self.where = where
+        self.reason = (f"the {what} holds an unpaired surrogate (U+{ord(character):04X}) at character {position}, "
+                       "which is not Unicode text (half of an emoji cut in two?)")
         super().__init__(f"{where}: {self.reason}")
 
 

@@ -6,6 +6,7 @@ Needs onnxruntime, tokenizers and numpy only (and threadpoolctl, to keep numpy's
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 from .article_heads import ArticleHeads, too_short_for_frames, too_short_for_genre, word_count
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
-from .errors import InputError, ModelError, TextTooLongError
+from .errors import InputError, ModelError, NotUnicodeError, TextTooLongError
 from .heads import (RangePools, calibrated, evidence_spans, merge_windows, merged_chunks, paragraph_ranges, range_max,
                     sigmoid)
 from .lexical import LexicalHead
@@ -41,6 +42,9 @@ MAX_CHARACTERS = 1_000_000
 # as well as under this line (the same held-out articles without their titles: 0.444 as they are, 0.442 under it);
 # one whose title is given beside it (Document.title) is read under that title (Detector.heading): 0.457, as titled.
 LONE_PARAGRAPH_TITLE = "Untitled\n\n"
+
+# One half of a UTF-16 surrogate pair (errors.NotUnicodeError).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Read alone, a short text still gets more techniques than it holds: out of fold (fold 0 / fold 1 models, body
 # paragraphs of up to 15 words read alone under LONE_PARAGRAPH_TITLE), 103 reported for 72 gold and 79 for 68,
@@ -256,6 +260,10 @@ class Detector:
             raise TextTooLongError(doc.source or f"document {doc.id}", len(doc.text), MAX_CHARACTERS)
         if is_blank(doc.text):
             raise InputError(f"{doc.source or f'document {doc.id}'}: empty, no text to read")
+        for what, value in (("text", doc.text), ("title", doc.title or "")):
+            half = _SURROGATE.search(value)
+            if half:   # the tokenizer stopped on it with a TypeError
+                raise NotUnicodeError(doc.source or f"document {doc.id}", what, half.group(), half.start())
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:

@@ -32,7 +32,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from . import __version__, schema
 from .document import Document
-from .errors import InputError, SlantError
+from .errors import InputError, NotUnicodeError, SlantError
 from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
 from .report_html import app_page, taxonomy_dict
@@ -107,7 +107,8 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
 
     @app.exception_handler(SlantError)
     async def refused(request: Request, ex: SlantError):
-        detail = ex.reason if isinstance(ex, NotEnglishError) else str(ex)  # not "api: the text reads as ..."
+        # not "api: the text reads as ...": the request is the input
+        detail = ex.reason if isinstance(ex, (NotEnglishError, NotUnicodeError)) else str(ex)
         return JSONResponse({"detail": detail}, status_code=422 if isinstance(ex, InputError) else 400)
 
     @app.get("/healthz")

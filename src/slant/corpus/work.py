@@ -11,7 +11,7 @@ import resource
 from collections import Counter
 
 from ..document import Document
-from ..errors import SlantError, TextTooLongError
+from ..errors import NotUnicodeError, SlantError, TextTooLongError
 from ..language import NotEnglishError
 from ..formats.html import decode_html, document_from_html
 from ..formats.tsv import decode_text
@@ -54,7 +54,7 @@ def analyse_batch(records: list[Record]) -> tuple[list[Outcome], int, int]:
             doc = _document(record, record_data)
             _DETECTOR.analyze(doc)
             outcomes.append(Outcome(record, article_row(record, doc), span_rows(record, doc)))
-        except (NotEnglishError, TextTooLongError) as ex:  # the message starts with the source, not the origin
+        except (NotEnglishError, TextTooLongError, NotUnicodeError) as ex:  # the message starts with the source
             outcomes.append(Outcome(record, error=ex.reason))
         except SlantError as ex:
             outcomes.append(Outcome(record, error=_reason(record, str(ex))))
