@@ -55,6 +55,27 @@ def test_colour_report_marks_spans_by_group():
     assert "techniques in 1 of 1 paragraph: Loaded_Language ×1" in text_report(lone)   # was "of 1 paragraphs"
 
 
+def test_spans_are_grouped_by_paragraph_as_a_scan_of_every_span_would():
+    """The text report finds each paragraph's spans by bisection (a scan of every span for every paragraph took
+    95 s on a text of 70,000 lines); the same spans, in the same order, as the scan on random documents."""
+    import random
+    from slant import Document
+    from slant.render import _spans_of_paragraphs
+    rng = random.Random(1)
+    for _ in range(300):
+        text = "\n".join("".join(rng.choice("ab ") for _ in range(rng.randint(0, 8))) for _ in range(rng.randint(1, 8)))
+        if not text.strip():
+            continue
+        doc = Document("x", text)
+        for _ in range(rng.randint(0, 6)):
+            a = rng.randrange(len(text))
+            doc.add_span(a, rng.randint(a + 1, len(text)), "Loaded_Language", 0.5)
+        beginning, overlapping = _spans_of_paragraphs(doc)
+        for i, p in enumerate(doc.paragraphs):
+            assert beginning[i] == [s for s in doc.spans if p.start <= s.start < p.end]
+            assert overlapping[i] == [s for s in doc.spans if s.start < p.end and s.end > p.start]
+
+
 def test_several_html_reports_go_to_a_folder(tmp_path):
     folder = tmp_path / "reports"
     r = run_slant("analyze", EXAMPLE, write(tmp_path / "b.txt", "Title\n\nSome words here.\n"),

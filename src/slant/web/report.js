@@ -24,6 +24,19 @@ function slantHeading(title) {
 // text has more paragraphs, and no title given beside it (a title the first line does not hold). A text of one
 // paragraph is read as body text under a made-up title line, and is not shown as a title.
 const slantNorm = (text) => text.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+// Per paragraph (by index), the spans that overlap it, in the spans' order. Paragraphs are in text order, so
+// their starts and ends increase: each span finds its first paragraph by bisection (a filter of every span for
+// every paragraph froze the page on a text of many thousand lines).
+function slantSpansByParagraph(paragraphs, spans) {
+  const lists = paragraphs.map(() => []);
+  for (const s of spans) {
+    let lo = 0, hi = paragraphs.length;   // the first paragraph ending after the span starts
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (paragraphs[mid].end <= s.start) lo = mid + 1; else hi = mid; }
+    for (let i = lo; i < paragraphs.length && paragraphs[i].start < s.end; i++) lists[i].push(s);
+  }
+  return lists;
+}
+
 function slantFirstIsTitle(doc) {
   if (doc.paragraphs.length < 2) return false;
   const first = doc.paragraphs[0];
@@ -162,11 +175,12 @@ function slantRender(container, doc, taxonomy) {
     for (const p of doc.techniques || []) byParagraph[p.paragraph] = p.labels;
     const spans = doc.spans.filter(visible);
     const firstIsTitle = slantFirstIsTitle(doc);
-    for (const p of doc.paragraphs) {
+    const overlapping = slantSpansByParagraph(doc.paragraphs, spans);
+    doc.paragraphs.forEach((p, index) => {
       const titleLine = p.number === 1 && firstIsTitle;
       const para = slantEl("p", { "data-paragraph": p.number, class: titleLine ? "title-line" : "" });
       // Cut the paragraph at every span boundary; each piece knows all spans covering it.
-      const inside = spans.filter((s) => s.start < p.end && s.end > p.start);
+      const inside = overlapping[index];
       const cuts = new Set([p.start, p.end]);
       for (const s of inside) { cuts.add(Math.max(s.start, p.start)); cuts.add(Math.min(s.end, p.end)); }
       const points = [...cuts].sort((a, b) => a - b);
@@ -198,7 +212,7 @@ function slantRender(container, doc, taxonomy) {
         }
         article.append(badges);
       }
-    }
+    });
   }
   paint();
 }
