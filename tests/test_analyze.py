@@ -290,10 +290,12 @@ def test_the_long_text_benchmark_runs():
     import subprocess
     import sys
     from conftest import REPO
-    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "long_text.py"), "--sizes", "3000,20000"],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    header, *rows = r.stdout.splitlines()
-    assert header.split()[:3] == ["characters", "pieces", "seconds"]
-    assert [row.split()[0] for row in rows] == ["3,000", "20,000"]
-    assert all(int(row.split()[1].replace(",", "")) > 0 for row in rows)
+    for shape in ([], ["--short-lines"]):
+        r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "long_text.py"), "--sizes", "3000,20000", *shape],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        header, *rows = r.stdout.splitlines()
+        assert header.split()[:5] == ["characters", "paragraphs", "spans", "pieces", "seconds"]
+        assert [row.split()[0] for row in rows] == ["3,000", "20,000"]
+        assert all(int(row.split()[3].replace(",", "")) > 0 for row in rows)
+    assert int(rows[1].split()[1].replace(",", "")) > 300   # short lines: hundreds of paragraphs in 20,000 characters
