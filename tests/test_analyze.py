@@ -21,6 +21,27 @@ def test_stdin_and_jsonl(tiny_model):
     (line,) = r.stdout.splitlines()
     doc = json.loads(line)
     assert doc["id"] == "stdin" and doc["text"] == ARTICLE and doc["source"] == "<stdin>"
+    assert r.stderr == ""   # piped: no "Reading the article from standard input" line
+
+
+def test_stdin_from_a_terminal_says_what_it_waits_for(tiny_model):
+    """`slant analyze -` typed without a pipe sat silent, waiting; on a terminal it now says to paste the article
+    and end it with Ctrl-D (piped input, as above, gets no such line)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "slant", "analyze", "-", "--format", "jsonl", "--model",
+                             str(tiny_model / "model")], stdin=follower, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(follower)
+    os.write(leader, b"A title\n\nA body typed at the terminal.\n\x04")   # Ctrl-D at the start of a line: end
+    out, err = proc.communicate(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0, err
+    assert err.startswith("Reading the article from standard input: paste or type it, then press Ctrl-D")
+    assert json.loads(out)["text"] == "A title\n\nA body typed at the terminal.\n"
 
 
 def test_json_for_several_is_a_list(tiny_model, tmp_path):

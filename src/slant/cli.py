@@ -161,6 +161,9 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     elif output is not None:
         writable(output)
     stream = _Stream(output) if fmt in ("text", "jsonl") else None
+    if "-" in paths and sys.stdin.isatty():   # `slant analyze -` typed without a pipe: say what it waits for
+        click.echo("Reading the article from standard input: paste or type it, then press Ctrl-D "
+                   "(Ctrl-Z then Enter on Windows).", err=True)
     failed, docs = 0, []
     try:
         for item in read_sources(sources):
