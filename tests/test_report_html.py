@@ -104,6 +104,10 @@ def test_html_report_in_the_browser(tmp_path, page):
     marks.first.click()
     detail = page.inner_text("#detail")
     assert "—" in detail and "«" in detail          # technique, score, definition, quote
+    marks.last.focus()                              # from the keyboard: a passage reached with Tab opens with Enter
+    page.keyboard.press("Enter")
+    assert page.locator("#article mark.selected").count() == 1
+    assert page.inner_text("#detail") != detail or n == 1
     # filters: hiding every technique removes every highlight; the slider at 1.0 does too
     for box in page.locator("#techniques input[type=checkbox]").all():
         box.uncheck()

@@ -193,10 +193,14 @@ function slantRender(container, doc, taxonomy) {
           "data-techniques": covering.map((s) => s.technique).join(" "),
           title: covering.map((s) => `${s.technique} ${s.score.toFixed(2)}`).join("\n") }, text);
         mark.style.background = slantTint(colourOf(covering[0].technique), 0.28);
-        mark.addEventListener("click", () => {
+        const select = () => {
           for (const m of article.querySelectorAll("mark.selected")) m.classList.remove("selected");
           mark.classList.add("selected");
           showDetail(covering);
+        };
+        mark.addEventListener("click", select);
+        mark.addEventListener("keydown", (event) => {   // reached with Tab: Enter or Space opens it, as a click does
+          if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(); }
         });
         para.append(mark);
       }
