@@ -66,6 +66,8 @@ def test_a_title_given_beside_the_text_is_read_as_its_title(server):
            [(s["start"], s["end"], s["technique"]) for s in titled["spans"] if s["start"] >= shift]
     assert all(body[s["start"]:s["end"]] == s["text"] for s in beside["spans"])
     assert alone["title"] != title   # without it, the body's first line is its title
+    _, _, raw = call(server, "/api/analyze", {"text": body, "title": "  "})   # a blank title (an empty form field)
+    assert json.loads(raw)["title"] == alone["title"]                         # is none: it was "  "
 
 
 @pytest.mark.parametrize("body,status,detail", [

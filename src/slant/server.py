@@ -134,7 +134,8 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             doc_id = body.id or "text"
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
-            doc = Document(doc_id, body.text, title=body.title, source="api", language=body.language)
+            title = (body.title or "").strip() or None   # a blank title is none, as a batch column's is
+            doc = Document(doc_id, body.text, title=title, source="api", language=body.language)
         if len(doc.text) > MAX_CHARACTERS:   # pasted, or extracted from a fetched page: the runtime's one limit
             what = "text" if body.url is None else f"{body.url}: the page's text is"
             return JSONResponse({"detail": f"{what} over {MAX_CHARACTERS:,} characters, more than slant analyses in "
