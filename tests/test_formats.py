@@ -71,6 +71,9 @@ def test_ptc_spans_may_repeat(tmp_path):
 def test_blank_lines_and_crlf_are_tolerated(tmp_path):
     rows = semeval.read_subtask1(write(tmp_path / "x", "7\topinion\r\n\r\n8\tsatire\r\n"))
     assert [(r.article_id, r.genre, r.line) for r in rows] == [("7", "opinion", 1), ("8", "satire", 3)]
+    # Notepad's "UTF-8 with BOM": the mark was read into the first id ("\ufeff7"), which matched no article
+    rows = semeval.read_subtask1(write(tmp_path / "bom", "\ufeff7\topinion\r\n8\tsatire\r\n"))
+    assert [r.article_id for r in rows] == ["7", "8"]
 
 
 @pytest.mark.parametrize("fmt,content", [

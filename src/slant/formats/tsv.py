@@ -160,9 +160,11 @@ def read_rows(path: str | Path, columns: tuple[int, ...], parse: Callable[[Field
 
     ``columns`` lists the accepted numbers of tab-separated fields; with
     ``text_last`` the last column is free text and keeps any tabs in it.
-    ``what`` names the format in error messages.  A trailing ``\\r`` is tolerated.
+    ``what`` names the format in error messages.  A trailing ``\\r`` is tolerated, and so is a UTF-8
+    byte-order mark at the start (Windows editors save "UTF-8 with BOM"; it was read into the first row's id,
+    which then matched no article).
     """
-    text = read_text(path)
+    text = read_text(path).removeprefix("\ufeff")
     rows = []
     for number, line in enumerate(text.split("\n"), start=1):
         if line.endswith("\r"):
