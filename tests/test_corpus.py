@@ -601,6 +601,26 @@ def test_csv_exports_with_a_byte_order_mark(tmp_path, model):
     assert query(out, "SELECT count(*) AS n FROM errors")[0]["n"] == 0
 
 
+def test_semicolon_csv_and_tsv_tables(tmp_path, model):
+    """Excel writes "CSV" with semicolons where the decimal mark is a comma (most of Europe): it stopped the run with
+    'no "text" column (found: id;title;text)'. A .tsv file was read as one text article, its header the title."""
+    (tmp_path / "excel.csv").write_text('id;title;text\ns1;Crooks;"The corrupt elite lie to you; wake up, friends."\n',
+                                        encoding="utf-8-sig")
+    (tmp_path / "table.tsv").write_text("id\ttext\nt1\tThe corrupt elite lie to you, again and again.\n"
+                                        "t2\tShort, but, with; commas.\n", encoding="utf-8")
+    (tmp_path / "commas.csv").write_text('id,text\nc1,"A text; with semicolons, and commas."\n', encoding="utf-8")
+    out = tmp_path / "out"
+    r = batch(tmp_path / "excel.csv", tmp_path / "table.tsv", tmp_path / "commas.csv", "-o", out, "--workers", "1",
+              model=model)
+    assert r.returncode == 0, r.stderr
+    rows = query(out, "SELECT id, title FROM articles ORDER BY id")
+    assert rows == [{"id": "c1", "title": "A text; with semicolons, and commas."}, {"id": "s1", "title": "Crooks"},
+                    {"id": "t1", "title": "The corrupt elite lie to you, again and again."},
+                    {"id": "t2", "title": "Short, but, with; commas."}]
+    r = run_slant("analyze", tmp_path / "table.tsv")
+    assert r.returncode == 1 and "a table of articles (TSV), not one text; analyse its rows with slant batch" in r.stderr
+
+
 def test_a_title_column_beside_a_body_is_read_as_the_title(tmp_path, model):
     """A JSONL row whose "text" is the body and whose "title" is beside it is analysed as the titled article
     (the runtime reads the text under its Document title), with spans in the body's offsets."""

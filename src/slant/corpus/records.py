@@ -1,4 +1,4 @@
-"""Corpus inputs, one Record per article: folders of .txt/.html files, JSONL, CSV and Parquet.
+"""Corpus inputs, one Record per article: folders of .txt/.html files, JSONL, CSV (or TSV) and Parquet.
 
 A Record carries its ``origin`` (where it came from: a file path, or
 ``FILE:LINE`` / ``FILE:row N``) — the identity that resume uses — and its
@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +105,9 @@ class Corpus:
             if suffix == ".jsonl":
                 with open(path, "rb") as f:
                     return sum(1 for line in f if line.strip())
-            if suffix == ".csv":
+            if suffix in (".csv", ".tsv"):
                 with _csv_text(path) as f:
-                    reader = csv.reader(f)
+                    reader = _csv_reader(path, f)
                     header = next(reader, None)
                     _csv_columns(path, header)
                     return sum(1 for _ in reader)
@@ -115,7 +116,7 @@ class Corpus:
         except OSError as ex:
             raise InputError(f"{path}: cannot read ({ex.strerror or ex})") from None
         except csv.Error as ex:
-            raise InputError(f"{path}: not a readable CSV file ({ex})") from None
+            raise InputError(f"{path}: not a readable {suffix[1:].upper()} file ({ex})") from None
         return 1
 
     # -- readers ------------------------------------------------------------
@@ -159,7 +160,7 @@ class Corpus:
 
     def _csv(self, path: Path) -> Iterator[Record]:
         with _csv_text(path) as f:
-            reader = csv.reader(f)
+            reader = _csv_reader(path, f)
             header = _csv_columns(path, next(reader, None))
             for number, row in enumerate(reader, 1):
                 origin = f"{path}:row {number}"
@@ -171,6 +172,8 @@ class Corpus:
                     yield Record(origin, f"{path.stem}-{number}", error=f"row {number}: not UTF-8 text")
                     continue
                 yield _table_record(origin, f"{path.stem}-{number}", dict(zip(header, row)), f"row {number}")
+
+    _tsv = _csv   # the same table, tab-separated
 
     def _parquet(self, path: Path) -> Iterator[Record]:
         pf = _parquet_file(path)
@@ -208,14 +211,28 @@ def _csv_text(path: Path):
     return open(path, encoding=encoding, errors="surrogateescape", newline="")
 
 
+def _csv_reader(path: Path, f):
+    """csv.reader over the open file ``f``: fields split at tabs for a .tsv file; for a .csv file at commas — or,
+    where its header names no "text" column that way, at the semicolons or tabs it does name one by (Excel writes
+    "CSV" with semicolons where the decimal mark is a comma, as in most of Europe; that file stopped the run with
+    'no "text" column (found: id;title;text)')."""
+    first = f.readline()
+    candidates = ("\t",) if path.suffix.lower() == ".tsv" else (",", ";", "\t")
+    delimiter = next((d for d in candidates
+                      if "text" in (h.strip().lower() for h in next(csv.reader([first], delimiter=d), []))),
+                     candidates[0])
+    return csv.reader(itertools.chain([first], f), delimiter=delimiter)
+
+
 def _csv_columns(path: Path, header: list[str] | None) -> list[str]:
+    kind = path.suffix[1:].upper() or "CSV"
     if not header:
-        raise InputError(f"{path}: empty CSV file, expected a header with a \"text\" column")
+        raise InputError(f"{path}: empty {kind} file, expected a header with a \"text\" column")
     if any(_has_surrogates(h) for h in header):
-        raise InputError(f"{path}: the CSV header is not UTF-8 text (nor UTF-16 with a byte-order mark)")
+        raise InputError(f"{path}: the {kind} header is not UTF-8 text (nor UTF-16 with a byte-order mark)")
     header = [h.strip().lower() for h in header]
     if "text" not in header:
-        raise InputError(f"{path}: no \"text\" column in the CSV header (found: {', '.join(header)})")
+        raise InputError(f"{path}: no \"text\" column in the {kind} header (found: {', '.join(header)})")
     return header
 
 
