@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_DATA, XSS_ARTICLE, run_slant
+from conftest import EXAMPLES, REPO, SHARED_DATA, XSS_ARTICLE, run_slant
 from slant.article_heads import GENRE_MIN_WORDS, word_count
 
 ARTICLES = [
@@ -619,6 +619,29 @@ def test_semicolon_csv_and_tsv_tables(tmp_path, model):
                     {"id": "t2", "title": "Short, but, with; commas."}]
     r = run_slant("analyze", tmp_path / "table.tsv")
     assert r.returncode == 1 and "a table of articles (TSV), not one text; analyse its rows with slant batch" in r.stderr
+
+
+def test_json_arrays_of_articles(tmp_path, model):
+    """A .json file (an array of objects, as `slant analyze --format json` writes for several articles and most
+    exports are) was read as one text article: the JSON itself, labelled. Its items are articles now."""
+    (tmp_path / "export.json").write_text(json.dumps([{"id": "a", "text": ARTICLES[0], "source": "Bugle"}, 7,
+                                                      {"id": "c"}]), encoding="utf-8")
+    r = run_slant("analyze", EXAMPLES / "article900000001.txt", "--format", "json", "--model", model)
+    (tmp_path / "one.json").write_text(r.stdout, encoding="utf-8")        # slant's own Document, read back
+    out = tmp_path / "out"
+    r = batch(tmp_path / "export.json", tmp_path / "one.json", "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert query(out, "SELECT id, source FROM articles ORDER BY id") == [
+        {"id": "900000001", "source": str(EXAMPLES / "article900000001.txt")}, {"id": "a", "source": "Bugle"}]
+    assert error_reasons(out) == {"export-2": "item 2: not a JSON object", "c": 'item 3: no "text" field'}
+    (tmp_path / "lines.json").write_text('{"text": "a"}\n{"text": "b"}\n', encoding="utf-8")
+    (tmp_path / "string.json").write_text('"a text"', encoding="utf-8")
+    for name, error in (("lines.json", "one JSON value after another, not one array: JSON Lines? name the file .jsonl"),
+                        ("string.json", 'a JSON string, expected an array of objects with a "text" field')):
+        r = batch(tmp_path / name, "-o", tmp_path / ("out-" + name), model=model)
+        assert r.returncode == 1 and r.stderr == f"Error: {tmp_path / name}: {error}\n"
+    r = run_slant("analyze", tmp_path / "export.json")
+    assert r.returncode == 1 and "a table of articles (JSON), not one text" in r.stderr
 
 
 def test_a_title_column_beside_a_body_is_read_as_the_title(tmp_path, model):

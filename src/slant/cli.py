@@ -145,7 +145,7 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     stdin. Text and jsonl are written article by
     article as each is analysed. Unreadable inputs, texts that read as another language than
     English and texts over 1,000,000 characters are reported one line each; the rest are still
-    analyzed. Tables of articles (.jsonl, .csv, .tsv, .parquet) are for `slant batch`, which reads
+    analyzed. Tables of articles (.json, .jsonl, .csv, .tsv, .parquet) are for `slant batch`, which reads
     them row by row."""
     from .inputs import input_sources, read_sources
     from .render import text_report
@@ -307,8 +307,8 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     duplicates (inputs whose exact content was already analysed).
 
     INPUTS are folders of .txt/.html files, or such files (a saved page's site name is its source),
-    JSONL, CSV (commas or semicolons) or TSV files (a "text" field or column, plus optional id, title,
-    source, url, date, language) and Parquet files (same columns).  Results are committed in chunks: killed at any point, the same command resumes
+    JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text" field or
+    column, plus optional id, title, source, url, date, language) and Parquet files (same columns).  Results are committed in chunks: killed at any point, the same command resumes
     where it stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
     not UTF-8, another language, ...) goes to the errors table and the run goes on; the summary counts
     them, and the exit status is 0 once the run is done.  A problem with a whole input (a missing file,

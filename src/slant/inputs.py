@@ -25,7 +25,7 @@ __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_u
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = (".txt",) + HTML_SUFFIXES
-TABLE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them, row by row
+TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
 # pathlib reads "" as ".", so an empty argument (an unset shell variable: slant analyze "$FILE") would analyse the

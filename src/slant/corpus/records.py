@@ -1,4 +1,4 @@
-"""Corpus inputs, one Record per article: folders of .txt/.html files, JSONL, CSV (or TSV) and Parquet.
+"""Corpus inputs, one Record per article: folders of .txt/.html files, JSON, JSONL, CSV (or TSV) and Parquet.
 
 A Record carries its ``origin`` (where it came from: a file path, or
 ``FILE:LINE`` / ``FILE:row N``) — the identity that resume uses — and its
@@ -113,6 +113,8 @@ class Corpus:
                     return sum(1 for _ in reader)
             if suffix == ".parquet":
                 return _parquet_file(path).metadata.num_rows
+            if suffix == ".json":
+                return len(_json_items(path))
         except OSError as ex:
             raise InputError(f"{path}: cannot read ({ex.strerror or ex})") from None
         except csv.Error as ex:
@@ -137,6 +139,14 @@ class Corpus:
     def _folder(self, folder: Path) -> Iterator[Record]:
         for path in self._folder_files(folder):
             yield self._file(path)
+
+    def _json(self, path: Path) -> Iterator[Record]:
+        for number, obj in enumerate(_json_items(path), 1):
+            origin, where = f"{path}:item {number}", f"item {number}"
+            if not isinstance(obj, dict):
+                yield Record(origin, f"{path.stem}-{number}", error=f"{where}: not a JSON object")
+                continue
+            yield _table_record(origin, f"{path.stem}-{number}", obj, where)
 
     def _jsonl(self, path: Path) -> Iterator[Record]:
         with open(path, "rb") as f:
@@ -209,6 +219,27 @@ def _csv_text(path: Path):
     # article of 30 pages. Any length is read; one over runtime.MAX_CHARACTERS is an error row of its own.
     csv.field_size_limit(2**31 - 1)
     return open(path, encoding=encoding, errors="surrogateescape", newline="")
+
+
+def _json_items(path: Path) -> list:
+    """The articles of a .json file: an array of objects (as `slant analyze --format json` writes for several
+    articles, or an export of records), or one object; InputError naming the file for anything else. It was
+    read as one text article: the JSON itself, labelled."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as ex:
+        raise InputError(f"{path}: not UTF-8 text (byte at offset {ex.start})") from None
+    except json.JSONDecodeError as ex:
+        if ex.msg == "Extra data":
+            raise InputError(f"{path}: one JSON value after another, not one array: JSON Lines? name the file "
+                             ".jsonl") from None
+        raise InputError(f"{path}: not JSON ({ex.msg} at line {ex.lineno})") from None
+    if isinstance(data, dict):
+        return [data]
+    if not isinstance(data, list):
+        kind = {str: "string", bool: "true or false", type(None): "null"}.get(type(data), "number")
+        raise InputError(f"{path}: a JSON {kind}, expected an array of objects with a \"text\" field")
+    return data
 
 
 def _csv_reader(path: Path, f):
