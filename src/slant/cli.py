@@ -308,8 +308,9 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
 
     INPUTS are folders of .txt/.html files, or such files (a saved page's site name is its source),
     JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text" field or
-    column, plus optional id, title, source, url, date, language) and Parquet files (same columns).  Results are committed in chunks: killed at any point, the same command resumes
-    where it stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
+    column, plus optional id, title, source, url, date, language) and Parquet files (same columns).
+    Results are committed in chunks: killed at any point, the same command resumes where it
+    stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
     not UTF-8, another language, ...) goes to the errors table and the run goes on; the summary counts
     them, and the exit status is 0 once the run is done.  A problem with a whole input (a missing file,
     a CSV without a text column) stops the run before any work, exit 1.  Query the output with
