@@ -95,7 +95,7 @@ def read_file(path: Path) -> Document:
     raw = read_bytes(path)
     if path.suffix.lower() in HTML_SUFFIXES or is_html_page(raw):
         return _page(raw, article_id(path), str(path))
-    return read_article(path)
+    return read_article(path, data=raw)
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:

@@ -77,6 +77,7 @@ class Corpus:
         self.inputs = [given_path(raw) for raw in inputs]
         # the output folder may sit inside an input folder: its files (a dashboard.html) are not articles
         self.exclude = Path(exclude).resolve() if exclude is not None else None
+        self._parsed: dict[Path, list] = {}   # .json inputs, parsed by the check and handed to the run
         self._counts = [self._check(path) for path in self.inputs]
 
     def __len__(self) -> int:
@@ -113,8 +114,9 @@ class Corpus:
                     return sum(1 for _ in reader)
             if suffix == ".parquet":
                 return _parquet_file(path).metadata.num_rows
-            if suffix == ".json":
-                return len(_json_items(path))
+            if suffix == ".json":   # parsed once: the items wait here for the run
+                self._parsed[path] = _json_items(path)
+                return len(self._parsed[path])
         except OSError as ex:
             raise InputError(f"{path}: cannot read ({ex.strerror or ex})") from None
         except csv.Error as ex:
@@ -141,7 +143,8 @@ class Corpus:
             yield self._file(path)
 
     def _json(self, path: Path) -> Iterator[Record]:
-        for number, obj in enumerate(_json_items(path), 1):
+        items = self._parsed.pop(path, None)
+        for number, obj in enumerate(_json_items(path) if items is None else items, 1):
             origin, where = f"{path}:item {number}", f"item {number}"
             if not isinstance(obj, dict):
                 yield Record(origin, f"{path.stem}-{number}", error=f"{where}: not a JSON object")

@@ -9,7 +9,7 @@ from typing import Iterator
 from ..document import Document
 from ..errors import InputError
 from ..segment import is_blank
-from .tsv import read_text
+from .tsv import decode_text, read_text
 
 __all__ = ["read_article", "read_articles", "iter_articles", "write_article", "article_id"]
 
@@ -28,9 +28,11 @@ def article_id(path: str | Path) -> str:
     return match.group(1) if match else re.sub(r"\s+", "_", path.stem)
 
 
-def read_article(path: str | Path, language: str | None = None, doc_id: str | None = None) -> Document:
-    """A Document holding the file's exact text; InputError for empty, binary or non-UTF-8 files."""
-    text = read_text(path)
+def read_article(path: str | Path, language: str | None = None, doc_id: str | None = None,
+                 data: bytes | None = None) -> Document:
+    """A Document holding the file's exact text (from ``data``, its bytes, when already read); InputError for
+    empty, binary or non-UTF-8 files."""
+    text = read_text(path) if data is None else decode_text(data, str(path))
     if is_blank(text):
         raise InputError(f"{path}: empty file, no text to read")
     doc_id = doc_id or article_id(path)
