@@ -19,8 +19,8 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file", "read_html_file",
-           "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file", "is_url",
+           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
@@ -72,10 +72,6 @@ def read_url(url: str, **fetch_options) -> Document:
         return Document(_url_id(page.url), text, source=url, url=page.url)
     return document_from_html(decode_html(page.body, url, page.charset, lenient=True), _url_id(page.url), url,
                               page.url)
-
-
-def read_html_file(path: str | Path) -> Document:
-    return _page(read_bytes(path), article_id(path), str(path))
 
 
 def _page(raw: bytes, doc_id: str, where: str) -> Document:

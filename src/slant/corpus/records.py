@@ -228,10 +228,12 @@ def _json_items(path: Path) -> list:
     """The articles of a .json file: an array of objects (as `slant analyze --format json` writes for several
     articles, or an export of records), or one object; InputError naming the file for anything else. It was
     read as one text article: the JSON itself, labelled."""
+    raw = path.read_bytes()
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as ex:
-        raise InputError(f"{path}: not UTF-8 text (byte at offset {ex.start})") from None
+        at = ex.start + (3 if raw.startswith(codecs.BOM_UTF8) else 0)
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{raw[at]:02x} at offset {at})") from None
     except json.JSONDecodeError as ex:
         if ex.msg == "Extra data":
             raise InputError(f"{path}: one JSON value after another, not one array: JSON Lines? name the file "
