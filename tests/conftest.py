@@ -54,6 +54,27 @@ def run_slant(*args: str, stdin: str | None = None, cwd: Path | None = None) -> 
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def write_docx(path: Path, paragraphs: list[str], table: list[str] = ()) -> Path:
+    """A Word document as Word writes one (the parts slant reads, and the package files around them): each of
+    ``paragraphs`` is the inner markup of a <w:p> (runs), each of ``table`` a table cell's text."""
+    import zipfile
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    body = "".join(f"<w:p>{runs}</w:p>" for runs in paragraphs)
+    if table:
+        body += "<w:tbl><w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>{cell}</w:t></w:r></w:p></w:tc>"
+                                          for cell in table) + "</w:tr></w:tbl>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                         'openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" '
+                         'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"'
+                         '/></Types>')
+        archive.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                         'openxmlformats.org/package/2006/relationships"/>')
+        archive.writestr("word/document.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                                              f'<w:document {ns}><w:body>{body}<w:sectPr/></w:body></w:document>')
+    return path
+
+
 def write(path: Path, text: str) -> Path:
     path.write_bytes(text.encode("utf-8"))
     return path

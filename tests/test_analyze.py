@@ -160,7 +160,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
-        f"Error: {no_articles}: no .txt or .html files in this folder or its subfolders",
+        f"Error: {no_articles}: no .txt, .html or .docx files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
@@ -265,9 +265,9 @@ def test_read_stdin_errors(raw, error):
 
 
 def test_documents_and_images_are_named_not_read(tiny_model, tmp_path):
-    """A PDF, a Word document or a picture given as an article is said to be one, with what to do (it was
+    """A PDF, an OpenDocument file or a picture given as an article is said to be one, with what to do (it was
     "not UTF-8 text (byte 0xe2 at offset 10)" or "binary file (NUL byte at offset 5)"); the rest is analysed."""
-    files = {"report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "notes.docx": b"PK\x03\x04\x14\x00\x06\x00",
+    files = {"report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "notes.odt": b"PK\x03\x04\x14\x00\x06\x00",
              "chart.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "saved.html": b"%PDF-1.4\n%\xe2\xe3\n"}
     for name, raw in files.items():
         (tmp_path / name).write_bytes(raw)
@@ -275,10 +275,40 @@ def test_documents_and_images_are_named_not_read(tiny_model, tmp_path):
     r = run_slant("analyze", *(tmp_path / name for name in files), good, "--format", "jsonl",
                   "--model", tiny_model / "model")
     assert r.returncode == 1 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
-    what = {"report.pdf": "a PDF document", "notes.docx": "a ZIP archive (as .docx, .odt and .epub documents are)",
+    what = {"report.pdf": "a PDF document", "notes.odt": "a ZIP archive (as .odt and .epub documents are)",
             "chart.png": "a PNG image", "saved.html": "a PDF document"}
     assert r.stderr.splitlines() == [f"Error: {tmp_path / name}: {kind}, not text: save the article as text or HTML "
                                      "first" for name, kind in what.items()]
+
+
+def test_word_documents_are_read(tiny_model, tmp_path):
+    """A .docx (a statement, a press release as it was sent) is read: its body's paragraphs, one per line, the
+    first the title; deleted text of tracked changes is not read, a line break starts a paragraph, table cells
+    are paragraphs. Word's lock file beside an open document is passed over in a folder; a broken .docx and a
+    ZIP that is not one are named."""
+    from conftest import write_docx
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    write_docx(folder / "statement.docx", ['<w:r><w:t>Brussels Plots Against Your Coffee</w:t></w:r>', "",
+                                           '<w:r><w:t xml:space="preserve">The elite lie </w:t></w:r><w:del><w:r>'
+                                           '<w:delText>always </w:delText></w:r></w:del><w:r><w:t>to you.</w:t></w:r>'
+                                           '<w:r><w:br/><w:t>Wake up!</w:t></w:r>'],
+               table=["A cell of a table."])
+    (folder / "~$atement.docx").write_bytes(b"\x05user " + b"\x00" * 150)      # Word's lock file
+    r = run_slant("analyze", folder, "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["text"] == ("Brussels Plots Against Your Coffee\n\nThe elite lie to you.\n\nWake up!\n\n"
+                           "A cell of a table.\n")
+    assert doc["title"] == "Brussels Plots Against Your Coffee" and doc["source"] == str(folder / "statement.docx")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00")
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "other.docx", "w") as archive:
+        archive.writestr("content.xml", "<office/>")
+    r = run_slant("analyze", tmp_path / "broken.docx", tmp_path / "other.docx", "--model", tiny_model / "model")
+    assert r.returncode == 1 and r.stderr.splitlines() == [
+        f"Error: {tmp_path / 'broken.docx'}: not a readable Word document (File is not a zip file)",
+        f"Error: {tmp_path / 'other.docx'}: a ZIP archive, not a Word document (no word/document.xml)"]
 
 
 def test_file_names_with_spaces_make_valid_ids(tiny_model, tmp_path):

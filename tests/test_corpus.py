@@ -644,6 +644,23 @@ def test_json_arrays_of_articles(tmp_path, model):
     assert r.returncode == 1 and "a table of articles (JSON), not one text" in r.stderr
 
 
+def test_a_folder_of_word_documents(tmp_path, model):
+    """slant batch reads the .docx files of a folder as slant analyze does; Word's lock file is passed over, a
+    broken document is an error row that says so."""
+    from conftest import write_docx
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    write_docx(folder / "a.docx", ["<w:r><w:t>Budget passes</w:t></w:r>",
+                                   "<w:r><w:t>The council approved the budget after a long debate.</w:t></w:r>"])
+    (folder / "~$a.docx").write_bytes(b"\x05user " + b"\x00" * 150)
+    (folder / "b.docx").write_bytes(b"PK\x03\x04 cut short")
+    out = tmp_path / "out"
+    r = batch(folder, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert query(out, "SELECT id, title FROM articles") == [{"id": "a", "title": "Budget passes"}]
+    assert error_reasons(out) == {"b": "not a readable Word document (File is not a zip file)"}
+
+
 def test_a_title_column_beside_a_body_is_read_as_the_title(tmp_path, model):
     """A JSONL row whose "text" is the body and whose "title" is beside it is analysed as the titled article
     (the runtime reads the text under its Document title), with spans in the body's offsets."""

@@ -24,7 +24,7 @@ __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_u
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = (".txt",) + HTML_SUFFIXES
+SUFFIXES = (".txt", ".docx") + HTML_SUFFIXES   # what a folder's articles are
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
@@ -85,10 +85,14 @@ def _page(raw: bytes, doc_id: str, where: str) -> Document:
 
 def read_file(path: Path) -> Document:
     """A file as a Document: an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL >
-    page.txt`) has its article extracted; any other file is the article's exact text."""
+    page.txt`) has its article extracted, and so has a Word document (.docx); any other file is the article's
+    exact text."""
+    from .formats.docx import document_from_docx, is_docx
     from .formats.html import is_html_page
 
     raw = read_bytes(path)
+    if path.suffix.lower() == ".docx" or is_docx(raw):
+        return document_from_docx(raw, article_id(path), str(path))
     if path.suffix.lower() in HTML_SUFFIXES or is_html_page(raw):
         return _page(raw, article_id(path), str(path))
     return read_article(path, data=raw)
@@ -109,22 +113,24 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt and .html files in ``folder`` and its subfolders (not through links to folders), in name order.
+    """The .txt, .html and .docx files in ``folder`` and its subfolders (not through links to folders), in name
+    order.
 
-    Passed over: hidden files and folders (``.git``, ``.venv`` with its licence and metadata .txt files,
+    Passed over: Word's lock files (``~$name.docx``, while a document is open), hidden files and folders
+    (``.git``, ``.venv`` with its licence and metadata .txt files,
     ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's "save
     complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
     that are parts of the page, not articles). A file named as an input is read whatever its name."""
     found = []
     for root, dirs, files in os.walk(folder):
-        files = [name for name in files if not name.startswith(".")]
+        files = [name for name in files if not name.startswith((".", "~$"))]   # ~$x.docx: Word's lock file
         pages = {Path(name).stem for name in files if Path(name).suffix.lower() in HTML_SUFFIXES}
         dirs[:] = [d for d in dirs if not d.startswith(".") and not (d.endswith("_files") and d[:-6] in pages)]
         found.extend(Path(root) / name for name in files if Path(name).suffix.lower() in SUFFIXES)
     return sorted(p for p in found if p.is_file())
 
 
-NO_FILES = "no .txt or .html files in this folder or its subfolders"
+NO_FILES = "no .txt, .html or .docx files in this folder or its subfolders"
 
 
 def _folder_files(folder: Path) -> list[Path]:
