@@ -292,13 +292,19 @@ def test_word_documents_are_read(tiny_model, tmp_path):
     write_docx(folder / "statement.docx", ['<w:r><w:t>Brussels Plots Against Your Coffee</w:t></w:r>', "",
                                            '<w:r><w:t xml:space="preserve">The elite lie </w:t></w:r><w:del><w:r>'
                                            '<w:delText>always </w:delText></w:r></w:del><w:r><w:t>to you.</w:t></w:r>'
-                                           '<w:r><w:br/><w:t>Wake up!</w:t></w:r>'],
+                                           '<w:r><w:br/><w:t>Wake up!</w:t></w:r>',
+                                           # a text box, as Word writes it: for new readers and again for old ones
+                                           '<w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+                                           'markup-compatibility/2006"><mc:Choice Requires="wps"><w:txbxContent>'
+                                           '<w:p><w:r><w:t>Boxed.</w:t></w:r></w:p></w:txbxContent></mc:Choice>'
+                                           '<mc:Fallback><w:txbxContent><w:p><w:r><w:t>Boxed.</w:t></w:r></w:p>'
+                                           '</w:txbxContent></mc:Fallback></mc:AlternateContent></w:r>'],
                table=["A cell of a table."])
     (folder / "~$atement.docx").write_bytes(b"\x05user " + b"\x00" * 150)      # Word's lock file
     r = run_slant("analyze", folder, "--format", "jsonl", "--model", tiny_model / "model")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["text"] == ("Brussels Plots Against Your Coffee\n\nThe elite lie to you.\n\nWake up!\n\n"
+    assert doc["text"] == ("Brussels Plots Against Your Coffee\n\nThe elite lie to you.\n\nWake up!\n\nBoxed.\n\n"
                            "A cell of a table.\n")
     assert doc["title"] == "Brussels Plots Against Your Coffee" and doc["source"] == str(folder / "statement.docx")
     (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00")

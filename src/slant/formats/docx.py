@@ -19,6 +19,8 @@ from ..errors import InputError
 __all__ = ["is_docx", "document_from_docx"]
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Word writes a text box twice, for new readers (mc:Choice) and old ones (mc:Fallback): the fallback is skipped.
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 BODY = "word/document.xml"
 # A body's markup is some 20 times its text; this is a hundred books. More is a zip bomb, not an article.
 MAX_BODY_BYTES = 256 * 2**20
@@ -54,7 +56,7 @@ def _lines(root: ElementTree.Element) -> list[str]:
                 parts.append("\n")
             elif tag == _W + "noBreakHyphen":
                 parts.append("-")
-            elif tag not in (_W + "del", _W + "instrText", _W + "delText"):
+            elif tag not in (_W + "del", _W + "instrText", _W + "delText", _FALLBACK):
                 walk(child, parts)
 
     walk(root, [])
