@@ -121,6 +121,39 @@ def test_malformed_and_oversized_bodies(server):
     assert status == 422
 
 
+def test_a_file_is_analysed_as_the_cli_reads_it(server, tmp_path):
+    """POST /api/analyze-file?name=...: the file's bytes, read as `slant analyze FILE` reads them (a .docx, a page,
+    text); a PDF, a table or an empty file get a 4xx that says what it is."""
+    from conftest import EXAMPLES, write_docx
+    article = (EXAMPLES / "article900000001.txt").read_bytes()
+    docx = write_docx(tmp_path / "s.docx", ["<w:r><w:t>Brussels Plots</w:t></w:r>",
+                                            "<w:r><w:t>The corrupt elite are lying to you again.</w:t></w:r>"])
+    page = b"<!DOCTYPE html><html><head><title>Budget</title></head><body><article><h1>Budget</h1><p>The council " \
+           b"approved the budget on Tuesday after a long debate.</p></article></body></html>"
+
+    def upload(name, raw, query=""):
+        status, _, body = call(server, f"/api/analyze-file?name={name}{query}", raw=raw,
+                               headers={"Content-Type": "application/octet-stream"})
+        return status, json.loads(body)
+
+    status, doc = upload("article900000001.txt", article)
+    same = json.loads(call(server, "/api/analyze", {"text": article.decode("utf-8")})[2])
+    assert status == 200 and doc["id"] == "900000001" and doc["source"] == "article900000001.txt"
+    assert (doc["text"], doc["techniques"], doc["spans"]) == (same["text"], same["techniques"], same["spans"])
+    status, doc = upload("C%3A%5Cdocs%5Cs.docx", docx.read_bytes(), "&thresholds=per-technique")   # a path: name kept
+    assert status == 200 and doc["title"] == "Brussels Plots" and doc["source"] == "s.docx"
+    status, doc = upload("saved.txt", page)
+    assert status == 200 and doc["title"] == "Budget" and "<" not in doc["text"]
+    for name, raw, code, detail in (
+            ("r.pdf", b"%PDF-1.7\n", 422, "r.pdf: a PDF document, not text: save the article as text or HTML first"),
+            ("t.csv", b"id,text\n1,a\n", 422, "t.csv: a table of articles (CSV), not one text; analyse its rows "
+                                               "with slant batch t.csv -o OUT"),
+            ("e.txt", b"", 422, "e.txt: empty file, no text to read"),
+            ("", b"x", 422, "name is empty")):
+        status, body = upload(name, raw)
+        assert (status, body["detail"]) == (code, detail)
+
+
 def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     page.goto(server + "/")
     page.fill("#text", article_text)
@@ -141,6 +174,27 @@ def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     assert page.evaluate("[SLANT_GENRE_MIN_WORDS, SLANT_FRAMES_MIN_WORDS]") == [GENRE_MIN_WORDS, FRAMES_MIN_WORDS]
     tricky = "Café-au-lait, ½ price: x_y 2026 — naïve Zürich Ⅻ 東京 don't."
     assert page.evaluate("t => slantWords(t)", tricky) == word_count(tricky)  # the page counts as the runtime does
+    assert page.errors == []
+
+
+def test_choose_a_file_in_the_page(server, page, tmp_path):
+    """A Word document chosen in the page is analysed (POST /api/analyze-file); choosing it clears the text box,
+    and typing text again sets the file aside."""
+    from conftest import write_docx
+    docx = write_docx(tmp_path / "statement.docx", ["<w:r><w:t>Brussels Plots Against Your Coffee</w:t></w:r>",
+                                                    "<w:r><w:t>The corrupt elite are lying to you again.</w:t></w:r>"])
+    page.goto(server + "/")
+    page.fill("#text", "Something else")
+    page.set_input_files("#file", str(docx))
+    assert page.input_value("#text") == ""
+    page.click("#analyze")
+    page.wait_for_selector("#article p[data-paragraph='3']")
+    assert page.inner_text("#status") == "done"
+    assert page.inner_text("#article p[data-paragraph='1']") == "Brussels Plots Against Your Coffee"
+    page.fill("#text", "Wake up, patriots!")
+    assert page.evaluate("document.getElementById('file').files.length") == 0
+    page.click("#analyze")
+    page.locator("#article p[data-paragraph='1']", has_text="Wake up, patriots!").wait_for()
     assert page.errors == []
 
 

@@ -19,8 +19,8 @@ from .formats.articles import article_id, read_article
 from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
-__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file", "is_url",
-           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+__all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file",
+           "document_from_bytes", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
@@ -84,18 +84,34 @@ def _page(raw: bytes, doc_id: str, where: str) -> Document:
 
 
 def read_file(path: Path) -> Document:
-    """A file as a Document: an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL >
-    page.txt`) has its article extracted, and so has a Word document (.docx); any other file is the article's
-    exact text."""
+    """A file as a Document (``document_from_bytes``)."""
+    return document_from_bytes(read_bytes(path), str(path))
+
+
+def document_from_bytes(raw: bytes, name: str) -> Document:
+    """A file's bytes as a Document, by what they are: a Word document (.docx) or an HTML page (named .html/.htm,
+    or opening as a page whatever its name: `curl URL > page.txt`) has its article extracted; anything else is
+    the article's exact text. ``name``, the file's path or name, gives the id and the source; a table of
+    articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
     from .formats.docx import document_from_docx, is_docx
     from .formats.html import is_html_page
 
-    raw = read_bytes(path)
-    if path.suffix.lower() == ".docx" or is_docx(raw):
-        return document_from_docx(raw, article_id(path), str(path))
-    if path.suffix.lower() in HTML_SUFFIXES or is_html_page(raw):
-        return _page(raw, article_id(path), str(path))
+    path = Path(name)
+    suffix = path.suffix.lower()
+    _refuse_table(name)
+    if suffix == ".docx" or is_docx(raw):
+        return document_from_docx(raw, article_id(path), name)
+    if suffix in HTML_SUFFIXES or is_html_page(raw):
+        return _page(raw, article_id(path), name)
     return read_article(path, data=raw)
+
+
+def _refuse_table(name: str) -> None:
+    """InputError for a table of articles (.csv, .jsonl, ...): not one text, its rows are articles."""
+    suffix = Path(name).suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        raise InputError(f"{name}: a table of articles ({suffix[1:].upper()}), not one text; analyse its rows with "
+                         f"slant batch {name} -o OUT")
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
@@ -163,9 +179,8 @@ def input_sources(paths: list[str], output: Path | None = None) -> list[Source]:
             if path.is_dir():
                 sources.extend(f for f in _folder_files(path) if not same(f))
                 continue
-            if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():   # not one text: its rows are articles
-                raise InputError(f"{path}: a table of articles ({path.suffix.lower()[1:].upper()}), not one text; "
-                                 f"analyse its rows with slant batch {path} -o OUT")
+            if path.is_file():   # a table is refused before anything is read
+                _refuse_table(str(path))
         except SlantError as ex:
             sources.append(ex)
             continue

@@ -4,9 +4,11 @@
   ``"thresholds": "micro" | "per-technique"`` (default: the server's) and ``"language"`` (declares the
   text's language: a text that reads as another language than English is refused with 422 unless it is
   declared English); answers the Document (schema slant.document/1).
+* ``POST /api/analyze-file?name=FILE`` — the bytes of a file as the body (``thresholds`` and ``language`` as query
+  parameters): a Word document (.docx), an HTML page or a text file, read as ``slant analyze FILE`` reads it.
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
 * ``GET /healthz`` — liveness, with the model's name and default operating point.
-* ``GET /`` — the web page: paste text or a URL, see the highlighted report.
+* ``GET /`` — the web page: paste text, give a URL or choose a file, see the highlighted report.
 * ``/docs`` and ``/openapi.json`` — the OpenAPI description.
 
 The model is loaded once per process.  Bodies over ``max_body`` bytes get 413, and so does an article
@@ -22,7 +24,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -136,11 +138,34 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
             title = (body.title or "").strip() or None   # a blank title is none, as a batch column's is
             doc = Document(doc_id, body.text, title=title, source="api", language=body.language)
-        if len(doc.text) > MAX_CHARACTERS:   # pasted, or extracted from a fetched page: the runtime's one limit
-            what = "text" if body.url is None else f"{body.url}: the page's text is"
+        return await _analysed(doc, body.thresholds, "text" if body.url is None else f"{body.url}: the page's text is")
+
+    @app.post("/api/analyze-file", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def analyze_file(request: Request,
+                           name: str = Query(..., description="The file's name: its extension and its first bytes "
+                                                              "say how it is read (.docx, an HTML page, or text)."),
+                           language: str | None = Query(None, description="As in /api/analyze."),
+                           thresholds: OperatingPoint | None = Query(None, description="As in /api/analyze.")
+                           ) -> JSONResponse:
+        """Analyse an uploaded file, its bytes as the request body: a Word document (.docx), an HTML page or a
+        text file, read as `slant analyze FILE` reads it (the web page's "or a file")."""
+        from .inputs import document_from_bytes
+        name = Path(name.replace("\\", "/")).name   # a browser may send a path; only the name is kept
+        if not name:
+            return JSONResponse({"detail": "name is empty"}, status_code=422)
+        raw = await request.body()
+        if not raw:
+            return JSONResponse({"detail": f"{name}: empty file, no text to read"}, status_code=422)
+        doc = await run_in_threadpool(document_from_bytes, raw, name)
+        doc.language = language or doc.language
+        return await _analysed(doc, thresholds, f"{name}: the text is")
+
+    async def _analysed(doc: Document, point: str | None, what: str) -> JSONResponse:
+        if len(doc.text) > MAX_CHARACTERS:   # pasted, extracted from a page or a file: the runtime's one limit
             return JSONResponse({"detail": f"{what} over {MAX_CHARACTERS:,} characters, more than slant analyses in "
                                            "one text: split it"}, status_code=413)
-        await run_in_threadpool(detector.analyze, doc, body.thresholds)
+        await run_in_threadpool(detector.analyze, doc, point)
         return JSONResponse(schema.to_dict(doc))
 
     @app.get("/", response_class=HTMLResponse)

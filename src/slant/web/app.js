@@ -6,19 +6,31 @@
     if (!taxonomy) taxonomy = await (await fetch("api/taxonomy")).json();
     return taxonomy;
   }
+  const textBox = document.getElementById("text");
+  const urlBox = document.getElementById("url");
+  const fileBox = document.getElementById("file");
+  // One source at a time: choosing a file clears the text and the link, typing either clears the file.
+  fileBox.addEventListener("change", () => { if (fileBox.files.length) { textBox.value = ""; urlBox.value = ""; } });
+  for (const box of [textBox, urlBox]) box.addEventListener("input", () => { fileBox.value = ""; });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const text = document.getElementById("text").value;
-    const url = document.getElementById("url").value.trim();
+    const text = textBox.value;
+    const url = urlBox.value.trim();
+    const file = fileBox.files.length ? fileBox.files[0] : null;
     const thresholds = document.getElementById("thresholds").value;
     status.className = "muted";
     status.textContent = "analysing…";
     try {
-      const response = await fetch("api/analyze", {
-        method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(Object.assign(url ? { url: url } : { text: text },
-                                           thresholds ? { thresholds: thresholds } : {})),
-      });
+      const response = file
+        ? await fetch("api/analyze-file?name=" + encodeURIComponent(file.name) +
+                      (thresholds ? "&thresholds=" + encodeURIComponent(thresholds) : ""), {
+            method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: file,
+          })
+        : await fetch("api/analyze", {
+            method: "POST", headers: { "Content-Type": "application/json" },
+            body: JSON.stringify(Object.assign(url ? { url: url } : { text: text },
+                                               thresholds ? { thresholds: thresholds } : {})),
+          });
       const body = await response.json();
       if (!response.ok) throw new Error(body.detail || response.statusText);
       slantRender(document.getElementById("report"), body, await getTaxonomy());
