@@ -75,6 +75,21 @@ def write_docx(path: Path, paragraphs: list[str], table: list[str] = ()) -> Path
     return path
 
 
+def write_odt(path: Path, body: str) -> Path:
+    """An OpenDocument text as LibreOffice writes one (its mimetype first, stored; content.xml): ``body`` is the
+    markup inside <office:text>."""
+    import zipfile
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("content.xml", f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} '
+                                        f'office:version="1.3"><office:body><office:text>{body}</office:text>'
+                                        f'</office:body></office:document-content>', compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
 def write(path: Path, text: str) -> Path:
     path.write_bytes(text.encode("utf-8"))
     return path

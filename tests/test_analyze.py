@@ -160,7 +160,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
-        f"Error: {no_articles}: no .txt, .html or .docx files in this folder or its subfolders",
+        f"Error: {no_articles}: no .txt, .html, .docx or .odt files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
@@ -265,9 +265,9 @@ def test_read_stdin_errors(raw, error):
 
 
 def test_documents_and_images_are_named_not_read(tiny_model, tmp_path):
-    """A PDF, an OpenDocument file or a picture given as an article is said to be one, with what to do (it was
+    """A PDF, an e-book or a picture given as an article is said to be one, with what to do (it was
     "not UTF-8 text (byte 0xe2 at offset 10)" or "binary file (NUL byte at offset 5)"); the rest is analysed."""
-    files = {"report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "notes.odt": b"PK\x03\x04\x14\x00\x06\x00",
+    files = {"report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "book.epub": b"PK\x03\x04\x14\x00\x06\x00",
              "chart.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "saved.html": b"%PDF-1.4\n%\xe2\xe3\n"}
     for name, raw in files.items():
         (tmp_path / name).write_bytes(raw)
@@ -275,7 +275,7 @@ def test_documents_and_images_are_named_not_read(tiny_model, tmp_path):
     r = run_slant("analyze", *(tmp_path / name for name in files), good, "--format", "jsonl",
                   "--model", tiny_model / "model")
     assert r.returncode == 1 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
-    what = {"report.pdf": "a PDF document", "notes.odt": "a ZIP archive (as .odt and .epub documents are)",
+    what = {"report.pdf": "a PDF document", "book.epub": "a ZIP archive (as .epub books and spreadsheets are)",
             "chart.png": "a PNG image", "saved.html": "a PDF document"}
     assert r.stderr.splitlines() == [f"Error: {tmp_path / name}: {kind}, not text: save the article as text or HTML "
                                      "first" for name, kind in what.items()]
@@ -315,6 +315,28 @@ def test_word_documents_are_read(tiny_model, tmp_path):
     assert r.returncode == 1 and r.stderr.splitlines() == [
         f"Error: {tmp_path / 'broken.docx'}: not a readable Word document (File is not a zip file)",
         f"Error: {tmp_path / 'other.docx'}: a ZIP archive, not a Word document (no word/document.xml)"]
+
+
+def test_opendocument_texts_are_read(tiny_model, tmp_path):
+    """A .odt (LibreOffice's, most of Europe's public sector) is read as a .docx is: headings and paragraphs, list
+    items and table cells, spaces kept (<text:s/>), a line break starting a paragraph; tracked deletions,
+    footnotes and comments left out."""
+    from conftest import write_odt
+    odt = write_odt(tmp_path / "statement.odt",
+                    '<text:tracked-changes><text:changed-region text:id="c1"><text:deletion><text:p>Deleted.</text:p>'
+                    '</text:deletion></text:changed-region></text:tracked-changes>'
+                    '<text:h text:outline-level="1">Brussels Plots</text:h>'
+                    '<text:p>The elite<text:s/>lie<text:note><text:note-citation>1</text:note-citation><text:note-body>'
+                    '<text:p>A footnote.</text:p></text:note-body></text:note> to <text:span>you</text:span>.'
+                    '<office:annotation><text:p>A comment.</text:p></office:annotation><text:line-break/>Wake up!</text:p>'
+                    '<text:list><text:list-item><text:p>An item.</text:p></text:list-item></text:list>'
+                    '<table:table><table:table-row><table:table-cell><text:p>A cell.</text:p></table:table-cell>'
+                    '</table:table-row></table:table>')
+    r = run_slant("analyze", odt, "--format", "json", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["text"] == "Brussels Plots\n\nThe elite lie to you.\n\nWake up!\n\nAn item.\n\nA cell.\n"
+    assert doc["title"] == "Brussels Plots" and doc["id"] == "statement"
 
 
 def test_file_names_with_spaces_make_valid_ids(tiny_model, tmp_path):

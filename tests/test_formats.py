@@ -173,7 +173,7 @@ def test_write_article_is_byte_exact(tmp_path, article_file):
     (b"", "empty file, no text to read"),
     (b"  \n\n", "empty file, no text to read"),
     (b"\x7fELF\x02\x00binary", "binary file \\(NUL byte at offset 5\\), expected UTF-8 text"),
-    (b"PK\x03\x04\x00\x00binary", "a ZIP archive \\(as .odt and .epub documents are\\), not text: save the "
+    (b"PK\x03\x04\x00\x00binary", "a ZIP archive \\(as .epub books and spreadsheets are\\), not text: save the "
                                    "article as text or HTML first"),
     (b"caf\xe9 au lait", "not UTF-8 text \\(byte 0xe9 at offset 3\\)"),
 ])

@@ -24,7 +24,7 @@ __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_u
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = (".txt", ".docx") + HTML_SUFFIXES   # what a folder's articles are
+SUFFIXES = (".txt", ".docx", ".odt") + HTML_SUFFIXES   # what a folder's articles are
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
@@ -89,18 +89,19 @@ def read_file(path: Path) -> Document:
 
 
 def document_from_bytes(raw: bytes, name: str) -> Document:
-    """A file's bytes as a Document, by what they are: a Word document (.docx) or an HTML page (named .html/.htm,
-    or opening as a page whatever its name: `curl URL > page.txt`) has its article extracted; anything else is
-    the article's exact text. ``name``, the file's path or name, gives the id and the source; a table of
+    """A file's bytes as a Document, by what they are: a Word or OpenDocument text (.docx, .odt) or an HTML page
+    (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article extracted;
+    anything else is the article's exact text. ``name``, the file's path or name, gives the id and the source; a table of
     articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
-    from .formats.docx import document_from_docx, is_docx
     from .formats.html import is_html_page
+    from .formats.office import document_from_office, office_kind
 
     path = Path(name)
     suffix = path.suffix.lower()
     _refuse_table(name)
-    if suffix == ".docx" or is_docx(raw):
-        return document_from_docx(raw, article_id(path), name)
+    kind = office_kind(raw, path.name)
+    if kind:
+        return document_from_office(raw, kind, article_id(path), name)
     if suffix in HTML_SUFFIXES or is_html_page(raw):
         return _page(raw, article_id(path), name)
     return read_article(path, data=raw)
@@ -129,10 +130,11 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt, .html and .docx files in ``folder`` and its subfolders (not through links to folders), in name
-    order.
+    """The .txt, .html, .docx and .odt files in ``folder`` and its subfolders (not through links to folders), in
+    name order.
 
-    Passed over: Word's lock files (``~$name.docx``, while a document is open), hidden files and folders
+    Passed over: Word's lock files (``~$name.docx``, while a document is open; LibreOffice's are hidden files),
+    hidden files and folders
     (``.git``, ``.venv`` with its licence and metadata .txt files,
     ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's "save
     complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
@@ -146,7 +148,7 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-NO_FILES = "no .txt, .html or .docx files in this folder or its subfolders"
+NO_FILES = "no .txt, .html, .docx or .odt files in this folder or its subfolders"
 
 
 def _folder_files(folder: Path) -> list[Path]:

@@ -24,8 +24,8 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
-from ..formats.docx import is_docx
 from ..formats.html import is_html_page
+from ..formats.office import office_kind
 from ..inputs import HTML_SUFFIXES, NO_FILES, TABLE_SUFFIXES, folder_files, given_path
 from ..segment import is_blank
 
@@ -41,7 +41,7 @@ class Record:
 
     origin: str
     id: str
-    kind: str = "text"  # "text", "html" or "docx"
+    kind: str = "text"  # "text", "html", "docx" or "odt"
     data: bytes | str = b""
     title: str | None = None
     source: str | None = None
@@ -130,8 +130,8 @@ class Corpus:
             data = path.read_bytes()
         except OSError as ex:
             return Record(str(path), article_id(path), error=f"cannot read ({ex.strerror or ex})")
-        kind = ("docx" if path.suffix.lower() == ".docx" or is_docx(data) else
-                "html" if path.suffix.lower() in HTML_SUFFIXES or is_html_page(data) else "text")
+        kind = (office_kind(data, path.name) or
+                ("html" if path.suffix.lower() in HTML_SUFFIXES or is_html_page(data) else "text"))
         return Record(str(path), article_id(path), kind, data)
 
     def _folder_files(self, folder: Path) -> list[Path]:

@@ -58,7 +58,7 @@ def by_byte_order_mark(raw: bytes, where: str, marks, errors: str = "strict") ->
 
 # Files taken for articles that are not text, by their first bytes: said by name, with what to do instead of
 # "binary file (NUL byte at offset 5)" or "not UTF-8 text (byte 0xe2 at offset 10)".
-_NOT_TEXT = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (as .odt and .epub documents are)"),
+_NOT_TEXT = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (as .epub books and spreadsheets are)"),
              (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (.doc)"),
              (b"\x1f\x8b", "gzip-compressed"), (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
              (b"GIF87a", "a GIF image"), (b"GIF89a", "a GIF image"))
