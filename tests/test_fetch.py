@@ -10,10 +10,11 @@ import json
 import ipaddress
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
-from conftest import run_slant, write
+from conftest import run_slant, write, write_docx
 from slant.errors import InputError
 from slant.fetch import FetchError, check_address, fetch
 from slant.inputs import read_inputs, read_url
@@ -137,6 +138,18 @@ def test_an_allowed_page_becomes_a_document(sites):
     assert doc.title == "Budget Approved After Long Debate" and doc.id == "story"
     assert [doc.text[p.start:p.end] for p in doc.paragraphs][1].startswith("The council met on Tuesday")
     assert "Home | About" not in doc.text and doc.url == site.url + "/story.html" and doc.date == "2024-03-01"
+    # a press release published as a Word document is read as one
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        docx = write_docx(Path(folder) / "release.docx", ["<w:r><w:t>Minister resigns</w:t></w:r>",
+                                                          "<w:r><w:t>The minister resigned on Monday.</w:t></w:r>"])
+        raw = docx.read_bytes()
+    site = sites({"/release.docx": (200, {"Content-Type": "application/vnd.openxmlformats-officedocument."
+                                                          "wordprocessingml.document"}, raw)})
+    doc = read_url(site.url + "/release.docx", allow=site.allow)
+    assert (doc.id, doc.title, doc.text) == ("release", "Minister resigns",
+                                             "Minister resigns\n\nThe minister resigned on Monday.\n")
+    assert doc.url == site.url + "/release.docx" and doc.source == site.url + "/release.docx"
     # a server that calls its pages plain text: the page is still read as a page, a text as text
     site = sites({"/story": (200, {"Content-Type": "text/plain"}, PAGE), "/notes": (200, {"Content-Type": "text/plain"},
                  b"Why the <html> tag matters\n\nEvery page opens with it.")})
@@ -167,7 +180,8 @@ def test_size_type_and_status_caps(sites):
                   "/gone": (404, {}, b"")})
     with pytest.raises(FetchError, match="5000 bytes is over the 1000-byte limit"):
         fetch(site.url + "/big", allow=site.allow, max_bytes=1000)
-    with pytest.raises(FetchError, match="content type image/png; expected HTML or plain text"):
+    with pytest.raises(FetchError, match="content type image/png; expected HTML, plain text or a Word or "
+                                         "OpenDocument text"):
         fetch(site.url + "/png", allow=site.allow)
     with pytest.raises(FetchError, match="HTTP 404"):
         fetch(site.url + "/gone", allow=site.allow)

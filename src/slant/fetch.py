@@ -31,7 +31,11 @@ __all__ = ["FetchError", "Fetched", "fetch", "check_address", "MAX_BYTES"]
 MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT = 15.0
 MAX_REDIRECTS = 5
-TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+# Word and OpenDocument texts: a press release is often published as one (formats.office reads them).
+OFFICE_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+                "application/vnd.oasis.opendocument.text": "odt"}
+TYPES = ("text/html", "application/xhtml+xml", "text/plain") + tuple(OFFICE_TYPES)
+ACCEPT = "text/html, text/plain;q=0.8, " + ", ".join(f"{t};q=0.5" for t in OFFICE_TYPES)
 USER_AGENT = "slant (+https://github.com/slant-developers/slant) article fetcher"
 
 
@@ -159,7 +163,7 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
         conn = cls(host, port, addresses[0], remaining)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.8"})
+            conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT})
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
@@ -171,7 +175,8 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
                 raise FetchError(f"{url}: HTTP {response.status} {response.reason}")
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if content_type not in TYPES:
-                raise FetchError(f"{url}: content type {content_type or 'missing'}; expected HTML or plain text")
+                raise FetchError(f"{url}: content type {content_type or 'missing'}; expected HTML, plain text or a "
+                                 "Word or OpenDocument text")
             length = response.getheader("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise FetchError(f"{url}: {int(length)} bytes is over the {max_bytes}-byte limit")

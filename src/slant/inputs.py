@@ -58,10 +58,15 @@ def _url_id(url: str) -> str:
 
 def read_url(url: str, **fetch_options) -> Document:
     """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
-    from .fetch import fetch
+    from .fetch import OFFICE_TYPES, fetch
     from .formats.html import decode_html, document_from_html, is_html_page
 
     page = fetch(url, **fetch_options)
+    if page.content_type in OFFICE_TYPES:
+        from .formats.office import document_from_office
+        doc = document_from_office(page.body, OFFICE_TYPES[page.content_type], _url_id(page.url), url)
+        doc.url = page.url
+        return doc
     if page.content_type == "text/plain" and not is_html_page(page.body):   # a page served as plain text is a page
         try:
             text = page.body.decode(page.charset or "utf-8")
@@ -91,8 +96,8 @@ def read_file(path: Path) -> Document:
 def document_from_bytes(raw: bytes, name: str) -> Document:
     """A file's bytes as a Document, by what they are: a Word or OpenDocument text (.docx, .odt) or an HTML page
     (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article extracted;
-    anything else is the article's exact text. ``name``, the file's path or name, gives the id and the source; a table of
-    articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
+    anything else is the article's exact text. ``name``, the file's path or name, gives the id and the source; a
+    table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
     from .formats.html import is_html_page
     from .formats.office import document_from_office, office_kind
 
