@@ -307,6 +307,10 @@ def test_word_documents_are_read(tiny_model, tmp_path):
     assert doc["text"] == ("Brussels Plots Against Your Coffee\n\nThe elite lie to you.\n\nWake up!\n\nBoxed.\n\n"
                            "A cell of a table.\n")
     assert doc["title"] == "Brussels Plots Against Your Coffee" and doc["source"] == str(folder / "statement.docx")
+    saved = tmp_path / "download"   # `curl -o download URL`: no extension, a Word document by its content
+    saved.write_bytes((folder / "statement.docx").read_bytes())
+    r = run_slant("analyze", saved, "--format", "json", "--model", tiny_model / "model")
+    assert r.returncode == 0 and json.loads(r.stdout)["title"] == "Brussels Plots Against Your Coffee", r.stderr
     (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00")
     import zipfile
     with zipfile.ZipFile(tmp_path / "other.docx", "w") as archive:

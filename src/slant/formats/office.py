@@ -44,7 +44,8 @@ def office_kind(raw: bytes, name: str = "") -> str | None:
             names = set(archive.namelist())
             if "word/document.xml" in names:
                 return "docx"
-            if "content.xml" in names and "mimetype" in names and archive.read("mimetype").strip() == _ODT_MIMETYPE:
+            if ("content.xml" in names and "mimetype" in names and archive.getinfo("mimetype").file_size < 100
+                    and archive.read("mimetype").strip() == _ODT_MIMETYPE):
                 return "odt"
     except (zipfile.BadZipFile, ValueError, OSError):
         return None
