@@ -191,6 +191,11 @@ def test_choose_a_file_in_the_page(server, page, tmp_path):
     page.wait_for_selector("#article p[data-paragraph='3']")
     assert page.inner_text("#status") == "done"
     assert page.inner_text("#article p[data-paragraph='1']") == "Brussels Plots Against Your Coffee"
+    with page.expect_download() as got:             # the result, as the API answered it, kept as a file
+        page.click("#download")
+    saved = json.loads(open(got.value.path(), encoding="utf-8").read())
+    assert got.value.suggested_filename == "statement.json" and saved["schema"] == "slant.document/1"
+    assert saved["title"] == "Brussels Plots Against Your Coffee" and saved["source"] == "statement.docx"
     page.fill("#text", "Wake up, patriots!")
     assert page.evaluate("document.getElementById('file').files.length") == 0
     page.click("#analyze")

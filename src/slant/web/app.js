@@ -1,6 +1,7 @@
 (function () {
   const form = document.getElementById("analyze-form");
   const status = document.getElementById("status");
+  const download = document.getElementById("download");
   let taxonomy = null;
   async function getTaxonomy() {
     if (!taxonomy) taxonomy = await (await fetch("api/taxonomy")).json();
@@ -20,6 +21,7 @@
     const thresholds = document.getElementById("thresholds").value;
     status.className = "muted";
     status.textContent = "analysing…";
+    download.hidden = true;
     try {
       const response = file
         ? await fetch("api/analyze-file?name=" + encodeURIComponent(file.name) +
@@ -35,6 +37,10 @@
       if (!response.ok) throw new Error(body.detail || response.statusText);
       slantRender(document.getElementById("report"), body, await getTaxonomy());
       status.textContent = "done";
+      if (download.href) URL.revokeObjectURL(download.href);
+      download.href = URL.createObjectURL(new Blob([JSON.stringify(body, null, 2) + "\n"], { type: "application/json" }));
+      download.download = `${body.id}.json`;
+      download.hidden = false;
     } catch (err) {
       status.className = "error";
       status.textContent = String(err.message || err);
