@@ -5,6 +5,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -177,6 +178,15 @@ def test_paste_and_analyze_in_the_page(server, page, article_text, tmp_path):
     assert page.errors == []
 
 
+def test_a_report_of_a_document(server):
+    """POST /api/report: a Document in, the offline HTML report out; anything else is a 422 that says why."""
+    doc = json.loads(call(server, "/api/analyze", {"text": (EXAMPLES / "article900000001.txt").read_text()})[2])
+    status, kind, page = call(server, "/api/report", doc)
+    assert status == 200 and kind.startswith("text/html") and b'<meta name="generator" content="slant">' in page
+    status, _, raw = call(server, "/api/report", {"id": "x"})
+    assert status == 422 and json.loads(raw)["detail"].startswith("report: ")
+
+
 def test_choose_a_file_in_the_page(server, page, tmp_path):
     """A Word document chosen in the page is analysed (POST /api/analyze-file); choosing it clears the text box,
     and typing text again sets the file aside."""
@@ -196,6 +206,13 @@ def test_choose_a_file_in_the_page(server, page, tmp_path):
     saved = json.loads(open(got.value.path(), encoding="utf-8").read())
     assert got.value.suggested_filename == "statement.json" and saved["schema"] == "slant.document/1"
     assert saved["title"] == "Brussels Plots Against Your Coffee" and saved["source"] == "statement.docx"
+    with page.expect_download() as got:             # the offline HTML report, as analyze --format html writes it
+        page.click("#download-report")
+    report = Path(got.value.path()).read_text(encoding="utf-8")
+    assert got.value.suggested_filename == "statement.html" and report.startswith("<!doctype html>")
+    from slant.report_html import html_report
+    from slant.schema import from_dict
+    assert report == html_report(from_dict(saved))
     page.fill("#text", "Wake up, patriots!")
     assert page.evaluate("document.getElementById('file').files.length") == 0
     page.click("#analyze")

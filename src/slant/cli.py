@@ -255,8 +255,8 @@ def _write_reports(docs, fmt: str, output: Path | None, folder: bool) -> None:
 @_MODEL
 @_THRESHOLDS
 def serve_cmd(host: str, port: int, model: Path | None, thresholds: str) -> None:
-    """Serve the web page (/) and the HTTP API (/api/analyze, /api/analyze-file, /api/taxonomy,
-    /healthz, /docs)."""
+    """Serve the web page (/) and the HTTP API (/api/analyze, /api/analyze-file, /api/report,
+    /api/taxonomy, /healthz, /docs)."""
     from .server import create_app, listen, serve
 
     app = create_app(model, thresholds=thresholds)  # a model that cannot load is one line, before anything listens

@@ -7,6 +7,7 @@
 * ``POST /api/analyze-file?name=FILE`` — the bytes of a file as the body (``thresholds`` and ``language`` as query
   parameters): a Word or OpenDocument text (.docx, .odt), an HTML page or a text file, read as ``slant analyze
   FILE`` reads it.
+* ``POST /api/report`` — a Document (as /api/analyze answers it) in, its self-contained offline HTML report out.
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
 * ``GET /healthz`` — liveness, with the model's name and default operating point.
 * ``GET /`` — the web page: paste text, give a URL or choose a file, see the highlighted report.
@@ -25,7 +26,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -38,7 +39,7 @@ from .document import Document
 from .errors import InputError, NotUnicodeError, SlantError
 from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
-from .report_html import app_page, taxonomy_dict
+from .report_html import app_page, html_report, taxonomy_dict
 from .segment import is_blank
 
 __all__ = ["create_app", "MAX_BODY"]
@@ -161,6 +162,12 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         doc = await run_in_threadpool(document_from_bytes, raw, name)
         doc.language = language or doc.language
         return await _analysed(doc, thresholds, f"{name}: the text is")
+
+    @app.post("/api/report", response_class=HTMLResponse)
+    def report(document: dict = Body(..., description="A Document as /api/analyze answers it.")) -> HTMLResponse:
+        """The self-contained offline HTML report of an analysed Document, as `slant analyze --format html` writes
+        it (the web page's "download the report")."""
+        return HTMLResponse(html_report(schema.from_dict(document, "report")))
 
     async def _analysed(doc: Document, point: str | None, what: str) -> JSONResponse:
         if len(doc.text) > MAX_CHARACTERS:   # pasted, extracted from a page or a file: the runtime's one limit

@@ -2,6 +2,30 @@
   const form = document.getElementById("analyze-form");
   const status = document.getElementById("status");
   const download = document.getElementById("download");
+  const downloadReport = document.getElementById("download-report");
+  let result = null;   // the last Document shown
+  function save(blob, name) {
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }
+  downloadReport.addEventListener("click", async (event) => {
+    event.preventDefault();
+    try {
+      const response = await fetch("api/report", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(result),
+      });
+      if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
+      save(await response.blob(), `${result.id}.html`);
+    } catch (err) {
+      status.className = "error";
+      status.textContent = String(err.message || err);
+    }
+  });
   let taxonomy = null;
   async function getTaxonomy() {
     if (!taxonomy) taxonomy = await (await fetch("api/taxonomy")).json();
@@ -21,7 +45,7 @@
     const thresholds = document.getElementById("thresholds").value;
     status.className = "muted";
     status.textContent = "analysing…";
-    download.hidden = true;
+    download.hidden = downloadReport.hidden = true;
     try {
       const response = file
         ? await fetch("api/analyze-file?name=" + encodeURIComponent(file.name) +
@@ -40,7 +64,8 @@
       if (download.href) URL.revokeObjectURL(download.href);
       download.href = URL.createObjectURL(new Blob([JSON.stringify(body, null, 2) + "\n"], { type: "application/json" }));
       download.download = `${body.id}.json`;
-      download.hidden = false;
+      result = body;
+      download.hidden = downloadReport.hidden = false;
     } catch (err) {
       status.className = "error";
       status.textContent = String(err.message || err);
