@@ -145,8 +145,8 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     addresses only; 5 MB and 15 s caps), or - for stdin. Text and jsonl are written article by
     article as each is analysed. Unreadable inputs, texts that read as another language than
     English and texts over 1,000,000 characters are reported one line each; the rest are still
-    analyzed. Tables of articles (.json, .jsonl, .csv, .tsv, .parquet) are for `slant batch`, which reads
-    them row by row."""
+    analyzed. Tables of articles (.json, .jsonl, .csv, .tsv, .parquet) are for `slant batch`,
+    which reads them row by row."""
     from .inputs import input_sources, read_sources
     from .render import text_report
 
@@ -308,9 +308,9 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     duplicates (inputs whose exact content was already analysed).
 
     INPUTS are folders of .txt/.html/.docx/.odt files, or such files (a saved page's site name is its
-    source),
-    JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text" field or
-    column, plus optional id, title, source, url, date, language) and Parquet files (same columns).
+    source), JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text"
+    field or column, plus optional id, title, source, url, date, language) and Parquet files (same
+    columns).
     Results are committed in chunks: killed at any point, the same command resumes where it
     stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
     not UTF-8, another language, ...) goes to the errors table and the run goes on; the summary counts

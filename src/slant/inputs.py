@@ -20,7 +20,7 @@ from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
 __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file",
-           "document_from_bytes", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+           "document_from_bytes", "file_kind", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
@@ -98,18 +98,27 @@ def document_from_bytes(raw: bytes, name: str) -> Document:
     (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article extracted;
     anything else is the article's exact text. ``name``, the file's path or name, gives the id and the source; a
     table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
-    from .formats.html import is_html_page
-    from .formats.office import document_from_office, office_kind
+    from .formats.office import document_from_office
 
     path = Path(name)
-    suffix = path.suffix.lower()
     _refuse_table(name)
-    kind = office_kind(raw, path.name)
-    if kind:
+    kind = file_kind(raw, name)
+    if kind in ("docx", "odt"):
         return document_from_office(raw, kind, article_id(path), name)
-    if suffix in HTML_SUFFIXES or is_html_page(raw):
+    if kind == "html":
         return _page(raw, article_id(path), name)
     return read_article(path, data=raw)
+
+
+def file_kind(raw: bytes, name: str) -> str:
+    """How a file is read, by its name and first bytes: "docx" or "odt" (a Word or OpenDocument text), "html" (named
+    .html/.htm, or opening as a page whatever its name), else "text". `slant analyze` and `slant batch` both ask."""
+    from .formats.html import is_html_page
+    from .formats.office import office_kind
+
+    path = Path(name)
+    return office_kind(raw, path.name) or ("html" if path.suffix.lower() in HTML_SUFFIXES or is_html_page(raw)
+                                           else "text")
 
 
 def _refuse_table(name: str) -> None:
@@ -139,8 +148,7 @@ def folder_files(folder: Path) -> list[Path]:
     name order.
 
     Passed over: Word's lock files (``~$name.docx``, while a document is open; LibreOffice's are hidden files),
-    hidden files and folders
-    (``.git``, ``.venv`` with its licence and metadata .txt files,
+    hidden files and folders (``.git``, ``.venv`` with its licence and metadata .txt files,
     ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's "save
     complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
     that are parts of the page, not articles). A file named as an input is read whatever its name."""
@@ -225,7 +233,6 @@ def read_sources(sources: list[Source]) -> Iterator[Document | SlantError]:
 
 
 def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Document | SlantError]:
-    """Documents for every input: a file (HTML pages are extracted, anything else is text),
-    a folder (its .txt and .html files, subfolders too), an http(s) URL, or '-' for standard input;
-    ``input_sources``, then ``read_sources``."""
+    """Documents for every input: a file (``document_from_bytes``), a folder (its ``folder_files``), an http(s)
+    URL, or '-' for standard input; ``input_sources``, then ``read_sources``."""
     return read_sources(input_sources(paths, output))

@@ -256,20 +256,21 @@ class Detector:
         ``paragraph_calibration`` (its ``lines`` map for text printed one sentence per line: ``score_map``),
         and a span's (the chance that it overlaps an annotated span of its technique) when it has a
         ``span_calibration``."""
+        where = doc.source or f"document {doc.id}"
         if len(doc.text) > MAX_CHARACTERS:
-            raise TextTooLongError(doc.source or f"document {doc.id}", len(doc.text), MAX_CHARACTERS)
+            raise TextTooLongError(where, len(doc.text), MAX_CHARACTERS)
         if is_blank(doc.text):
-            raise InputError(f"{doc.source or f'document {doc.id}'}: empty, no text to read")
+            raise InputError(f"{where}: empty, no text to read")
         for what, value in (("text", doc.text), ("title", doc.title or "")):
             half = _SURROGATE.search(value)
             if half:   # the tokenizer stopped on it with a TypeError
-                raise NotUnicodeError(doc.source or f"document {doc.id}", what, half.group(), half.start())
+                raise NotUnicodeError(where, what, half.group(), half.start())
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:
-                raise NotEnglishError(doc.source or f"document {doc.id}", doc.language, probability)
+                raise NotEnglishError(where, doc.language, probability)
         elif primary(doc.language) != ENGLISH and not official:
-            raise NotEnglishError(doc.source or f"document {doc.id}", primary(doc.language))
+            raise NotEnglishError(where, primary(doc.language))
         point = thresholds or self.operating_point
         cut = self.paragraph_thresholds if point == self.operating_point else self.thresholds_at(point)
         heading = self.heading(doc, official, untitled)

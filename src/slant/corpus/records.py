@@ -24,9 +24,7 @@ from typing import Iterator
 
 from ..errors import InputError
 from ..formats.articles import article_id
-from ..formats.html import is_html_page
-from ..formats.office import office_kind
-from ..inputs import HTML_SUFFIXES, NO_FILES, TABLE_SUFFIXES, folder_files, given_path
+from ..inputs import NO_FILES, TABLE_SUFFIXES, file_kind, folder_files, given_path
 from ..segment import is_blank
 
 __all__ = ["Record", "Corpus", "FIELDS"]
@@ -130,9 +128,7 @@ class Corpus:
             data = path.read_bytes()
         except OSError as ex:
             return Record(str(path), article_id(path), error=f"cannot read ({ex.strerror or ex})")
-        kind = (office_kind(data, path.name) or
-                ("html" if path.suffix.lower() in HTML_SUFFIXES or is_html_page(data) else "text"))
-        return Record(str(path), article_id(path), kind, data)
+        return Record(str(path), article_id(path), file_kind(data, str(path)), data)
 
     def _folder_files(self, folder: Path) -> list[Path]:
         files = folder_files(folder)

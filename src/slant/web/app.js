@@ -13,6 +13,10 @@
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
   }
+  download.addEventListener("click", (event) => {
+    event.preventDefault();
+    save(new Blob([JSON.stringify(result, null, 2) + "\n"], { type: "application/json" }), `${result.id}.json`);
+  });
   downloadReport.addEventListener("click", async (event) => {
     event.preventDefault();
     try {
@@ -61,9 +65,6 @@
       if (!response.ok) throw new Error(body.detail || response.statusText);
       slantRender(document.getElementById("report"), body, await getTaxonomy());
       status.textContent = "done";
-      if (download.href) URL.revokeObjectURL(download.href);
-      download.href = URL.createObjectURL(new Blob([JSON.stringify(body, null, 2) + "\n"], { type: "application/json" }));
-      download.download = `${body.id}.json`;
       result = body;
       download.hidden = downloadReport.hidden = false;
     } catch (err) {

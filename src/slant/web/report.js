@@ -20,10 +20,6 @@ function slantHeading(title) {
   return cut.replace(/[ ,;:]+$/, "") + "…";
 }
 
-// Whether the first paragraph is the title line slant read the text under (slant.runtime.Detector.heading): the
-// text has more paragraphs, and no title given beside it (a title the first line does not hold). A text of one
-// paragraph is read as body text under a made-up title line, and is not shown as a title.
-const slantNorm = (text) => text.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
 // Per paragraph (by index), the spans that overlap it, in the spans' order. Paragraphs are in text order, so
 // their starts and ends increase: each span finds its first paragraph by bisection (a filter of every span for
 // every paragraph froze the page on a text of many thousand lines).
@@ -37,6 +33,10 @@ function slantSpansByParagraph(paragraphs, spans) {
   return lists;
 }
 
+// Whether the first paragraph is the title line slant read the text under (slant.runtime.Detector.heading): the
+// text has more paragraphs, and no title given beside it (a title the first line does not hold). A text of one
+// paragraph is read as body text under a made-up title line, and is not shown as a title.
+const slantNorm = (text) => text.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
 function slantFirstIsTitle(doc) {
   if (doc.paragraphs.length < 2) return false;
   const first = doc.paragraphs[0];
