@@ -47,10 +47,14 @@ class Run:
     stderr: str
 
 
-def run_slant(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Run:
-    """Run ``python -m slant`` as a subprocess, the way a user runs the CLI."""
+def run_slant(*args: str, stdin: str | bytes | None = None, cwd: Path | None = None) -> Run:
+    """Run ``python -m slant`` as a subprocess, the way a user runs the CLI (``stdin`` as text, or bytes: a file
+    piped in)."""
+    raw = isinstance(stdin, bytes)
     proc = subprocess.run([sys.executable, "-m", "slant", *map(str, args)], input=stdin, capture_output=True,
-                          text=True, encoding="utf-8", cwd=cwd or REPO, timeout=120)
+                          text=not raw, encoding=None if raw else "utf-8", cwd=cwd or REPO, timeout=120)
+    if raw:
+        return Run(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -72,6 +76,44 @@ def write_docx(path: Path, paragraphs: list[str], table: list[str] = ()) -> Path
                          'openxmlformats.org/package/2006/relationships"/>')
         archive.writestr("word/document.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                                               f'<w:document {ns}><w:body>{body}<w:sectPr/></w:body></w:document>')
+    return path
+
+
+def write_pdf(path: Path, title: str, paragraphs: list[str], *, columns: int = 1, indent: float = 0,
+              spacing: float = 4, running: bool = False, password: str | None = None) -> Path:
+    """A PDF as a word processor prints one (fpdf2 typesets it): ``title`` in large bold, then ``paragraphs`` in
+    ``columns`` columns, each paragraph's first line indented by ``indent`` mm and followed by ``spacing`` mm;
+    ``running`` puts a header and a numbered footer on every page; ``password`` locks it."""
+    from fpdf import FPDF
+
+    class Paper(FPDF):
+        def header(self):
+            if running:
+                self.set_font("helvetica", size=8)
+                self.set_y(8)
+                self.cell(0, 5, "The Daily Gazette - 7 December 2026")
+                self.set_xy(self.l_margin, 20)
+
+        def footer(self):
+            if running:
+                self.set_y(-15)
+                self.set_font("helvetica", size=8)
+                self.cell(0, 5, f"Page {self.page_no()}", align="C")
+
+    pdf = Paper(format="letter")
+    pdf.set_auto_page_break(True, margin=25)
+    if password is not None:
+        pdf.set_encryption(owner_password="owner", user_password=password)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 18)
+    pdf.multi_cell(0, 9, title)
+    pdf.ln(3)
+    pdf.set_font("helvetica", size=11)
+    with pdf.text_columns(ncols=columns, gutter=10, text_align="J" if indent else "L") as text:
+        for paragraph in paragraphs:
+            with text.paragraph(first_line_indent=indent, bottom_margin=spacing) as par:
+                par.write(paragraph)
+    pdf.output(str(path))
     return path
 
 

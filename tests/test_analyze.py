@@ -160,7 +160,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
-        f"Error: {no_articles}: no .txt, .html, .docx or .odt files in this folder or its subfolders",
+        f"Error: {no_articles}: no .txt, .html, .docx, .odt or .pdf files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
@@ -265,18 +265,16 @@ def test_read_stdin_errors(raw, error):
 
 
 def test_documents_and_images_are_named_not_read(tiny_model, tmp_path):
-    """A PDF, an e-book or a picture given as an article is said to be one, with what to do (it was
-    "not UTF-8 text (byte 0xe2 at offset 10)" or "binary file (NUL byte at offset 5)"); the rest is analysed."""
-    files = {"report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "book.epub": b"PK\x03\x04\x14\x00\x06\x00",
-             "chart.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "saved.html": b"%PDF-1.4\n%\xe2\xe3\n"}
+    """An e-book or a picture given as an article is said to be one, with what to do (it was "not UTF-8 text
+    (byte 0xe2 at offset 10)" or "binary file (NUL byte at offset 5)"); the rest is analysed."""
+    files = {"book.epub": b"PK\x03\x04\x14\x00\x06\x00", "chart.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"}
     for name, raw in files.items():
         (tmp_path / name).write_bytes(raw)
     good = write(tmp_path / "good.txt", "Title\n\nBody text.")
     r = run_slant("analyze", *(tmp_path / name for name in files), good, "--format", "jsonl",
                   "--model", tiny_model / "model")
     assert r.returncode == 1 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["good"]
-    what = {"report.pdf": "a PDF document", "book.epub": "a ZIP archive (as .epub books and spreadsheets are)",
-            "chart.png": "a PNG image", "saved.html": "a PDF document"}
+    what = {"book.epub": "a ZIP archive (as .epub books and spreadsheets are)", "chart.png": "a PNG image"}
     assert r.stderr.splitlines() == [f"Error: {tmp_path / name}: {kind}, not text: save the article as text or HTML "
                                      "first" for name, kind in what.items()]
 
@@ -319,6 +317,47 @@ def test_word_documents_are_read(tiny_model, tmp_path):
     assert r.returncode == 1 and r.stderr.splitlines() == [
         f"Error: {tmp_path / 'broken.docx'}: not a readable Word document (File is not a zip file)",
         f"Error: {tmp_path / 'other.docx'}: a ZIP archive, not a Word document (no word/document.xml)"]
+
+
+def test_pdf_documents_are_read(tiny_model, tmp_path):
+    """A PDF (a report, a press release, an article printed to PDF) is read from its text layer: its paragraphs
+    one per line, the first the title, running headers and page numbers left out; in a folder, from standard
+    input, or saved under another name. One without text (scanned pages), one locked with a password and a
+    broken one are named, one line each, and the rest is analysed."""
+    from conftest import write_pdf
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    body = ["The corrupt elite are lying to you again about the cost of the plan.",
+            "Critics said the minister misled parliament. " * 30]
+    write_pdf(folder / "report.pdf", "Brussels Plots Against Your Coffee", body, running=True)
+    expected = "Brussels Plots Against Your Coffee\n\n" + "\n\n".join(p.strip() for p in body) + "\n"
+    r = run_slant("analyze", folder, "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["id"], doc["text"], doc["title"]) == ("report", expected, "Brussels Plots Against Your Coffee")
+    raw = (folder / "report.pdf").read_bytes()
+    r = run_slant("analyze", "-", "--format", "json", "--model", tiny_model / "model", stdin=raw)
+    assert r.returncode == 0 and json.loads(r.stdout)["text"] == expected, r.stderr
+    (tmp_path / "download").write_bytes(raw)        # `curl -o download URL`: a PDF by its content
+    r = run_slant("analyze", tmp_path / "download", "--format", "json", "--model", tiny_model / "model")
+    assert r.returncode == 0 and json.loads(r.stdout)["text"] == expected, r.stderr
+
+    from fpdf import FPDF
+    scan = FPDF()
+    scan.add_page()
+    scan.rect(20, 20, 100, 150, style="F")
+    scan.output(str(tmp_path / "scan.pdf"))
+    write_pdf(tmp_path / "locked.pdf", "Locked", body, password="secret")
+    (tmp_path / "cut.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    r = run_slant("analyze", tmp_path / "scan.pdf", tmp_path / "locked.pdf", tmp_path / "cut.pdf",
+                  folder / "report.pdf", "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 1 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["report"]
+    errors = r.stderr.splitlines()
+    assert errors[:2] == [
+        f"Error: {tmp_path / 'scan.pdf'}: a PDF document without text to read (scanned pages are pictures of text: "
+        "slant reads a PDF's text layer, and this one has none)",
+        f"Error: {tmp_path / 'locked.pdf'}: a PDF document locked with a password: unlock it (or save its text) first"]
+    assert len(errors) == 3 and errors[2].startswith(f"Error: {tmp_path / 'cut.pdf'}: not a readable PDF document (")
 
 
 def test_opendocument_texts_are_read(tiny_model, tmp_path):

@@ -661,6 +661,21 @@ def test_a_folder_of_word_documents(tmp_path, model):
     assert error_reasons(out) == {"b": "not a readable Word document (File is not a zip file)"}
 
 
+def test_a_folder_of_pdf_documents(tmp_path, model):
+    """slant batch reads the .pdf files of a folder as slant analyze does; a PDF without text is an error row that
+    says so."""
+    from conftest import write_pdf
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    write_pdf(folder / "a.pdf", "Budget passes", ["The council approved the budget after a long debate."])
+    (folder / "b.pdf").write_bytes(b"%PDF-1.7\n")
+    out = tmp_path / "out"
+    r = batch(folder, "-o", out, "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert query(out, "SELECT id, title FROM articles") == [{"id": "a", "title": "Budget passes"}]
+    assert error_reasons(out) == {"b": "not a readable PDF document (No /Root object! - Is this really a PDF?)"}
+
+
 def test_a_title_column_beside_a_body_is_read_as_the_title(tmp_path, model):
     """A JSONL row whose "text" is the body and whose "title" is beside it is analysed as the titled article
     (the runtime reads the text under its Document title), with spans in the body's offsets."""

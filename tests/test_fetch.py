@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_slant, write, write_docx
+from conftest import run_slant, write, write_docx, write_pdf
 from slant.errors import InputError
 from slant.fetch import FetchError, check_address, fetch
 from slant.inputs import read_inputs, read_url
@@ -150,6 +150,13 @@ def test_an_allowed_page_becomes_a_document(sites):
     assert (doc.id, doc.title, doc.text) == ("release", "Minister resigns",
                                              "Minister resigns\n\nThe minister resigned on Monday.\n")
     assert doc.url == site.url + "/release.docx" and doc.source == site.url + "/release.docx"
+    # and as a PDF
+    with tempfile.TemporaryDirectory() as folder:
+        raw = write_pdf(Path(folder) / "r.pdf", "Minister resigns", ["The minister resigned on Monday."]).read_bytes()
+    site = sites({"/report": (200, {"Content-Type": "application/pdf"}, raw)})
+    doc = read_url(site.url + "/report", allow=site.allow)
+    assert (doc.id, doc.title, doc.text) == ("report", "Minister resigns",
+                                             "Minister resigns\n\nThe minister resigned on Monday.\n")
     # a server that calls its pages plain text: the page is still read as a page, a text as text
     site = sites({"/story": (200, {"Content-Type": "text/plain"}, PAGE), "/notes": (200, {"Content-Type": "text/plain"},
                  b"Why the <html> tag matters\n\nEvery page opens with it.")})
@@ -180,8 +187,8 @@ def test_size_type_and_status_caps(sites):
                   "/gone": (404, {}, b"")})
     with pytest.raises(FetchError, match="5000 bytes is over the 1000-byte limit"):
         fetch(site.url + "/big", allow=site.allow, max_bytes=1000)
-    with pytest.raises(FetchError, match="content type image/png; expected HTML, plain text or a Word or "
-                                         "OpenDocument text"):
+    with pytest.raises(FetchError, match="content type image/png; expected HTML, plain text, a Word or "
+                                         "OpenDocument text or a PDF document"):
         fetch(site.url + "/png", allow=site.allow)
     with pytest.raises(FetchError, match="HTTP 404"):
         fetch(site.url + "/gone", allow=site.allow)

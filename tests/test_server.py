@@ -123,9 +123,9 @@ def test_malformed_and_oversized_bodies(server):
 
 
 def test_a_file_is_analysed_as_the_cli_reads_it(server, tmp_path):
-    """POST /api/analyze-file?name=...: the file's bytes, read as `slant analyze FILE` reads them (a .docx, a page,
-    text); a PDF, a table or an empty file get a 4xx that says what it is."""
-    from conftest import EXAMPLES, write_docx
+    """POST /api/analyze-file?name=...: the file's bytes, read as `slant analyze FILE` reads them (a .docx, a PDF, a
+    page, text); a broken PDF, a table or an empty file get a 4xx that says what it is."""
+    from conftest import EXAMPLES, write_docx, write_pdf
     article = (EXAMPLES / "article900000001.txt").read_bytes()
     docx = write_docx(tmp_path / "s.docx", ["<w:r><w:t>Brussels Plots</w:t></w:r>",
                                             "<w:r><w:t>The corrupt elite are lying to you again.</w:t></w:r>"])
@@ -143,10 +143,15 @@ def test_a_file_is_analysed_as_the_cli_reads_it(server, tmp_path):
     assert (doc["text"], doc["techniques"], doc["spans"]) == (same["text"], same["techniques"], same["spans"])
     status, doc = upload("C%3A%5Cdocs%5Cs.docx", docx.read_bytes(), "&thresholds=per-technique")   # a path: name kept
     assert status == 200 and doc["title"] == "Brussels Plots" and doc["source"] == "s.docx"
+    pdf = write_pdf(tmp_path / "r.pdf", "Brussels Plots", ["The corrupt elite are lying to you again."])
+    status, doc = upload("r.pdf", pdf.read_bytes())
+    assert status == 200 and doc["title"] == "Brussels Plots" and doc["source"] == "r.pdf"
+    assert doc["text"] == "Brussels Plots\n\nThe corrupt elite are lying to you again.\n"
     status, doc = upload("saved.txt", page)
     assert status == 200 and doc["title"] == "Budget" and "<" not in doc["text"]
     for name, raw, code, detail in (
-            ("r.pdf", b"%PDF-1.7\n", 422, "r.pdf: a PDF document, not text: save the article as text or HTML first"),
+            ("r.pdf", b"%PDF-1.7\n", 422, "r.pdf: not a readable PDF document (No /Root object! - Is this really a "
+                                           "PDF?)"),
             ("t.csv", b"id,text\n1,a\n", 422, "t.csv: a table of articles (CSV), not one text; analyse its rows "
                                                "with slant batch t.csv -o OUT"),
             ("e.txt", b"", 422, "e.txt: empty file, no text to read"),

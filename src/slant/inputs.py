@@ -1,4 +1,5 @@
-"""Where articles come from: text and HTML files, folders of them, http(s) URLs, and standard input.
+"""Where articles come from: text, HTML, Word, OpenDocument and PDF files, folders of them, http(s) URLs, and
+standard input.
 
 ``read_inputs`` yields one result per article: a Document, or the InputError
 that says why that input could not be read, so that a batch reports its bad
@@ -20,11 +21,12 @@ from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
 __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file",
-           "document_from_bytes", "file_kind", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+           "document_from_bytes", "file_kind", "read_document", "DOCUMENT_KINDS", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = (".txt", ".docx", ".odt") + HTML_SUFFIXES   # what a folder's articles are
+SUFFIXES = (".txt", ".docx", ".odt", ".pdf") + HTML_SUFFIXES   # what a folder's articles are
+DOCUMENT_KINDS = ("docx", "odt", "pdf")   # files whose text is laid out in a document format (read_document)
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
@@ -58,13 +60,12 @@ def _url_id(url: str) -> str:
 
 def read_url(url: str, **fetch_options) -> Document:
     """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
-    from .fetch import OFFICE_TYPES, fetch
+    from .fetch import DOCUMENT_TYPES, fetch
     from .formats.html import decode_html, document_from_html, is_html_page
 
     page = fetch(url, **fetch_options)
-    if page.content_type in OFFICE_TYPES:
-        from .formats.office import document_from_office
-        doc = document_from_office(page.body, OFFICE_TYPES[page.content_type], _url_id(page.url), url)
+    if page.content_type in DOCUMENT_TYPES:
+        doc = read_document(page.body, DOCUMENT_TYPES[page.content_type], _url_id(page.url), url)
         doc.url = page.url
         return doc
     if page.content_type == "text/plain" and not is_html_page(page.body):   # a page served as plain text is a page
@@ -94,31 +95,45 @@ def read_file(path: Path) -> Document:
 
 
 def document_from_bytes(raw: bytes, name: str) -> Document:
-    """A file's bytes as a Document, by what they are: a Word or OpenDocument text (.docx, .odt) or an HTML page
-    (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article extracted;
-    anything else is the article's exact text. ``name``, the file's path or name, gives the id and the source; a
-    table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
-    from .formats.office import document_from_office
-
+    """A file's bytes as a Document, by what they are: a Word, OpenDocument or PDF document (.docx, .odt, .pdf) or
+    an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article
+    extracted; anything else is the article's exact text. ``name``, the file's path or name, gives the id and the
+    source; a table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
     path = Path(name)
     _refuse_table(name)
     kind = file_kind(raw, name)
-    if kind in ("docx", "odt"):
-        return document_from_office(raw, kind, article_id(path), name)
+    if kind in DOCUMENT_KINDS:
+        return read_document(raw, kind, article_id(path), name)
     if kind == "html":
         return _page(raw, article_id(path), name)
     return read_article(path, data=raw)
 
 
+def read_document(raw: bytes, kind: str, doc_id: str, source: str) -> Document:
+    """A document's bytes as a Document: ``kind`` "docx" or "odt" (formats.office) or "pdf" (formats.pdf), its
+    paragraphs one per line with a blank line between, the first the title; InputError naming ``source``."""
+    if kind == "pdf":
+        from .formats.pdf import document_from_pdf
+        return document_from_pdf(raw, doc_id, source)
+    from .formats.office import document_from_office
+    return document_from_office(raw, kind, doc_id, source)
+
+
 def file_kind(raw: bytes, name: str) -> str:
-    """How a file is read, by its name and first bytes: "docx" or "odt" (a Word or OpenDocument text), "html" (named
-    .html/.htm, or opening as a page whatever its name), else "text". `slant analyze` and `slant batch` both ask."""
+    """How a file is read, by its name and first bytes: "docx", "odt" or "pdf" (a Word, OpenDocument or PDF
+    document), "html" (named .html/.htm, or opening as a page whatever its name), else "text". `slant analyze`,
+    `slant batch` and standard input all ask."""
     from .formats.html import is_html_page
     from .formats.office import office_kind
+    from .formats.pdf import is_pdf
 
     path = Path(name)
-    return office_kind(raw, path.name) or ("html" if path.suffix.lower() in HTML_SUFFIXES or is_html_page(raw)
-                                           else "text")
+    suffix = path.suffix.lower()
+    if kind := office_kind(raw, path.name):
+        return kind
+    if suffix == ".pdf" or is_pdf(raw):
+        return "pdf"
+    return "html" if suffix in HTML_SUFFIXES or is_html_page(raw) else "text"
 
 
 def _refuse_table(name: str) -> None:
@@ -130,12 +145,13 @@ def _refuse_table(name: str) -> None:
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
-    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`) has its article extracted,
-    anything else is the article's exact text."""
-    from .formats.html import is_html_page
-
+    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`) or a Word, OpenDocument or PDF
+    document has its article extracted, anything else is the article's exact text."""
     raw = (stream or sys.stdin.buffer).read()
-    if is_html_page(raw):
+    kind = file_kind(raw, "")
+    if kind in DOCUMENT_KINDS:
+        return read_document(raw, kind, doc_id, "<stdin>")
+    if kind == "html":
         return _page(raw, doc_id, "<stdin>")
     text = decode_text(raw, "<stdin>")
     if is_blank(text):
@@ -144,7 +160,7 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt, .html, .docx and .odt files in ``folder`` and its subfolders (not through links to folders), in
+    """The .txt, .html, .docx, .odt and .pdf files in ``folder`` and its subfolders (not through links to folders), in
     name order.
 
     Passed over: Word's lock files (``~$name.docx``, while a document is open; LibreOffice's are hidden files),
@@ -161,7 +177,7 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-NO_FILES = "no .txt, .html, .docx or .odt files in this folder or its subfolders"
+NO_FILES = "no .txt, .html, .docx, .odt or .pdf files in this folder or its subfolders"
 
 
 def _folder_files(folder: Path) -> list[Path]:

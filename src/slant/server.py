@@ -5,7 +5,7 @@
   text's language: a text that reads as another language than English is refused with 422 unless it is
   declared English); answers the Document (schema slant.document/1).
 * ``POST /api/analyze-file?name=FILE`` — the bytes of a file as the body (``thresholds`` and ``language`` as query
-  parameters): a Word or OpenDocument text (.docx, .odt), an HTML page or a text file, read as ``slant analyze
+  parameters): a Word, OpenDocument or PDF document (.docx, .odt, .pdf), an HTML page or a text file, read as ``slant analyze
   FILE`` reads it.
 * ``POST /api/report`` — a Document (as /api/analyze answers it) in, its self-contained offline HTML report out.
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
@@ -146,12 +146,13 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         "required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
     async def analyze_file(request: Request,
                            name: str = Query(..., description="The file's name: its extension and its first bytes "
-                                                              "say how it is read (.docx, .odt, an HTML page, or text)."),
+                                                              "say how it is read (.docx, .odt, .pdf, an HTML page, or text)."),
                            language: str | None = Query(None, description="As in /api/analyze."),
                            thresholds: OperatingPoint | None = Query(None, description="As in /api/analyze.")
                            ) -> JSONResponse:
-        """Analyse an uploaded file, its bytes as the request body: a Word or OpenDocument text (.docx, .odt), an
-        HTML page or a text file, read as `slant analyze FILE` reads it (the web page's "or a file")."""
+        """Analyse an uploaded file, its bytes as the request body: a Word, OpenDocument or PDF document (.docx,
+        .odt, .pdf), an HTML page or a text file, read as `slant analyze FILE` reads it (the web page's "or a
+        file")."""
         from .inputs import document_from_bytes
         name = Path(name.replace("\\", "/")).name   # a browser may send a path; only the name is kept
         if not name:

@@ -14,7 +14,7 @@ from ..document import Document
 from ..errors import NotUnicodeError, SlantError, TextTooLongError
 from ..language import NotEnglishError
 from ..formats.html import decode_html, document_from_html
-from ..formats.office import document_from_office
+from ..inputs import DOCUMENT_KINDS, read_document
 from ..formats.tsv import decode_text
 from ..segment import is_blank
 from .records import Record
@@ -71,8 +71,8 @@ def _reason(record: Record, message: str) -> str:
 
 
 def _document(record: Record, data: bytes | str) -> Document:
-    if record.kind in ("docx", "odt"):
-        doc = document_from_office(data, record.kind, record.key, record.origin)
+    if record.kind in DOCUMENT_KINDS:
+        doc = read_document(data, record.kind, record.key, record.origin)
         doc.title, doc.source, doc.url, doc.date = record.title or doc.title, record.source, record.url, record.date
         doc.language = record.language
         return doc
