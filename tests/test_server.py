@@ -122,6 +122,29 @@ def test_malformed_and_oversized_bodies(server):
     assert status == 422
 
 
+def test_pasted_page_source_is_read_as_a_page(server):
+    """A text that opens as an HTML page (a page's source pasted into the box) is read as `curl URL | slant
+    analyze -` reads one: its article's title and paragraphs, not its markup; a title given beside it wins, a
+    text that only mentions a tag is text, and a page holding half of a surrogate pair is refused (the parser
+    cut the text there)."""
+    page = ("<!DOCTYPE html><html><head><title>Budget</title></head><body><nav>Home | About</nav><article>"
+            "<h1>Budget</h1><p>The council approved the budget on Tuesday after a long debate.</p>"
+            "<p>The corrupt elite are lying to you again.</p></article></body></html>")
+    status, _, raw = call(server, "/api/analyze", {"text": page})
+    doc = json.loads(raw)
+    assert status == 200 and doc["title"] == "Budget" and "<" not in doc["text"] and "Home | About" not in doc["text"]
+    assert doc["source"] == "api" and "The corrupt elite are lying to you again." in doc["text"]
+    status, _, raw = call(server, "/api/analyze", {"text": page, "title": "Given"})
+    assert status == 200 and json.loads(raw)["title"] == "Given"
+    text = "Why the <html> tag matters\n\nEvery page opens with it."
+    status, _, raw = call(server, "/api/analyze", {"text": text})
+    assert status == 200 and json.loads(raw)["text"] == text
+    status, _, raw = call(server, "/api/analyze", {"text": page.replace("Tuesday", "Tuesday \ud83d")})
+    assert (status, json.loads(raw)["detail"]) == (422, "the text holds an unpaired surrogate (U+D83D) at character "
+                                                        f"{page.index('Tuesday') + 8}, which is not Unicode text (half "
+                                                        "of an emoji cut in two?)")
+
+
 def test_a_file_is_analysed_as_the_cli_reads_it(server, tmp_path):
     """POST /api/analyze-file?name=...: the file's bytes, read as `slant analyze FILE` reads them (a .docx, a PDF, a
     page, text); a broken PDF, a table or an empty file get a 4xx that says what it is."""

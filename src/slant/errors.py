@@ -16,6 +16,8 @@ the CLI can print them as they are.
 
 from __future__ import annotations
 
+import re
+
 
 class SlantError(Exception):
     """Base: catch this to catch everything slant raises."""
@@ -66,3 +68,15 @@ class SpanError(SlantError):
 
 class ModelError(SlantError):
     """The shipped model is missing, corrupt, or does not match its manifest."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")   # one half of a UTF-16 surrogate pair
+
+
+def refuse_surrogates(where: str, what: str, value: str) -> None:
+    """NotUnicodeError when ``value`` (the ``what`` of the input ``where`` names: "text", "title") holds one half of
+    a surrogate pair; the tokenizer stops on one with a TypeError, and an HTML parser cuts the text there."""
+    half = _SURROGATE.search(value)
+    if half:
+        raise NotUnicodeError(where, what, half.group(), half.start())
+

@@ -15,7 +15,7 @@ import numpy as np
 from .article_heads import ArticleHeads, too_short_for_frames, too_short_for_genre, word_count
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
-from .errors import InputError, ModelError, NotUnicodeError, TextTooLongError
+from .errors import InputError, ModelError, TextTooLongError, refuse_surrogates
 from .heads import (RangePools, calibrated, evidence_spans, merge_windows, merged_chunks, paragraph_ranges, range_max,
                     sigmoid)
 from .lexical import LexicalHead
@@ -43,8 +43,6 @@ MAX_CHARACTERS = 1_000_000
 # one whose title is given beside it (Document.title) is read under that title (Detector.heading): 0.457, as titled.
 LONE_PARAGRAPH_TITLE = "Untitled\n\n"
 
-# One half of a UTF-16 surrogate pair (errors.NotUnicodeError).
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Read alone, a short text still gets more techniques than it holds: out of fold (fold 0 / fold 1 models, body
 # paragraphs of up to 15 words read alone under LONE_PARAGRAPH_TITLE), 103 reported for 72 gold and 79 for 68,
@@ -262,9 +260,7 @@ class Detector:
         if is_blank(doc.text):
             raise InputError(f"{where}: empty, no text to read")
         for what, value in (("text", doc.text), ("title", doc.title or "")):
-            half = _SURROGATE.search(value)
-            if half:   # the tokenizer stopped on it with a TypeError
-                raise NotUnicodeError(where, what, half.group(), half.start())
+            refuse_surrogates(where, what, value)
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:

@@ -3,7 +3,8 @@
 * ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ...}`` or ``{"url": ...}``, and optionally
   ``"thresholds": "micro" | "per-technique"`` (default: the server's) and ``"language"`` (declares the
   text's language: a text that reads as another language than English is refused with 422 unless it is
-  declared English); answers the Document (schema slant.document/1).
+  declared English); answers the Document (schema slant.document/1). A text that opens as an HTML page (a
+  page's source, pasted) is read as a page: its article's title and paragraphs.
 * ``POST /api/analyze-file?name=FILE`` — the bytes of a file as the body (``thresholds`` and ``language`` as query
   parameters): a Word, OpenDocument or PDF document (.docx, .odt, .pdf), an HTML page or a text file, read as ``slant analyze
   FILE`` reads it.
@@ -36,7 +37,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from . import __version__, schema
 from .document import Document
-from .errors import InputError, NotUnicodeError, SlantError
+from .formats.html import document_from_html, is_html_page
+from .errors import InputError, NotUnicodeError, SlantError, refuse_surrogates
 from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
 from .report_html import app_page, html_report, taxonomy_dict
@@ -56,7 +58,9 @@ class AnalyzeRequest(BaseModel):
     """Give either ``text`` (the article: title on the first line, then paragraphs) or ``url``."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(None, description="Article text; paragraphs are its non-blank lines.")
+    text: str | None = Field(None, description="Article text; paragraphs are its non-blank lines. A text that "
+                                               "opens as an HTML page (a page's source, pasted) is read as a page: "
+                                               "its article's title and paragraphs.")
     url: str | None = Field(None, description="An http(s) URL to fetch and extract (public addresses only).")
     title: str | None = Field(None, description="Title, when it is not the first line of text: the text is then "
                                                 "read under it, as the model reads an article with its title.")
@@ -139,7 +143,13 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
             title = (body.title or "").strip() or None   # a blank title is none, as a batch column's is
-            doc = Document(doc_id, body.text, title=title, source="api", language=body.language)
+            if is_html_page(body.text[:4096].encode("utf-8", "surrogatepass")):
+                # a page's source pasted (as `curl URL | slant analyze -` pipes one): its article, not its markup
+                refuse_surrogates("api", "text", body.text)   # the parser would cut the text there
+                doc = await run_in_threadpool(document_from_html, body.text, doc_id, "api")
+                doc.title, doc.language = title or doc.title, body.language
+            else:
+                doc = Document(doc_id, body.text, title=title, source="api", language=body.language)
         return await _analysed(doc, body.thresholds, "text" if body.url is None else f"{body.url}: the page's text is")
 
     @app.post("/api/analyze-file", openapi_extra={"requestBody": {
