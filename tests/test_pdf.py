@@ -71,3 +71,14 @@ def test_pdfs_slant_cannot_read_are_named(tmp_path):
             document_from_pdf(path.read_bytes(), "x", str(path))
         assert str(caught.value).startswith(f"{path}: {message}")
         assert "\n" not in str(caught.value)
+
+
+def test_glyphs_without_a_letter(monkeypatch):
+    """A glyph whose font names no letter comes out of pdfminer as "(cid:13)": a few (LaTeX's ©) are dropped, a
+    PDF of mostly such glyphs (fonts without a letter map) is refused rather than analysed as noise."""
+    import slant.formats.pdf as pdf
+    monkeypatch.setattr(pdf, "pdf_paragraphs", lambda raw, source: ["A Title", "Copyright c(cid:13) 2001 the authors."])
+    assert document_from_pdf(b"", "x", "x.pdf").text == "A Title\n\nCopyright c 2001 the authors.\n"
+    monkeypatch.setattr(pdf, "pdf_paragraphs", lambda raw, source: ["(cid:3)(cid:4)(cid:5) (cid:6)(cid:7)", "A b."])
+    with pytest.raises(InputError, match="^x.pdf: a PDF document whose fonts do not say which letters they draw"):
+        document_from_pdf(b"", "x", "x.pdf")

@@ -17,10 +17,11 @@ first the title:
   sentence that ends at the foot of a column, space between paragraphs, is taken to end its paragraph:
   nothing on the page tells);
 - lines are joined with a space, or without one after a hyphen that ends a line ("self-" + "hatred" stays
-  "self-hatred"); a soft hyphen is dropped, and ligatures (U+FB00-FB06: "ﬁ") are written out.
+  "self-hatred"); a soft hyphen is dropped, ligatures (U+FB00-FB06: "ﬁ") are written out, and a glyph whose
+  font names no letter (pdfminer's "(cid:13)", LaTeX's ©) is dropped.
 
-A PDF without a text layer (scanned pages), one whose fonts do not say which letters they draw, one locked with
-a password or a broken one is refused with InputError naming it and what it is.
+A PDF without a text layer (scanned pages), one whose fonts do not say which letters they draw (a tenth of its
+characters such glyphs), one locked with a password or a broken one is refused with InputError naming it and what it is.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ __all__ = ["is_pdf", "document_from_pdf", "pdf_paragraphs"]
 # thousand-page report is not read to the end only to be refused.
 STOP_AFTER_CHARACTERS = 1_000_001
 MARGIN = 0.08               # the outer strips of a page that hold its running header and footer
+_UNKNOWN = re.compile(r"\(cid:\d+\)")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 _PAGE_FURNITURE = re.compile(
     r"^(?:(?:page|p\.|seite|pagina)?\s*\d{1,4}\s*(?:(?:/|of|von|de|di|из)\s*\d{1,4})?"   # 3, 3/12, Page 3 of 12
+    r"|[ivxlc]{1,7}"                                                                     # a preface's iv
     r"|[a-z][a-z0-9+.-]*://\S+"                                                          # a URL
     r"|(?:www\.)\S+"
     r"|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?(?:\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)?"   # 12/7/26, 1:33 PM
@@ -305,7 +308,10 @@ def document_from_pdf(raw: bytes, doc_id: str, source: str) -> Document:
     if not text.strip():
         raise InputError(f"{source}: a PDF document without text to read (scanned pages are pictures of text: "
                          f"slant reads a PDF's text layer, and this one has none)")
-    if text.count("(cid:") >= 3 and text.count("(cid:") * 8 > len(text) / 10:
+    unknown = _UNKNOWN.findall(text)   # pdfminer's "(cid:13)": a glyph it cannot name
+    if len(unknown) > 0.1 * (len(text) - sum(map(len, unknown)) + len(unknown)):   # a tenth of the characters
         raise InputError(f"{source}: a PDF document whose fonts do not say which letters they draw: save its "
                          f"text from the program that made it")
-    return Document(doc_id, text + "\n", source=source)
+    if unknown:   # a symbol here and there (LaTeX's ©): dropped, not read as text
+        paragraphs = [p for p in (" ".join(_UNKNOWN.sub(" ", p).split()) for p in paragraphs) if p]
+    return Document(doc_id, "\n\n".join(paragraphs) + "\n", source=source)
