@@ -215,15 +215,21 @@ def test_a_report_of_a_document(server):
     assert status == 422 and json.loads(raw)["detail"].startswith("report: ")
 
 
-def test_choose_a_file_in_the_page(server, page, tmp_path):
-    """A Word document chosen in the page is analysed (POST /api/analyze-file); choosing it clears the text box,
-    and typing text again sets the file aside."""
-    from conftest import write_docx
-    docx = write_docx(tmp_path / "statement.docx", ["<w:r><w:t>Brussels Plots Against Your Coffee</w:t></w:r>",
-                                                    "<w:r><w:t>The corrupt elite are lying to you again.</w:t></w:r>"])
+@pytest.mark.parametrize("kind", ["docx", "pdf"])
+def test_choose_a_file_in_the_page(server, page, tmp_path, kind):
+    """A Word or PDF document chosen in the page is analysed (POST /api/analyze-file); choosing it clears the text
+    box, and typing text again sets the file aside."""
+    from conftest import write_docx, write_pdf
+    if kind == "docx":
+        document = write_docx(tmp_path / "statement.docx", ["<w:r><w:t>Brussels Plots Against Your Coffee</w:t></w:r>",
+                                                            "<w:r><w:t>The corrupt elite are lying to you again.</w:t>"
+                                                            "</w:r>"])
+    else:
+        document = write_pdf(tmp_path / "statement.pdf", "Brussels Plots Against Your Coffee",
+                             ["The corrupt elite are lying to you again."])
     page.goto(server + "/")
     page.fill("#text", "Something else")
-    page.set_input_files("#file", str(docx))
+    page.set_input_files("#file", str(document))
     assert page.input_value("#text") == ""
     page.click("#analyze")
     page.wait_for_selector("#article p[data-paragraph='3']")
@@ -233,7 +239,7 @@ def test_choose_a_file_in_the_page(server, page, tmp_path):
         page.click("#download")
     saved = json.loads(open(got.value.path(), encoding="utf-8").read())
     assert got.value.suggested_filename == "statement.json" and saved["schema"] == "slant.document/1"
-    assert saved["title"] == "Brussels Plots Against Your Coffee" and saved["source"] == "statement.docx"
+    assert saved["title"] == "Brussels Plots Against Your Coffee" and saved["source"] == document.name
     with page.expect_download() as got:             # the offline HTML report, as analyze --format html writes it
         page.click("#download-report")
     report = Path(got.value.path()).read_text(encoding="utf-8")
