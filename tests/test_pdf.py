@@ -41,10 +41,13 @@ def test_a_document_is_its_paragraphs_under_its_title(tmp_path):
 
 
 def test_lines_broken_at_a_hyphen_and_ligatures(tmp_path):
-    """A word broken at its own hyphen keeps it ("anti-" + "American"); a soft hyphen is dropped, ligatures are
-    written out."""
+    """A word broken at its own hyphen keeps it ("anti-" + "American"), one hyphenated by the typesetter is whole
+    again ("propa-" + "ganda"); a soft hyphen is dropped, ligatures are written out."""
     from slant.formats.pdf import _clean, _join
     assert _join("the anti-", "American mood") == "the anti-American mood"
+    assert _join("a self-", "serving plan") == "a self-serving plan"
+    assert _join("pure propa-", "ganda, they said") == "pure propaganda, they said"   # typeset hyphenation
+    assert _join("their declara-", "tions.") == "their declarations."
     assert _join("it ended -", "then") == "it ended - then"
     assert _clean("a \ufb01ne  propa\u00adganda\ufb02ow ") == "a fine propagandaflow"
     words = "They called it a self-serving, anti-democratic and short-sighted plan, " * 12

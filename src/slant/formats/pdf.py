@@ -16,8 +16,9 @@ first the title:
   column's first line is not; elsewhere when the line before the break is full and ends no sentence (a
   sentence that ends at the foot of a column, space between paragraphs, is taken to end its paragraph:
   nothing on the page tells);
-- lines are joined with a space, or without one after a hyphen that ends a line ("self-" + "hatred" stays
-  "self-hatred"); a soft hyphen is dropped, ligatures (U+FB00-FB06: "ﬁ") are written out, and a glyph whose
+- lines are joined with a space, or without one after a hyphen that ends a line: a word hyphenated by the
+  typesetter is joined whole ("propa-" + "ganda" is "propaganda", where the shipped tokenizer knows the word),
+  a word broken at its own hyphen keeps it ("self-" + "hatred" stays "self-hatred"); a soft hyphen is dropped, ligatures (U+FB00-FB06: "ﬁ") are written out, and a glyph whose
   font names no letter (pdfminer's "(cid:13)", LaTeX's ©) is dropped.
 
 A PDF without a text layer (scanned pages), one whose fonts do not say which letters they draw (a tenth of its
@@ -32,6 +33,7 @@ import re
 import statistics
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..document import Document
 from ..errors import InputError
@@ -272,9 +274,33 @@ def _joined(before: _Line, line: _Line, gap: float, indented: bool) -> bool:
 
 
 def _join(text: str, line: str) -> str:
+    """``text`` and the ``line`` that follows it: a word hyphenated across them is joined whole ("propa-" +
+    "ganda": "propaganda", when the shipped tokenizer knows the word whole); one broken at its own hyphen
+    keeps it ("self-" + "hatred": "self-hatred")."""
+    broken = re.search(r"([A-Za-z]+)-$", text)
+    if broken and line[:1].isalpha():
+        head = re.match(r"[a-z]+", line)
+        word = broken.group(1).lower() + (head.group() if head else "")
+        if head and (word in _words() or (word.endswith("s") and word[:-1] in _words())):
+            return text[:-1] + line   # typesetting's hyphen (LaTeX, InDesign): not the word's
+        return text + line
     if re.search(r"\w-$", text) and line[:1].isalpha():
-        return text + line            # a word broken at its hyphen: "self-" + "hatred"
+        return text + line
     return text + " " + line
+
+
+@lru_cache(maxsize=1)
+def _words() -> frozenset[str]:
+    """The English words the shipped model's tokenizer holds whole (21,719): what a hyphenated line break may
+    join into. Empty when the model cannot be read (hyphens are then kept)."""
+    import json
+
+    from ..models import default_path
+    try:
+        vocab = json.loads((default_path() / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    return frozenset(w for w in vocab if len(w) > 1 and w.isascii() and w.isalpha())
 
 
 def pdf_paragraphs(raw: bytes, source: str) -> list[str]:
