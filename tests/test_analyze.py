@@ -160,7 +160,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
-        f"Error: {no_articles}: no .txt, .html, .docx, .odt or .pdf files in this folder or its subfolders",
+        f"Error: {no_articles}: no .txt, .html, .docx, .odt, .rtf or .pdf files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
@@ -421,3 +421,25 @@ def test_the_long_text_benchmark_runs():
         assert [row.split()[0] for row in rows] == ["3,000", "20,000"]
         assert all(int(row.split()[3].replace(",", "")) > 0 for row in rows)
     assert int(rows[1].split()[1].replace(",", "")) > 300   # short lines: hundreds of paragraphs in 20,000 characters
+
+
+def test_rtf_documents_are_read(tiny_model, tmp_path):
+    """An RTF document (WordPad's, TextEdit's; a press office's) is read as a Word document is: its lines, the
+    first the title, escapes in its code page and Unicode escapes as the characters they name; it was read as
+    text, its markup taken for the title. A text merely named .rtf is text."""
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    (folder / "release.rtf").write_bytes(rb"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Times New Roman;}}"
+                                         b"\n" rb"{\b Brussels Plots Against Your Coffee}\par\par" b"\n"
+                                         rb"The \u8220?caf\'e9 elite\u8221? are lying to you again.\par}")
+    write(folder / "notes.rtf", "Not RTF at all\n\nJust text.")
+    r = run_slant("analyze", folder, "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    docs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(d["id"], d["title"], d["text"]) for d in docs] == [
+        ("notes", "Not RTF at all", "Not RTF at all\n\nJust text."),
+        ("release", "Brussels Plots Against Your Coffee",
+         "Brussels Plots Against Your Coffee\n\nThe “café elite” are lying to you again.\n")]
+    (tmp_path / "empty.rtf").write_bytes(rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\par}")
+    r = run_slant("analyze", tmp_path / "empty.rtf", "--model", tiny_model / "model")
+    assert r.returncode == 1 and r.stderr == f"Error: {tmp_path / 'empty.rtf'}: no text in the RTF document\n"

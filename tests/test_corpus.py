@@ -661,18 +661,20 @@ def test_a_folder_of_word_documents(tmp_path, model):
     assert error_reasons(out) == {"b": "not a readable Word document (File is not a zip file)"}
 
 
-def test_a_folder_of_pdf_documents(tmp_path, model):
-    """slant batch reads the .pdf files of a folder as slant analyze does; a PDF without text is an error row that
-    says so."""
+def test_a_folder_of_pdf_and_rtf_documents(tmp_path, model):
+    """slant batch reads the .pdf and .rtf files of a folder as slant analyze does; a broken PDF is an error row
+    that says so."""
     from conftest import write_pdf
     folder = tmp_path / "reports"
     folder.mkdir()
     write_pdf(folder / "a.pdf", "Budget passes", ["The council approved the budget after a long debate."])
     (folder / "b.pdf").write_bytes(b"%PDF-1.7\n")
+    (folder / "c.rtf").write_bytes(rb"{\rtf1\ansi{\b Budget fails}\par The council rejected the budget.\par}")
     out = tmp_path / "out"
     r = batch(folder, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert query(out, "SELECT id, title FROM articles") == [{"id": "a", "title": "Budget passes"}]
+    assert query(out, "SELECT id, title FROM articles ORDER BY id") == [{"id": "a", "title": "Budget passes"},
+                                                                        {"id": "c", "title": "Budget fails"}]
     assert error_reasons(out) == {"b": "not a readable PDF document (No /Root object! - Is this really a PDF?)"}
 
 

@@ -187,8 +187,8 @@ def test_size_type_and_status_caps(sites):
                   "/gone": (404, {}, b"")})
     with pytest.raises(FetchError, match="5000 bytes is over the 1000-byte limit"):
         fetch(site.url + "/big", allow=site.allow, max_bytes=1000)
-    with pytest.raises(FetchError, match="content type image/png; expected HTML, plain text, a Word or "
-                                         "OpenDocument text or a PDF document"):
+    with pytest.raises(FetchError, match="content type image/png; expected HTML, plain text, a Word, "
+                                         "OpenDocument or RTF text or a PDF document"):
         fetch(site.url + "/png", allow=site.allow)
     with pytest.raises(FetchError, match="HTTP 404"):
         fetch(site.url + "/gone", allow=site.allow)

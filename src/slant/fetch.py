@@ -31,11 +31,12 @@ __all__ = ["FetchError", "Fetched", "fetch", "check_address", "MAX_BYTES"]
 MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT = 15.0
 MAX_REDIRECTS = 5
-# Word and OpenDocument texts and PDF documents: a press release or a report is often published as one
-# (formats.office and formats.pdf read them).
+# Word, OpenDocument and RTF texts and PDF documents: a press release or a report is often published as one
+# (formats.office, formats.rtf and formats.pdf read them).
 # documents that are read as documents (inputs.read_document), by their content type: the kind each is
 DOCUMENT_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-                  "application/vnd.oasis.opendocument.text": "odt", "application/pdf": "pdf"}
+                  "application/vnd.oasis.opendocument.text": "odt", "application/rtf": "rtf", "text/rtf": "rtf",
+                  "application/pdf": "pdf"}
 TYPES = ("text/html", "application/xhtml+xml", "text/plain") + tuple(DOCUMENT_TYPES)
 ACCEPT = "text/html, text/plain;q=0.8, " + ", ".join(f"{t};q=0.5" for t in DOCUMENT_TYPES)
 USER_AGENT = "slant (+https://github.com/slant-developers/slant) article fetcher"
@@ -178,7 +179,7 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if content_type not in TYPES:
                 raise FetchError(f"{url}: content type {content_type or 'missing'}; expected HTML, plain text, a "
-                                 "Word or OpenDocument text or a PDF document")
+                                 "Word, OpenDocument or RTF text or a PDF document")
             length = response.getheader("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise FetchError(f"{url}: {int(length)} bytes is over the {max_bytes}-byte limit")

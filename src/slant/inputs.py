@@ -1,5 +1,5 @@
-"""Where articles come from: text, HTML, Word, OpenDocument and PDF files, folders of them, http(s) URLs, and
-standard input.
+"""Where articles come from: text, HTML, Word, OpenDocument, RTF and PDF files, folders of them, http(s) URLs,
+and standard input.
 
 ``read_inputs`` yields one result per article: a Document, or the InputError
 that says why that input could not be read, so that a batch reports its bad
@@ -25,8 +25,8 @@ __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_u
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = (".txt", ".docx", ".odt", ".pdf") + HTML_SUFFIXES   # what a folder's articles are
-DOCUMENT_KINDS = ("docx", "odt", "pdf")   # files whose text is laid out in a document format (read_document)
+SUFFIXES = (".txt", ".docx", ".odt", ".rtf", ".pdf") + HTML_SUFFIXES   # what a folder's articles are
+DOCUMENT_KINDS = ("docx", "odt", "rtf", "pdf")   # files whose text is laid out in a document format (read_document)
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
@@ -95,8 +95,8 @@ def read_file(path: Path) -> Document:
 
 
 def document_from_bytes(raw: bytes, name: str) -> Document:
-    """A file's bytes as a Document, by what they are: a Word, OpenDocument or PDF document (.docx, .odt, .pdf) or
-    an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article
+    """A file's bytes as a Document, by what they are: a Word, OpenDocument, RTF or PDF document (.docx, .odt,
+    .rtf, .pdf) or an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`) has its article
     extracted; anything else is the article's exact text. ``name``, the file's path or name, gives the id and the
     source; a table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant batch`."""
     path = Path(name)
@@ -110,22 +110,28 @@ def document_from_bytes(raw: bytes, name: str) -> Document:
 
 
 def read_document(raw: bytes, kind: str, doc_id: str, source: str) -> Document:
-    """A document's bytes as a Document: ``kind`` "docx" or "odt" (formats.office) or "pdf" (formats.pdf), its
-    paragraphs one per line with a blank line between, the first the title; InputError naming ``source``."""
+    """A document's bytes as a Document: ``kind`` "docx" or "odt" (formats.office), "rtf" (formats.rtf) or "pdf"
+    (formats.pdf), its paragraphs one per line with a blank line between, the first the title; InputError naming
+    ``source``."""
     if kind == "pdf":
         from .formats.pdf import document_from_pdf
         return document_from_pdf(raw, doc_id, source)
+    if kind == "rtf":
+        from .formats.rtf import document_from_rtf
+        return document_from_rtf(raw, doc_id, source)
     from .formats.office import document_from_office
     return document_from_office(raw, kind, doc_id, source)
 
 
 def file_kind(raw: bytes, name: str) -> str:
-    """How a file is read, by its name and first bytes: "docx", "odt" or "pdf" (a Word, OpenDocument or PDF
-    document), "html" (named .html/.htm, or opening as a page whatever its name), else "text". `slant analyze`,
-    `slant batch` and standard input all ask."""
+    """How a file is read, by its name and first bytes: "docx", "odt", "rtf" or "pdf" (a Word, OpenDocument, RTF
+    or PDF document; RTF by its first bytes only, a text named .rtf is text), "html" (named .html/.htm, or
+    opening as a page whatever its name), else "text". `slant analyze`, `slant batch` and standard input all
+    ask."""
     from .formats.html import is_html_page
     from .formats.office import office_kind
     from .formats.pdf import is_pdf
+    from .formats.rtf import is_rtf
 
     path = Path(name)
     suffix = path.suffix.lower()
@@ -133,6 +139,8 @@ def file_kind(raw: bytes, name: str) -> str:
         return kind
     if suffix == ".pdf" or is_pdf(raw):
         return "pdf"
+    if is_rtf(raw):
+        return "rtf"
     return "html" if suffix in HTML_SUFFIXES or is_html_page(raw) else "text"
 
 
@@ -145,8 +153,8 @@ def _refuse_table(name: str) -> None:
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
-    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`) or a Word, OpenDocument or PDF
-    document has its article extracted, anything else is the article's exact text."""
+    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`) or a Word, OpenDocument, RTF or
+    PDF document has its article extracted, anything else is the article's exact text."""
     raw = (stream or sys.stdin.buffer).read()
     kind = file_kind(raw, "")
     if kind in DOCUMENT_KINDS:
@@ -160,7 +168,7 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt, .html, .docx, .odt and .pdf files in ``folder`` and its subfolders (not through links to folders), in
+    """The .txt, .html, .docx, .odt, .rtf and .pdf files in ``folder`` and its subfolders (not through links to folders), in
     name order.
 
     Passed over: Word's lock files (``~$name.docx``, while a document is open; LibreOffice's are hidden files),
@@ -177,7 +185,7 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-NO_FILES = "no .txt, .html, .docx, .odt or .pdf files in this folder or its subfolders"
+NO_FILES = "no .txt, .html, .docx, .odt, .rtf or .pdf files in this folder or its subfolders"
 
 
 def _folder_files(folder: Path) -> list[Path]:
