@@ -56,8 +56,14 @@ _PAGE_FURNITURE = re.compile(
 
 
 def is_pdf(raw: bytes) -> bool:
-    """Whether ``raw`` is a PDF file, by its first bytes (a PDF may have a little junk before its marker)."""
-    return b"%PDF-" in raw[:1024]
+    """Whether ``raw`` is a PDF file: it starts with the marker, or has it in its first 1024 bytes (after a
+    little junk, as readers allow) and ends as a PDF does.
+
+    >>> is_pdf(b"%PDF-1.7\\n..."), is_pdf(b"junk\\n%PDF-1.4\\n...%%EOF\\n"), is_pdf(b"How a file starts: %PDF-1.7.")
+    (True, True, False)
+    """
+    at = raw.find(b"%PDF-", 0, 1024)
+    return at == 0 or (at > 0 and b"%%EOF" in raw[-1024:])
 
 
 @dataclass
