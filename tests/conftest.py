@@ -117,6 +117,22 @@ def write_pdf(path: Path, title: str, paragraphs: list[str], *, columns: int = 1
     return path
 
 
+def write_mhtml(path: Path, page: str, location: str = "https://news.example.com/story") -> Path:
+    """A page saved as one file as Chrome saves it ("Save as... Webpage, Single File"): a MIME message whose HTML
+    part is quoted-printable, beside a picture in base64."""
+    import quopri
+    boundary = "----MultipartBoundary--x1y2z3----"
+    body = quopri.encodestring(page.encode("utf-8")).decode("ascii")
+    path.write_bytes((f"From: <Saved by Blink>\r\nSnapshot-Content-Location: {location}\r\nSubject: =?utf-8?Q?A_page?="
+                      f"\r\nDate: Mon, 7 Dec 2026 10:00:00 -0000\r\nMIME-Version: 1.0\r\nContent-Type: "
+                      f"multipart/related;\r\n\ttype=\"text/html\";\r\n\tboundary=\"{boundary}\"\r\n\r\n\r\n"
+                      f"--{boundary}\r\nContent-Type: text/html\r\nContent-ID: <frame-1@mhtml.blink>\r\n"
+                      f"Content-Transfer-Encoding: quoted-printable\r\nContent-Location: {location}\r\n\r\n"
+                      f"{body}\r\n--{boundary}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+                      f"Content-Location: {location}/logo.png\r\n\r\niVBORw0KGgo=\r\n--{boundary}--\r\n").encode("ascii"))
+    return path
+
+
 def write_odt(path: Path, body: str) -> Path:
     """An OpenDocument text as LibreOffice writes one (its mimetype first, stored; content.xml): ``body`` is the
     markup inside <office:text>."""

@@ -160,7 +160,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
-        f"Error: {no_articles}: no .txt, .html, .docx, .odt, .rtf or .pdf files in this folder or its subfolders",
+        f"Error: {no_articles}: no .txt, .html, .mhtml, .docx, .odt, .rtf or .pdf files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
@@ -443,3 +443,29 @@ def test_rtf_documents_are_read(tiny_model, tmp_path):
     (tmp_path / "empty.rtf").write_bytes(rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\par}")
     r = run_slant("analyze", tmp_path / "empty.rtf", "--model", tiny_model / "model")
     assert r.returncode == 1 and r.stderr == f"Error: {tmp_path / 'empty.rtf'}: no text in the RTF document\n"
+
+
+def test_pages_saved_as_one_file_are_read(tiny_model, tmp_path):
+    """A page saved as one .mhtml file (Chrome's and Edge's "Webpage, Single File") is read as the page it holds,
+    with the address it was saved from as its URL; it was read as text, titled "From: <Saved by Blink>"."""
+    from conftest import write_mhtml
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Budget</title></head><body><nav>Home | About"
+            "</nav><article><h1>Budget Approved After Long Debate</h1><p>The council approved the budget on Tuesday "
+            "after a long debate — the café owners were furious.</p></article></body></html>")
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    write_mhtml(folder / "story.mhtml", page)
+    r = run_slant("analyze", folder, "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["id"], doc["title"], doc["url"]) == ("story", "Budget Approved After Long Debate",
+                                                    "https://news.example.com/story")
+    assert "café owners were furious" in doc["text"] and "Home | About" not in doc["text"] and "=" not in doc["text"]
+    raw = (folder / "story.mhtml").read_bytes()
+    r = run_slant("analyze", "-", "--format", "json", "--model", tiny_model / "model", stdin=raw)
+    assert r.returncode == 0 and json.loads(r.stdout)["title"] == "Budget Approved After Long Debate", r.stderr
+    (tmp_path / "empty.mht").write_bytes(b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=b\r\n\r\n"
+                                         b"--b\r\nContent-Type: image/png\r\n\r\nxx\r\n--b--\r\n")
+    r = run_slant("analyze", tmp_path / "empty.mht", "--model", tiny_model / "model")
+    assert r.returncode == 1 and r.stderr == (f"Error: {tmp_path / 'empty.mht'}: a saved web page (MHTML) without an "
+                                              "HTML part\n")

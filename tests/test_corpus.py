@@ -661,20 +661,26 @@ def test_a_folder_of_word_documents(tmp_path, model):
     assert error_reasons(out) == {"b": "not a readable Word document (File is not a zip file)"}
 
 
-def test_a_folder_of_pdf_and_rtf_documents(tmp_path, model):
-    """slant batch reads the .pdf and .rtf files of a folder as slant analyze does; a broken PDF is an error row
-    that says so."""
+def test_a_folder_of_pdf_rtf_and_mhtml_documents(tmp_path, model):
+    """slant batch reads the .pdf, .rtf and .mhtml files of a folder as slant analyze does (a saved page with its
+    site as the source and the address it was saved from); a broken PDF is an error row that says so."""
     from conftest import write_pdf
     folder = tmp_path / "reports"
     folder.mkdir()
     write_pdf(folder / "a.pdf", "Budget passes", ["The council approved the budget after a long debate."])
     (folder / "b.pdf").write_bytes(b"%PDF-1.7\n")
     (folder / "c.rtf").write_bytes(rb"{\rtf1\ansi{\b Budget fails}\par The council rejected the budget.\par}")
+    from conftest import write_mhtml
+    write_mhtml(folder / "d.mhtml", "<html><head><meta property='og:site_name' content='The Gazette'></head><body>"
+                                    "<article><h1>Budget delayed</h1><p>The council delayed the budget vote until "
+                                    "March after a long debate.</p></article></body></html>")
     out = tmp_path / "out"
     r = batch(folder, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert query(out, "SELECT id, title FROM articles ORDER BY id") == [{"id": "a", "title": "Budget passes"},
-                                                                        {"id": "c", "title": "Budget fails"}]
+    assert query(out, "SELECT id, title, source, url FROM articles ORDER BY id") == [
+        {"id": "a", "title": "Budget passes", "source": None, "url": None},
+        {"id": "c", "title": "Budget fails", "source": None, "url": None},
+        {"id": "d", "title": "Budget delayed", "source": "The Gazette", "url": "https://news.example.com/story"}]
     assert error_reasons(out) == {"b": "not a readable PDF document (No /Root object! - Is this really a PDF?)"}
 
 

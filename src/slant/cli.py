@@ -140,7 +140,8 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
     PATHS are text files (UTF-8, or UTF-16 with a byte-order mark), HTML pages (.html/.htm, or
-    any file or stdin that opens as a page: title and paragraphs are extracted), Word and
+    any file or stdin that opens as a page: title and paragraphs are extracted; .mhtml/.mht, a
+    page saved as one file), Word and
     OpenDocument texts (.docx, .odt), RTF documents (.rtf), PDF documents (.pdf: the paragraphs
     of the text layer; scanned pages have none), folders of those (subfolders too), http(s) URLs (public
     addresses only; 5 MB and 15 s caps), or - for stdin. Text and jsonl are written article by
@@ -308,7 +309,7 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     (the evidence), errors (inputs that could not be analysed, with the reason) and
     duplicates (inputs whose exact content was already analysed).
 
-    INPUTS are folders of .txt/.html/.docx/.odt/.rtf/.pdf files, or such files (a saved page's site name is its
+    INPUTS are folders of .txt/.html/.mhtml/.docx/.odt/.rtf/.pdf files, or such files (a saved page's site name is its
     source), JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text"
     field or column, plus optional id, title, source, url, date, language) and Parquet files (same
     columns).

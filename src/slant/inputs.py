@@ -1,5 +1,5 @@
-"""Where articles come from: text, HTML, Word, OpenDocument, RTF and PDF files, folders of them, http(s) URLs,
-and standard input.
+"""Where articles come from: text, HTML (and pages saved as one .mhtml file), Word, OpenDocument, RTF and PDF
+files, folders of them, http(s) URLs, and standard input.
 
 ``read_inputs`` yields one result per article: a Document, or the InputError
 that says why that input could not be read, so that a batch reports its bad
@@ -21,11 +21,12 @@ from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
 __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file",
-           "document_from_bytes", "file_kind", "read_document", "DOCUMENT_KINDS", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+           "document_from_bytes", "file_kind", "read_document", "page_text", "DOCUMENT_KINDS", "PAGE_KINDS", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = (".txt", ".docx", ".odt", ".rtf", ".pdf") + HTML_SUFFIXES   # what a folder's articles are
+SUFFIXES = (".txt", ".docx", ".odt", ".rtf", ".pdf", ".mhtml", ".mht") + HTML_SUFFIXES   # a folder's articles
+PAGE_KINDS = ("html", "mhtml")   # files read as web pages (page_text)
 DOCUMENT_KINDS = ("docx", "odt", "rtf", "pdf")   # files whose text is laid out in a document format (read_document)
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
@@ -80,13 +81,25 @@ def read_url(url: str, **fetch_options) -> Document:
                               page.url)
 
 
-def _page(raw: bytes, doc_id: str, where: str) -> Document:
-    from .formats.html import decode_html, document_from_html
+def _page(raw: bytes, doc_id: str, where: str, kind: str = "html") -> Document:
+    """A page's bytes (``kind`` "html") or a page saved as one file ("mhtml") as a Document."""
+    from .formats.html import document_from_html
 
-    text = decode_html(raw, where)
+    text, url = page_text(raw, where, kind)
     if is_blank(text):
         raise InputError(f"{where}: empty file, no text to read")
-    return document_from_html(text, doc_id, where)
+    return document_from_html(text, doc_id, where, url)
+
+
+def page_text(raw: bytes, where: str, kind: str) -> tuple[str, str | None]:
+    """The HTML of a page file (``kind`` "html") or of a page saved as one file ("mhtml"), and the web address
+    it was saved from when it says (an http(s) one only)."""
+    from .formats.html import decode_html
+    if kind != "mhtml":
+        return decode_html(raw, where), None
+    from .formats.mhtml import page_of_mhtml
+    text, location = page_of_mhtml(raw, where)
+    return text, location if location and re.match(r"(?i)^https?://", location) else None
 
 
 def read_file(path: Path) -> Document:
@@ -105,8 +118,8 @@ def document_from_bytes(raw: bytes, name: str) -> Document:
     kind = file_kind(raw, name)
     if kind in DOCUMENT_KINDS:
         return read_document(raw, kind, article_id(path), name)
-    if kind == "html":
-        return _page(raw, article_id(path), name)
+    if kind in PAGE_KINDS:
+        return _page(raw, article_id(path), name, kind)
     return read_article(path, data=raw)
 
 
@@ -126,12 +139,13 @@ def read_document(raw: bytes, kind: str, doc_id: str, source: str) -> Document:
 
 def file_kind(raw: bytes, name: str) -> str:
     """How a file is read, by its name and first bytes: "docx", "odt", "rtf" or "pdf" (a Word, OpenDocument, RTF
-    or PDF document; RTF by its first bytes only, a text named .rtf is text), "html" (named .html/.htm, or
-    opening as a page whatever its name), else "text". `slant analyze`, `slant batch` and standard input all
+    or PDF document; RTF by its first bytes only, a text named .rtf is text), "mhtml" (a page saved as one file,
+    .mhtml/.mht), "html" (named .html/.htm, or opening as a page whatever its name), else "text". `slant analyze`, `slant batch` and standard input all
     ask."""
     from .formats.html import is_html_page
     from .formats.office import office_kind
     from .formats.pdf import is_pdf
+    from .formats.mhtml import is_mhtml
     from .formats.rtf import is_rtf
 
     path = Path(name)
@@ -142,6 +156,8 @@ def file_kind(raw: bytes, name: str) -> str:
         return "pdf"
     if is_rtf(raw):
         return "rtf"
+    if is_mhtml(raw, path.name):
+        return "mhtml"
     return "html" if suffix in HTML_SUFFIXES or is_html_page(raw) else "text"
 
 
@@ -160,8 +176,8 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
     kind = file_kind(raw, "")
     if kind in DOCUMENT_KINDS:
         return read_document(raw, kind, doc_id, "<stdin>")
-    if kind == "html":
-        return _page(raw, doc_id, "<stdin>")
+    if kind in PAGE_KINDS:
+        return _page(raw, doc_id, "<stdin>", kind)
     text = decode_text(raw, "<stdin>")
     if is_blank(text):
         raise InputError("<stdin>: empty input, no text to read")
@@ -169,7 +185,7 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt, .html, .docx, .odt, .rtf and .pdf files in ``folder`` and its subfolders (not through links to folders), in
+    """The .txt, .html, .mhtml, .docx, .odt, .rtf and .pdf files in ``folder`` and its subfolders (not through links to folders), in
     name order.
 
     Passed over: Word's lock files (``~$name.docx``, while a document is open; LibreOffice's are hidden files),
@@ -186,7 +202,7 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-NO_FILES = "no .txt, .html, .docx, .odt, .rtf or .pdf files in this folder or its subfolders"
+NO_FILES = "no .txt, .html, .mhtml, .docx, .odt, .rtf or .pdf files in this folder or its subfolders"
 
 
 def _folder_files(folder: Path) -> list[Path]:

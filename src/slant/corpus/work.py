@@ -13,8 +13,8 @@ from collections import Counter
 from ..document import Document
 from ..errors import NotUnicodeError, SlantError, TextTooLongError
 from ..language import NotEnglishError
-from ..formats.html import decode_html, document_from_html
-from ..inputs import DOCUMENT_KINDS, read_document
+from ..formats.html import document_from_html
+from ..inputs import DOCUMENT_KINDS, PAGE_KINDS, page_text, read_document
 from ..formats.tsv import decode_text
 from ..segment import is_blank
 from .records import Record
@@ -76,14 +76,17 @@ def _document(record: Record, data: bytes | str) -> Document:
         doc.title, doc.source, doc.url, doc.date = record.title or doc.title, record.source, record.url, record.date
         doc.language = record.language
         return doc
+    saved_from = None
     if isinstance(data, str):
         text = data
-    else:   # a saved page in windows-1252 reads by its <meta> charset
-        text = decode_html(data, record.origin) if record.kind == "html" else decode_text(data, record.origin)
+    elif record.kind in PAGE_KINDS:   # a saved page in windows-1252 reads by its <meta> charset
+        text, saved_from = page_text(data, record.origin, record.kind)
+    else:
+        text = decode_text(data, record.origin)
     if is_blank(text):
         raise SlantError("empty, no text to read")
-    if record.kind == "html":
-        doc = document_from_html(text, record.key, record.origin, record.url, site_as_source=True)
+    if record.kind in PAGE_KINDS:
+        doc = document_from_html(text, record.key, record.origin, record.url or saved_from, site_as_source=True)
         doc.title = record.title or doc.title
         doc.date = record.date or doc.date
         doc.url = record.url or doc.url

@@ -1,0 +1,51 @@
+"""Web pages saved as one file (.mhtml, .mht: Chrome's and Edge's "Save as... Webpage, Single File", how many
+newsrooms and archives keep a page) to the HTML of the page.
+
+Such a file is a MIME message (multipart/related): the page's HTML is one part, quoted-printable or base64,
+beside its pictures and styles; ``Snapshot-Content-Location`` says where it was saved from. The page is then
+read as ``formats.html`` reads one, with that address as its URL.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+
+from ..errors import InputError
+from .html import decode_html
+
+__all__ = ["is_mhtml", "page_of_mhtml"]
+
+SUFFIXES = (".mhtml", ".mht")
+# a MIME message's opening: header lines (folded ones too), one of them declaring multipart/related
+_HEADERS = re.compile(rb"^(?:[A-Za-z][A-Za-z0-9-]*:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*)+\r?\n")
+
+
+def is_mhtml(raw: bytes, name: str = "") -> bool:
+    """Whether ``raw`` is a saved single-file page: named .mhtml/.mht, or a MIME message whose headers declare
+    multipart/related.
+
+    >>> is_mhtml(b"From: <Saved by Blink>\\r\\nMIME-Version: 1.0\\r\\nContent-Type: multipart/related;\\r\\n"
+    ...          b"\\ttype=\\"text/html\\"\\r\\n\\r\\n--b\\r\\n"), is_mhtml(b"Subject: notes\\n\\nmultipart/related")
+    (True, False)
+    """
+    if name.lower().endswith(SUFFIXES):
+        return True
+    head = _HEADERS.match(raw[:8192])
+    return bool(head) and b"multipart/related" in head.group().lower()
+
+
+def page_of_mhtml(raw: bytes, where: str) -> tuple[str, str | None]:
+    """The HTML of the page a .mhtml file holds, and the address it was saved from (None when it names none);
+    InputError naming ``where`` when it holds no HTML part."""
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    location = (message.get("Snapshot-Content-Location") or "").strip() or None
+    pages = [part for part in message.walk() if part.get_content_type() == "text/html"]
+    if not pages:
+        raise InputError(f"{where}: a saved web page (MHTML) without an HTML part")
+    page = next((p for p in pages if (p.get("Content-Location") or "").strip() == location), pages[0])
+    body = page.get_payload(decode=True)
+    if not isinstance(body, bytes) or not body.strip():
+        raise InputError(f"{where}: a saved web page (MHTML) whose HTML part is empty")
+    return decode_html(body, where, page.get_content_charset()), location
