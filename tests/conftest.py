@@ -129,7 +129,8 @@ def write_mhtml(path: Path, page: str, location: str = "https://news.example.com
                       f"--{boundary}\r\nContent-Type: text/html\r\nContent-ID: <frame-1@mhtml.blink>\r\n"
                       f"Content-Transfer-Encoding: quoted-printable\r\nContent-Location: {location}\r\n\r\n"
                       f"{body}\r\n--{boundary}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
-                      f"Content-Location: {location}/logo.png\r\n\r\niVBORw0KGgo=\r\n--{boundary}--\r\n").encode("ascii"))
+                      f"Content-Location: {location}/logo.png\r\n\r\niVBORw0KGgo=\r\n--{boundary}--\r\n"
+                      ).encode("ascii"))
     return path
 
 

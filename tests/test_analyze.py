@@ -160,7 +160,7 @@ def test_bad_inputs_are_reported_and_the_rest_analyzed(tiny_model, tmp_path):
         f"Error: {binary}: binary file (NUL byte at offset 4), expected UTF-8 text",
         f"Error: {latin1}: not UTF-8 text (byte 0xe9 at offset 3)",
         f"Error: {utf32}: binary file (NUL character at character 0), expected UTF-8 or UTF-16 text",
-        f"Error: {no_articles}: no .txt, .html, .mhtml, .docx, .odt, .rtf or .pdf files in this folder or its subfolders",
+        f"Error: {no_articles}: no .txt, .html, .mhtml, .docx, .odt, .rtf, .pdf or .eml files in this folder or its subfolders",
         f"Error: {long}: 1,000,009 characters, more than the 1,000,000 slant analyses in one text: split it",
         f"Error: {missing}: no such file",
         "Error: '': an empty path names no file or folder",
@@ -469,3 +469,34 @@ def test_pages_saved_as_one_file_are_read(tiny_model, tmp_path):
     r = run_slant("analyze", tmp_path / "empty.mht", "--model", tiny_model / "model")
     assert r.returncode == 1 and r.stderr == (f"Error: {tmp_path / 'empty.mht'}: a saved web page (MHTML) without an "
                                               "HTML part\n")
+
+
+def test_saved_emails_are_read(tiny_model, tmp_path):
+    """A saved email (.eml: a newsletter, a press release, a chain letter) is read: its subject the title, its
+    plain-text body's paragraphs with their wrapped lines joined (quoted-printable and the charset decoded), the
+    Date header its date; an HTML-only mail is read as a page. It was read as text, titled "From: ...". A text
+    opening with other headers stays text."""
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "letter.eml").write_bytes(
+        b"Return-Path: <news@example.org>\r\nFrom: Patriot News <news@example.org>\r\nTo: you@example.com\r\n"
+        b"Subject: =?utf-8?q?They_are_coming_for_your_caf=C3=A9?=\r\nDate: Tue, 1 Dec 2026 08:00:00 +0000\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n--b1\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"The corrupt elite in Brussels want to ban your morning caf=C3=A9 and they will\r\n"
+        b"not stop until every tradition is gone.\r\n\r\nWake up!\r\n\r\n--b1\r\nContent-Type: text/html; "
+        b"charset=utf-8\r\n\r\n<p>The HTML part, not read when there is a text one.</p>\r\n--b1--\r\n")
+    (folder / "page.eml").write_bytes(
+        b"From: a@example.org\r\nSubject: Budget\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>"
+        b"<article><p>The council approved the budget on Tuesday after a long debate.</p></article></body></html>")
+    r = run_slant("analyze", folder, "--format", "jsonl", "--model", tiny_model / "model")
+    assert r.returncode == 0, r.stderr
+    docs = {d["id"]: d for d in map(json.loads, r.stdout.splitlines())}
+    assert docs["letter"]["text"] == ("They are coming for your café\n\nThe corrupt elite in Brussels want to ban your "
+                                      "morning café and they will not stop until every tradition is gone.\n\n"
+                                      "Wake up!\n")
+    assert (docs["letter"]["title"], docs["letter"]["date"]) == ("They are coming for your café", "2026-12-01")
+    assert docs["page"]["text"] == "Budget\n\nThe council approved the budget on Tuesday after a long debate.\n"
+    note = write(tmp_path / "note.txt", "Subject: minutes\n\nThe council met.")
+    r = run_slant("analyze", note, "--format", "json", "--model", tiny_model / "model")
+    assert r.returncode == 0 and json.loads(r.stdout)["text"] == "Subject: minutes\n\nThe council met.", r.stderr

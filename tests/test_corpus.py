@@ -661,8 +661,8 @@ def test_a_folder_of_word_documents(tmp_path, model):
     assert error_reasons(out) == {"b": "not a readable Word document (File is not a zip file)"}
 
 
-def test_a_folder_of_pdf_rtf_and_mhtml_documents(tmp_path, model):
-    """slant batch reads the .pdf, .rtf and .mhtml files of a folder as slant analyze does (a saved page with its
+def test_a_folder_of_pdf_rtf_mhtml_and_eml_documents(tmp_path, model):
+    """slant batch reads the .pdf, .rtf, .mhtml and .eml files of a folder as slant analyze does (a saved page with its
     site as the source and the address it was saved from); a broken PDF is an error row that says so."""
     from conftest import write_pdf
     folder = tmp_path / "reports"
@@ -674,13 +674,16 @@ def test_a_folder_of_pdf_rtf_and_mhtml_documents(tmp_path, model):
     write_mhtml(folder / "d.mhtml", "<html><head><meta property='og:site_name' content='The Gazette'></head><body>"
                                     "<article><h1>Budget delayed</h1><p>The council delayed the budget vote until "
                                     "March after a long debate.</p></article></body></html>")
+    (folder / "e.eml").write_bytes(b"From: press@example.org\r\nSubject: Budget cut\r\nDate: Tue, 1 Dec 2026 08:00:00 "
+                                   b"+0000\r\n\r\nThe council cut the budget\r\nafter a long debate.\r\n")
     out = tmp_path / "out"
     r = batch(folder, "-o", out, "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
     assert query(out, "SELECT id, title, source, url FROM articles ORDER BY id") == [
         {"id": "a", "title": "Budget passes", "source": None, "url": None},
         {"id": "c", "title": "Budget fails", "source": None, "url": None},
-        {"id": "d", "title": "Budget delayed", "source": "The Gazette", "url": "https://news.example.com/story"}]
+        {"id": "d", "title": "Budget delayed", "source": "The Gazette", "url": "https://news.example.com/story"},
+        {"id": "e", "title": "Budget cut", "source": None, "url": None}]
     assert error_reasons(out) == {"b": "not a readable PDF document (No /Root object! - Is this really a PDF?)"}
 
 

@@ -1,5 +1,5 @@
 """Where articles come from: text, HTML (and pages saved as one .mhtml file), Word, OpenDocument, RTF and PDF
-files, folders of them, http(s) URLs, and standard input.
+files, saved emails, folders of them, http(s) URLs, and standard input.
 
 ``read_inputs`` yields one result per article: a Document, or the InputError
 that says why that input could not be read, so that a batch reports its bad
@@ -21,13 +21,15 @@ from .formats.tsv import decode_text, read_bytes
 from .segment import is_blank
 
 __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file",
-           "document_from_bytes", "file_kind", "read_document", "page_text", "DOCUMENT_KINDS", "PAGE_KINDS", "is_url", "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+           "document_from_bytes", "file_kind", "read_document", "page_text", "DOCUMENT_KINDS", "PAGE_KINDS", "is_url",
+           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = (".txt", ".docx", ".odt", ".rtf", ".pdf", ".mhtml", ".mht") + HTML_SUFFIXES   # a folder's articles
+# what a folder's articles are
+SUFFIXES = (".txt", ".docx", ".odt", ".rtf", ".pdf", ".eml", ".mhtml", ".mht") + HTML_SUFFIXES
 PAGE_KINDS = ("html", "mhtml")   # files read as web pages (page_text)
-DOCUMENT_KINDS = ("docx", "odt", "rtf", "pdf")   # files whose text is laid out in a document format (read_document)
+DOCUMENT_KINDS = ("docx", "odt", "rtf", "pdf", "eml")   # files in a document format (read_document)
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
@@ -124,27 +126,32 @@ def document_from_bytes(raw: bytes, name: str) -> Document:
 
 
 def read_document(raw: bytes, kind: str, doc_id: str, source: str) -> Document:
-    """A document's bytes as a Document: ``kind`` "docx" or "odt" (formats.office), "rtf" (formats.rtf) or "pdf"
-    (formats.pdf), its paragraphs one per line with a blank line between, the first the title; InputError naming
-    ``source``."""
+    """A document's bytes as a Document: ``kind`` "docx" or "odt" (formats.office), "rtf" (formats.rtf), "pdf"
+    (formats.pdf) or "eml" (formats.eml, a saved email), its paragraphs one per line with a blank line between, the
+    first the title; InputError naming ``source``."""
     if kind == "pdf":
         from .formats.pdf import document_from_pdf
         return document_from_pdf(raw, doc_id, source)
     if kind == "rtf":
         from .formats.rtf import document_from_rtf
         return document_from_rtf(raw, doc_id, source)
+    if kind == "eml":
+        from .formats.eml import document_from_eml
+        return document_from_eml(raw, doc_id, source)
     from .formats.office import document_from_office
     return document_from_office(raw, kind, doc_id, source)
 
 
 def file_kind(raw: bytes, name: str) -> str:
-    """How a file is read, by its name and first bytes: "docx", "odt", "rtf" or "pdf" (a Word, OpenDocument, RTF
-    or PDF document; RTF by its first bytes only, a text named .rtf is text), "mhtml" (a page saved as one file,
-    .mhtml/.mht), "html" (named .html/.htm, or opening as a page whatever its name), else "text". `slant analyze`, `slant batch` and standard input all
-    ask."""
+    """How a file is read, by its name and first bytes: "docx", "odt", "rtf" or "pdf" (a Word, OpenDocument, RTF or PDF
+    document; RTF by its first bytes only, a text named .rtf is text), "mhtml" (a page saved as one file,
+    .mhtml/.mht), "eml" (a saved email: named .eml, or opening with From: and Subject: headers), "html" (named
+    .html/.htm, or opening as a page whatever its name), else "text". `slant analyze`, `slant batch` and standard
+    input all ask."""
     from .formats.html import is_html_page
     from .formats.office import office_kind
     from .formats.pdf import is_pdf
+    from .formats.eml import is_eml
     from .formats.mhtml import is_mhtml
     from .formats.rtf import is_rtf
 
@@ -158,6 +165,8 @@ def file_kind(raw: bytes, name: str) -> str:
         return "rtf"
     if is_mhtml(raw, path.name):
         return "mhtml"
+    if is_eml(raw, path.name):
+        return "eml"
     return "html" if suffix in HTML_SUFFIXES or is_html_page(raw) else "text"
 
 
@@ -170,8 +179,8 @@ def _refuse_table(name: str) -> None:
 
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
-    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`) or a Word, OpenDocument, RTF or
-    PDF document has its article extracted, anything else is the article's exact text."""
+    """Standard input as a Document: an HTML page (`curl URL | slant analyze -`), a Word, OpenDocument, RTF or
+    PDF document or a saved email has its article extracted, anything else is the article's exact text."""
     raw = (stream or sys.stdin.buffer).read()
     kind = file_kind(raw, "")
     if kind in DOCUMENT_KINDS:
@@ -185,13 +194,11 @@ def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Documen
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The .txt, .html, .mhtml, .docx, .odt, .rtf and .pdf files in ``folder`` and its subfolders (not through links to folders), in
-    name order.
-
-    Passed over: Word's lock files (``~$name.docx``, while a document is open; LibreOffice's are hidden files),
-    hidden files and folders (``.git``, ``.venv`` with its licence and metadata .txt files,
-    ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's "save
-    complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
+    """The .txt, .html, .mhtml, .docx, .odt, .rtf, .pdf and .eml files in ``folder`` and its subfolders (not through
+    links to folders), in name order. Passed over: Word's lock files (``~$name.docx``, while a document is open;
+    LibreOffice's are hidden files), hidden files and folders (``.git``, ``.venv`` with its licence and metadata
+    .txt files, ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's
+    "save complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
     that are parts of the page, not articles). A file named as an input is read whatever its name."""
     found = []
     for root, dirs, files in os.walk(folder):
@@ -202,7 +209,7 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-NO_FILES = "no .txt, .html, .mhtml, .docx, .odt, .rtf or .pdf files in this folder or its subfolders"
+NO_FILES = "no .txt, .html, .mhtml, .docx, .odt, .rtf, .pdf or .eml files in this folder or its subfolders"
 
 
 def _folder_files(folder: Path) -> list[Path]:

@@ -18,8 +18,9 @@ first the title:
   nothing on the page tells);
 - lines are joined with a space, or without one after a hyphen that ends a line: a word hyphenated by the
   typesetter is joined whole ("propa-" + "ganda" is "propaganda", where the shipped tokenizer knows the word),
-  a word broken at its own hyphen keeps it ("self-" + "hatred" stays "self-hatred"); a soft hyphen is dropped, ligatures (U+FB00-FB06: "ﬁ") are written out, and a glyph whose
-  font names no letter (pdfminer's "(cid:13)", LaTeX's ©) is dropped.
+  a word broken at its own hyphen keeps it ("self-" + "hatred" stays "self-hatred"); a soft hyphen is dropped,
+  ligatures (U+FB00-FB06: "ﬁ") are written out, and a glyph whose font names no letter (pdfminer's
+  "(cid:13)", LaTeX's ©) is dropped.
 
 A PDF without a text layer (scanned pages), one whose fonts do not say which letters they draw (a tenth of its
 characters such glyphs), one locked with a password or a broken one is refused with InputError naming it and what it is.
