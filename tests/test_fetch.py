@@ -157,6 +157,14 @@ def test_an_allowed_page_becomes_a_document(sites):
     doc = read_url(site.url + "/report", allow=site.allow)
     assert (doc.id, doc.title, doc.text) == ("report", "Minister resigns",
                                              "Minister resigns\n\nThe minister resigned on Monday.\n")
+    # a download whose type the server does not say is read by what its bytes are; bytes that are no text say so
+    site = sites({"/files/get?id=7": (200, {"Content-Type": "application/octet-stream"}, raw),
+                  "/files/blob.bin": (200, {"Content-Type": "application/octet-stream"}, b"\x89PNG\r\n\x1a\n\x00")})
+    doc = read_url(site.url + "/files/get?id=7", allow=site.allow)
+    assert (doc.title, doc.source, doc.url) == ("Minister resigns", site.url + "/files/get?id=7",
+                                                site.url + "/files/get?id=7")
+    with pytest.raises(InputError, match=r"^http://127\.0\.0\.1:\d+/files/blob\.bin: a PNG image, not text"):
+        read_url(site.url + "/files/blob.bin", allow=site.allow)
     # a server that calls its pages plain text: the page is still read as a page, a text as text
     site = sites({"/story": (200, {"Content-Type": "text/plain"}, PAGE), "/notes": (200, {"Content-Type": "text/plain"},
                  b"Why the <html> tag matters\n\nEvery page opens with it.")})

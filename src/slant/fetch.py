@@ -37,7 +37,10 @@ MAX_REDIRECTS = 5
 DOCUMENT_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
                   "application/vnd.oasis.opendocument.text": "odt", "application/rtf": "rtf", "text/rtf": "rtf",
                   "application/pdf": "pdf"}
-TYPES = ("text/html", "application/xhtml+xml", "text/plain") + tuple(DOCUMENT_TYPES)
+# a download whose type the server does not say: read by what its bytes are (inputs.document_from_bytes)
+DOWNLOAD_TYPES = ("application/octet-stream", "binary/octet-stream", "application/download",
+                  "application/force-download", "application/x-download")
+TYPES = ("text/html", "application/xhtml+xml", "text/plain") + tuple(DOCUMENT_TYPES) + DOWNLOAD_TYPES
 ACCEPT = "text/html, text/plain;q=0.8, " + ", ".join(f"{t};q=0.5" for t in DOCUMENT_TYPES)
 USER_AGENT = "slant (+https://github.com/slant-developers/slant) article fetcher"
 

@@ -63,10 +63,20 @@ def _url_id(url: str) -> str:
 
 def read_url(url: str, **fetch_options) -> Document:
     """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
-    from .fetch import DOCUMENT_TYPES, fetch
+    from .fetch import DOCUMENT_TYPES, DOWNLOAD_TYPES, fetch
     from .formats.html import decode_html, document_from_html, is_html_page
 
     page = fetch(url, **fetch_options)
+    if page.content_type in DOWNLOAD_TYPES:   # a download (a PDF behind a "download" link): read as a file is
+        from urllib.parse import unquote, urlsplit
+        name = unquote(urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[-1]) or "download"
+        try:
+            doc = document_from_bytes(page.body, name)
+        except InputError as ex:   # named by the URL asked for, not by the file's name
+            said = str(ex)
+            raise InputError(url + said[len(name):] if said.startswith(name + ": ") else said) from None
+        doc.id, doc.source, doc.url = _url_id(page.url), url, page.url
+        return doc
     if page.content_type in DOCUMENT_TYPES:
         doc = read_document(page.body, DOCUMENT_TYPES[page.content_type], _url_id(page.url), url)
         doc.url = page.url
