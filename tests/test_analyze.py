@@ -464,6 +464,9 @@ def test_pages_saved_as_one_file_are_read(tiny_model, tmp_path):
     raw = (folder / "story.mhtml").read_bytes()
     r = run_slant("analyze", "-", "--format", "json", "--model", tiny_model / "model", stdin=raw)
     assert r.returncode == 0 and json.loads(r.stdout)["title"] == "Budget Approved After Long Debate", r.stderr
+    from slant.inputs import document_from_bytes   # a byte outside ASCII in a header (it raised AttributeError)
+    odd = document_from_bytes(raw.replace(b"news.example.com/story", b"news.example.com/caf\xe9", 1), "odd.mhtml")
+    assert odd.title == "Budget Approved After Long Debate"
     (tmp_path / "empty.mht").write_bytes(b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=b\r\n\r\n"
                                          b"--b\r\nContent-Type: image/png\r\n\r\nxx\r\n--b--\r\n")
     r = run_slant("analyze", tmp_path / "empty.mht", "--model", tiny_model / "model")

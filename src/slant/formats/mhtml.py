@@ -39,13 +39,18 @@ def is_mhtml(raw: bytes, name: str = "") -> bool:
 def page_of_mhtml(raw: bytes, where: str) -> tuple[str, str | None]:
     """The HTML of the page a .mhtml file holds, and the address it was saved from (None when it names none);
     InputError naming ``where`` when it holds no HTML part."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    location = (message.get("Snapshot-Content-Location") or "").strip() or None
-    pages = [part for part in message.walk() if part.get_content_type() == "text/html"]
-    if not pages:
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        location = str(message.get("Snapshot-Content-Location") or "").strip() or None
+        pages = [part for part in message.walk() if part.get_content_type() == "text/html"]
+        page = next((p for p in pages if str(p.get("Content-Location") or "").strip() == location),
+                    pages[0] if pages else None)
+        body = page.get_payload(decode=True) if page is not None else None
+        charset = page.get_content_charset() if page is not None else None
+    except (LookupError, ValueError, TypeError, AttributeError, IndexError) as ex:   # a broken MIME structure
+        raise InputError(f"{where}: not a readable saved web page (MHTML: {type(ex).__name__})") from None
+    if page is None:
         raise InputError(f"{where}: a saved web page (MHTML) without an HTML part")
-    page = next((p for p in pages if (p.get("Content-Location") or "").strip() == location), pages[0])
-    body = page.get_payload(decode=True)
     if not isinstance(body, bytes) or not body.strip():
         raise InputError(f"{where}: a saved web page (MHTML) whose HTML part is empty")
-    return decode_html(body, where, page.get_content_charset()), location
+    return decode_html(body, where, charset), location
