@@ -37,8 +37,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from . import __version__, schema
 from .document import Document
-from .formats.html import document_from_html, is_html_page
 from .errors import InputError, NotUnicodeError, SlantError, refuse_surrogates
+from .formats.html import document_from_html, is_html_page
 from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
 from .report_html import app_page, html_report, taxonomy_dict

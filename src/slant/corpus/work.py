@@ -14,8 +14,8 @@ from ..document import Document
 from ..errors import NotUnicodeError, SlantError, TextTooLongError
 from ..language import NotEnglishError
 from ..formats.html import document_from_html
-from ..inputs import DOCUMENT_KINDS, PAGE_KINDS, page_text, read_document
 from ..formats.tsv import decode_text
+from ..inputs import DOCUMENT_KINDS, PAGE_KINDS, page_text, read_document
 from ..segment import is_blank
 from .records import Record
 

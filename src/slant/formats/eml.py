@@ -17,10 +17,16 @@ import re
 from ..document import Document
 from ..errors import InputError
 
-__all__ = ["is_eml", "document_from_eml"]
+__all__ = ["is_eml", "document_from_eml", "mime_headers"]
 
-# a mail's opening: header lines (folded ones too) that name a sender and a subject
+# a MIME message's opening: header lines (folded ones too), then a blank line
 _HEADERS = re.compile(rb"^(?:[A-Za-z][A-Za-z0-9-]*:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*)+\r?\n")
+
+
+def mime_headers(raw: bytes) -> bytes | None:
+    """The header block a MIME message (a saved email, a page saved as .mhtml) opens with, else None."""
+    head = _HEADERS.match(raw[:16384])
+    return head.group() if head else None
 
 
 def is_eml(raw: bytes, name: str = "") -> bool:
@@ -31,8 +37,8 @@ def is_eml(raw: bytes, name: str = "") -> bool:
     """
     if name.lower().endswith(".eml"):
         return True
-    head = _HEADERS.match(raw[:16384])
-    return bool(head) and all(re.search(rb"(?im)^" + field + rb":", head.group()) for field in (b"from", b"subject"))
+    head = mime_headers(raw)
+    return head is not None and all(re.search(rb"(?im)^" + field + rb":", head) for field in (b"from", b"subject"))
 
 
 def _paragraphs(text: str) -> list[str]:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-import re
 
 from ..errors import InputError
+from .eml import mime_headers
 from .html import decode_html
 
 __all__ = ["is_mhtml", "page_of_mhtml"]
 
 SUFFIXES = (".mhtml", ".mht")
-# a MIME message's opening: header lines (folded ones too), one of them declaring multipart/related
-_HEADERS = re.compile(rb"^(?:[A-Za-z][A-Za-z0-9-]*:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*)+\r?\n")
 
 
 def is_mhtml(raw: bytes, name: str = "") -> bool:
@@ -32,8 +30,8 @@ def is_mhtml(raw: bytes, name: str = "") -> bool:
     """
     if name.lower().endswith(SUFFIXES):
         return True
-    head = _HEADERS.match(raw[:8192])
-    return bool(head) and b"multipart/related" in head.group().lower()
+    head = mime_headers(raw)
+    return head is not None and b"multipart/related" in head.lower()
 
 
 def page_of_mhtml(raw: bytes, where: str) -> tuple[str, str | None]:
