@@ -500,6 +500,9 @@ def test_saved_emails_are_read(tiny_model, tmp_path):
                                       "Wake up!\n")
     assert (docs["letter"]["title"], docs["letter"]["date"]) == ("They are coming for your café", "2026-12-01")
     assert docs["page"]["text"] == "Budget\n\nThe council approved the budget on Tuesday after a long debate.\n"
+    (tmp_path / "blank.eml").write_bytes(b"From: a@example.org\r\nSubject: Nothing\r\n\r\n\r\n")
+    r = run_slant("analyze", tmp_path / "blank.eml", "--model", tiny_model / "model")
+    assert r.returncode == 1 and r.stderr == f"Error: {tmp_path / 'blank.eml'}: an email without a text body\n"
     note = write(tmp_path / "note.txt", "Subject: minutes\n\nThe council met.")
     r = run_slant("analyze", note, "--format", "json", "--model", tiny_model / "model")
     assert r.returncode == 0 and json.loads(r.stdout)["text"] == "Subject: minutes\n\nThe council met.", r.stderr

@@ -157,6 +157,8 @@ def test_an_allowed_page_becomes_a_document(sites):
     doc = read_url(site.url + "/report", allow=site.allow)
     assert (doc.id, doc.title, doc.text) == ("report", "Minister resigns",
                                              "Minister resigns\n\nThe minister resigned on Monday.\n")
+    site = sites({"/release.rtf": (200, {"Content-Type": "text/rtf"}, rb"{\rtf1\ansi{\b Minister resigns}\par Today.\par}")})
+    assert read_url(site.url + "/release.rtf", allow=site.allow).text == "Minister resigns\n\nToday.\n"
     # a download whose type the server does not say is read by what its bytes are; bytes that are no text say so
     site = sites({"/files/get?id=7": (200, {"Content-Type": "application/octet-stream"}, raw),
                   "/files/blob.bin": (200, {"Content-Type": "application/octet-stream"}, b"\x89PNG\r\n\x1a\n\x00")})

@@ -41,9 +41,6 @@ from ..errors import InputError
 
 __all__ = ["is_pdf", "document_from_pdf", "pdf_paragraphs"]
 
-# Pages are read until the text passes this many characters (runtime.MAX_CHARACTERS then refuses the text): a
-# thousand-page report is not read to the end only to be refused.
-STOP_AFTER_CHARACTERS = 1_000_001
 MARGIN = 0.08               # the outer strips of a page that hold its running header and footer
 _UNKNOWN = re.compile(r"\(cid:\d+\)")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
@@ -105,11 +102,13 @@ def _lines(raw: bytes, source: str) -> list[list[_Line]]:
     from pdfminer.pdfparser import PDFSyntaxError
     from pdfminer.psexceptions import PSException
 
+    from ..runtime import MAX_CHARACTERS
+
     logging.getLogger("pdfminer").setLevel(logging.ERROR)   # its warnings about odd but readable files
     blocks: list[list[_Line]] = []
     characters = 0
     pages = None
-    while characters < STOP_AFTER_CHARACTERS:
+    while characters <= MAX_CHARACTERS:   # past it the text is refused: a thousand-page report is not read to the end
         try:
             if pages is None:
                 pages = enumerate(extract_pages(io.BytesIO(raw), laparams=LAParams()))
@@ -284,16 +283,13 @@ def _join(text: str, line: str) -> str:
     """``text`` and the ``line`` that follows it: a word hyphenated across them is joined whole ("propa-" +
     "ganda": "propaganda", when the shipped tokenizer knows the word whole); one broken at its own hyphen
     keeps it ("self-" + "hatred": "self-hatred")."""
-    broken = re.search(r"([A-Za-z]+)-$", text)
-    if broken and line[:1].isalpha():
-        head = re.match(r"[a-z]+", line)
-        word = broken.group(1).lower() + (head.group() if head else "")
-        if head and (word in _words() or (word.endswith("s") and word[:-1] in _words())):
-            return text[:-1] + line   # typesetting's hyphen (LaTeX, InDesign): not the word's
-        return text + line
-    if re.search(r"\w-$", text) and line[:1].isalpha():
-        return text + line
-    return text + " " + line
+    if not (re.search(r"\w-$", text) and line[:1].isalpha()):
+        return text + " " + line
+    tail, head = re.search(r"[A-Za-z]*-$", text).group()[:-1], re.match(r"[a-z]*", line).group()
+    word = tail.lower() + head
+    if tail and head and (word in _words() or (word.endswith("s") and word[:-1] in _words())):
+        return text[:-1] + line   # typesetting's hyphen (LaTeX, InDesign): not the word's
+    return text + line
 
 
 @lru_cache(maxsize=1)
