@@ -43,7 +43,8 @@ def test_a_document_is_its_paragraphs_under_its_title(tmp_path):
 def test_lines_broken_at_a_hyphen_and_ligatures(tmp_path):
     """A word broken at its own hyphen keeps it ("anti-" + "American"), one hyphenated by the typesetter is whole
     again ("propa-" + "ganda"); a soft hyphen is dropped, ligatures are written out."""
-    from slant.formats.pdf import _clean, _join
+    from slant.formats.layout import _join
+    from slant.formats.pdf import _clean
     assert _join("the anti-", "American mood") == "the anti-American mood"
     assert _join("a self-", "serving plan") == "a self-serving plan"
     assert _join("pure propa-", "ganda, they said") == "pure propaganda, they said"   # typeset hyphenation
@@ -66,8 +67,8 @@ def test_pdfs_slant_cannot_read_are_named(tmp_path):
     cut = tmp_path / "cut.pdf"
     cut.write_bytes(readable.read_bytes()[:400])
     assert paragraphs_of(readable) == [TITLE] + PARAGRAPHS[:2]
-    for path, message in ((tmp_path / "scan.pdf", "a PDF document without text to read (scanned pages are pictures "
-                                                  "of text: slant reads a PDF's text layer, and this one has none)"),
+    for path, message in ((tmp_path / "scan.pdf", "a PDF document without text to read (no text layer, and no "
+                                                  "text in its pages' pictures)"),   # read by OCR: test_ocr.py
                           (locked, "a PDF document locked with a password: unlock it (or save its text) first"),
                           (cut, "not a readable PDF document (")):
         with pytest.raises(InputError) as caught:
@@ -78,10 +79,17 @@ def test_pdfs_slant_cannot_read_are_named(tmp_path):
 
 def test_glyphs_without_a_letter(monkeypatch):
     """A glyph whose font names no letter comes out of pdfminer as "(cid:13)": a few (LaTeX's ©) are dropped, a
-    PDF of mostly such glyphs (fonts without a letter map) is refused rather than analysed as noise."""
+    PDF of mostly such glyphs (fonts without a letter map) is read by OCR, or refused without the OCR files,
+    rather than analysed as noise."""
     import slant.formats.pdf as pdf
     monkeypatch.setattr(pdf, "pdf_paragraphs", lambda raw, source: ["A Title", "Copyright c(cid:13) 2001 the authors."])
     assert document_from_pdf(b"", "x", "x.pdf").text == "A Title\n\nCopyright c 2001 the authors.\n"
     monkeypatch.setattr(pdf, "pdf_paragraphs", lambda raw, source: ["(cid:3)(cid:4)(cid:5) (cid:6)(cid:7)", "A b."])
-    with pytest.raises(InputError, match="^x.pdf: a PDF document whose fonts do not say which letters they draw"):
+    import slant.formats.ocr as ocr
+    monkeypatch.setattr(ocr, "scanned_pages", lambda raw, source: ["A Title", "The text as its pages show it."])
+    assert document_from_pdf(b"", "x", "x.pdf").text == "A Title\n\nThe text as its pages show it.\n"   # by OCR
+    monkeypatch.setattr(ocr, "ocr_available", lambda: False)
+    with pytest.raises(InputError, match=r'^x.pdf: a PDF document whose fonts do not say which letters they draw '
+                                         r'\(save its text from the program that made it; or reading text from '
+                                         r'pictures needs slant\'s OCR files: pip install "slant\[ocr\]"\)$'):
         document_from_pdf(b"", "x", "x.pdf")
