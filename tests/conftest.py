@@ -117,6 +117,36 @@ def write_pdf(path: Path, title: str, paragraphs: list[str], *, columns: int = 1
     return path
 
 
+def picture_of(title: str, paragraphs: list[str], *, width: int = 900, size: int = 22, dark: bool = False):
+    """A picture of an article as a screen shows one (a Pillow image; its built-in font): ``title`` in larger
+    print, then ``paragraphs`` wrapped to ``width`` pixels, a blank line between; ``dark``: light text on a dark
+    background, as a dark mode shows it."""
+    from PIL import Image, ImageDraw, ImageFont
+    title_font, font = ImageFont.load_default(size=round(size * 1.5)), ImageFont.load_default(size=size)
+    ink, paper = ("#e7e9ea", "#15202b") if dark else ("black", "white")
+    picture = Image.new("RGB", (width, 40 * size + 60 * size * len(paragraphs)), paper)
+    draw, y, margin = ImageDraw.Draw(picture), 30, 30
+    for text, face, step in [(title, title_font, round(size * 2.1))] + [(p, font, round(size * 1.4))
+                                                                        for p in paragraphs]:
+        lines = [""]
+        for word in text.split():      # wrapped where the next word would pass the right margin
+            if lines[-1] and draw.textlength(lines[-1] + " " + word, font=face) > width - 2 * margin:
+                lines.append(word)
+            else:
+                lines[-1] = (lines[-1] + " " + word).strip()
+        for line in lines if text else []:
+            draw.text((margin, y), line, font=face, fill=ink)
+            y += step
+        y += size
+    return picture.crop((0, 0, width, y + 30))
+
+
+def write_picture(path: Path, title: str, paragraphs: list[str], **options) -> Path:
+    """``picture_of`` saved at ``path`` (PNG, JPEG, ... by its suffix)."""
+    picture_of(title, paragraphs, **options).save(path)
+    return path
+
+
 def write_mhtml(path: Path, page: str, location: str = "https://news.example.com/story") -> Path:
     """A page saved as one file as Chrome saves it ("Save as... Webpage, Single File"): a MIME message whose HTML
     part is quoted-printable, beside a picture in base64."""

@@ -147,7 +147,7 @@ def test_pasted_page_source_is_read_as_a_page(server):
 
 def test_a_file_is_analysed_as_the_cli_reads_it(server, tmp_path):
     """POST /api/analyze-file?name=...: the file's bytes, read as `slant analyze FILE` reads them (a .docx, a PDF, a
-    page, text); a broken PDF, a table or an empty file get a 4xx that says what it is."""
+    page, a screenshot, text); a broken PDF, a table or an empty file get a 4xx that says what it is."""
     from conftest import EXAMPLES, write_docx, write_pdf
     article = (EXAMPLES / "article900000001.txt").read_bytes()
     docx = write_docx(tmp_path / "s.docx", ["<w:r><w:t>Brussels Plots</w:t></w:r>",
@@ -172,6 +172,10 @@ def test_a_file_is_analysed_as_the_cli_reads_it(server, tmp_path):
     assert doc["text"] == "Brussels Plots\n\nThe corrupt elite are lying to you again.\n"
     status, doc = upload("saved.txt", page)
     assert status == 200 and doc["title"] == "Budget" and "<" not in doc["text"]
+    from conftest import write_picture
+    shot = write_picture(tmp_path / "shot.png", "Brussels Plots", ["The corrupt elite are lying to you again."])
+    status, doc = upload("shot.png", shot.read_bytes())   # a screenshot: read by OCR
+    assert status == 200 and doc["title"] == "Brussels Plots" and doc["source"] == "shot.png"
     for name, raw, code, detail in (
             ("r.pdf", b"%PDF-1.7\n", 422, "r.pdf: not a readable PDF document (No /Root object! - Is this really a "
                                            "PDF?)"),

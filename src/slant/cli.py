@@ -143,7 +143,9 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     any file or stdin that opens as a page: title and paragraphs are extracted; .mhtml/.mht, a
     page saved as one file), Word and
     OpenDocument texts (.docx, .odt), RTF documents (.rtf), PDF documents (.pdf: the paragraphs
-    of the text layer; scanned pages have none), saved emails (.eml), folders of those (subfolders too), http(s) URLs (public
+    of the text layer; scanned pages read by OCR), saved emails (.eml), pictures of text (a
+    screenshot or photo: PNG, JPEG, WebP, GIF, TIFF, BMP, read by OCR; needs pip install
+    "slant[ocr]"), folders of those (subfolders too; pictures in a folder are passed over), http(s) URLs (public
     addresses only; 5 MB and 15 s caps), or - for stdin. Text and jsonl are written article by
     article as each is analysed. Unreadable inputs, texts that read as another language than
     English and texts over 1,000,000 characters are reported one line each; the rest are still
@@ -310,7 +312,7 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     duplicates (inputs whose exact content was already analysed).
 
     INPUTS are folders of .txt/.html/.mhtml/.docx/.odt/.rtf/.pdf/.eml files, or such files (a saved page's site name is its
-    source), JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text"
+    source; a picture of text named as an input is read by OCR, with pip install "slant[ocr]"), JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text"
     field or column, plus optional id, title, source, url, date, language) and Parquet files (same
     columns).
     Results are committed in chunks: killed at any point, the same command resumes where it

@@ -32,11 +32,13 @@ MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT = 15.0
 MAX_REDIRECTS = 5
 # Word, OpenDocument and RTF texts and PDF documents: a press release or a report is often published as one
-# (formats.office, formats.rtf and formats.pdf read them).
+# (formats.office, formats.rtf and formats.pdf read them); a picture of text (a screenshot shared by its link) is
+# read by OCR (formats.ocr).
 # documents that are read as documents (inputs.read_document), by their content type: the kind each is
 DOCUMENT_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
                   "application/vnd.oasis.opendocument.text": "odt", "application/rtf": "rtf", "text/rtf": "rtf",
-                  "application/pdf": "pdf"}
+                  "application/pdf": "pdf", "image/png": "image", "image/jpeg": "image", "image/webp": "image",
+                  "image/gif": "image", "image/tiff": "image", "image/bmp": "image"}
 # a download whose type the server does not say: read by what its bytes are (inputs.document_from_bytes)
 DOWNLOAD_TYPES = ("application/octet-stream", "binary/octet-stream", "application/download",
                   "application/force-download", "application/x-download")
@@ -182,7 +184,7 @@ def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if content_type not in TYPES:
                 raise FetchError(f"{url}: content type {content_type or 'missing'}; expected HTML, plain text, a "
-                                 "Word, OpenDocument or RTF text or a PDF document")
+                                 "Word, OpenDocument or RTF text, a PDF document or an image")
             length = response.getheader("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise FetchError(f"{url}: {int(length)} bytes is over the {max_bytes}-byte limit")

@@ -1,5 +1,6 @@
 """Where articles come from: text, HTML (and pages saved as one .mhtml file), Word, OpenDocument, RTF and PDF
-files, saved emails, folders of them, http(s) URLs, and standard input.
+files, saved emails, pictures of text (by OCR, with slant's ``[ocr]`` extra), folders of them, http(s) URLs, and
+standard input.
 
 ``read_inputs`` yields one result per article: a Document, or the InputError
 that says why that input could not be read, so that a batch reports its bad
@@ -29,7 +30,7 @@ HTML_SUFFIXES = (".html", ".htm")
 # what a folder's articles are
 SUFFIXES = (".txt", ".docx", ".odt", ".rtf", ".pdf", ".eml", ".mhtml", ".mht") + HTML_SUFFIXES
 PAGE_KINDS = ("html", "mhtml")   # files read as web pages (page_text)
-DOCUMENT_KINDS = ("docx", "odt", "rtf", "pdf", "eml")   # files in a document format (read_document)
+DOCUMENT_KINDS = ("docx", "odt", "rtf", "pdf", "eml", "image")   # files in a document format (read_document)
 TABLE_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".parquet")   # tables of articles: slant batch reads them
 
 
@@ -121,7 +122,7 @@ def read_file(path: Path) -> Document:
 
 def document_from_bytes(raw: bytes, name: str) -> Document:
     """A file's bytes as a Document, by what they are: a Word, OpenDocument, RTF or PDF document (.docx, .odt,
-    .rtf, .pdf) or an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`)
+    .rtf, .pdf), a picture of text (read by OCR) or an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`)
     has its article extracted; anything else is the article's exact text. ``name``, the file's path or name,
     gives the id and the source; a table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant
     batch`."""
@@ -137,8 +138,11 @@ def document_from_bytes(raw: bytes, name: str) -> Document:
 
 def read_document(raw: bytes, kind: str, doc_id: str, source: str) -> Document:
     """A document's bytes as a Document: ``kind`` "docx" or "odt" (formats.office), "rtf" (formats.rtf), "pdf"
-    (formats.pdf) or "eml" (formats.eml, a saved email), its paragraphs one per line with a blank line between, the
-    first the title; InputError naming ``source``."""
+    (formats.pdf), "eml" (formats.eml, a saved email) or "image" (formats.ocr, a picture of text), its paragraphs
+    one per line with a blank line between, the first the title; InputError naming ``source``."""
+    if kind == "image":
+        from .formats.ocr import document_from_image, image_kind
+        return document_from_image(raw, doc_id, source, image_kind(raw) or "a picture")
     if kind == "pdf":
         from .formats.pdf import document_from_pdf
         return document_from_pdf(raw, doc_id, source)
@@ -154,7 +158,8 @@ def read_document(raw: bytes, kind: str, doc_id: str, source: str) -> Document:
 
 def file_kind(raw: bytes, name: str) -> str:
     """How a file is read, by its name and first bytes: "docx", "odt", "rtf" or "pdf" (a Word, OpenDocument, RTF or PDF
-    document; RTF by its first bytes only, a text named .rtf is text), "mhtml" (a page saved as one file,
+    document; RTF by its first bytes only, a text named .rtf is text), "image" (a PNG, JPEG, WebP, GIF, TIFF or BMP
+    picture, by its first bytes: read by OCR), "mhtml" (a page saved as one file,
     .mhtml/.mht), "eml" (a saved email: named .eml, or opening with From: and Subject: headers), "html" (named
     .html/.htm, or opening as a page whatever its name), else "text". `slant analyze`, `slant batch` and standard
     input all ask."""
@@ -163,6 +168,7 @@ def file_kind(raw: bytes, name: str) -> str:
     from .formats.pdf import is_pdf
     from .formats.eml import is_eml
     from .formats.mhtml import is_mhtml
+    from .formats.ocr import image_kind
     from .formats.rtf import is_rtf
 
     path = Path(name)
@@ -173,6 +179,8 @@ def file_kind(raw: bytes, name: str) -> str:
         return "pdf"
     if is_rtf(raw):
         return "rtf"
+    if image_kind(raw):
+        return "image"
     if is_mhtml(raw, path.name):
         return "mhtml"
     if is_eml(raw, path.name):
@@ -190,7 +198,8 @@ def _refuse_table(name: str) -> None:
 
 def read_stdin(stream: BinaryIO | None = None, doc_id: str = "stdin") -> Document:
     """Standard input as a Document: an HTML page (`curl URL | slant analyze -`), a Word, OpenDocument, RTF or
-    PDF document or a saved email has its article extracted, anything else is the article's exact text."""
+    PDF document, a saved email or a picture of text has its article extracted, anything else is the article's
+    exact text."""
     raw = (stream or sys.stdin.buffer).read()
     kind = file_kind(raw, "")
     if kind in DOCUMENT_KINDS:
@@ -209,7 +218,8 @@ def folder_files(folder: Path) -> list[Path]:
     LibreOffice's are hidden files), hidden files and folders (``.git``, ``.venv`` with its licence and metadata
     .txt files, ``.ipynb_checkpoints`` with copies of the articles), and the ``page_files/`` folder a browser's
     "save complete page" keeps beside ``page.html`` (its pictures, scripts and embedded frames: adverts and posts
-    that are parts of the page, not articles). A file named as an input is read whatever its name."""
+    that are parts of the page, not articles). Pictures are passed over too (a folder's photos illustrate its
+    articles); a picture named as an input is read by OCR. A file named as an input is read whatever its name."""
     found = []
     for root, dirs, files in os.walk(folder):
         files = [name for name in files if not name.startswith((".", "~$"))]   # ~$x.docx: Word's lock file

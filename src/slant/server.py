@@ -7,7 +7,8 @@
   page's source, pasted) is read as a page: its article's title and paragraphs.
 * ``POST /api/analyze-file?name=FILE`` — the bytes of a file as the body (``thresholds`` and ``language`` as query
   parameters): a Word, OpenDocument, RTF or PDF document (.docx, .odt, .rtf, .pdf), a saved email (.eml), an HTML
-  page (.mhtml too) or a text file, read as ``slant analyze FILE`` reads it.
+  page (.mhtml too), a picture of text (a screenshot, read by OCR where slant's ``[ocr]`` extra is installed) or a
+  text file, read as ``slant analyze FILE`` reads it.
 * ``POST /api/report`` — a Document (as /api/analyze answers it) in, its self-contained offline HTML report out.
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
 * ``GET /healthz`` — liveness, with the model's name and default operating point.
@@ -157,13 +158,14 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
     async def analyze_file(request: Request,
                            name: str = Query(..., description="The file's name: its extension and its first bytes "
                                                               "say how it is read (.docx, .odt, .rtf, .pdf, .eml, "
-                                                              "an HTML page or .mhtml, or text)."),
+                                                              "an HTML page or .mhtml, a picture of text, or "
+                                                              "text)."),
                            language: str | None = Query(None, description="As in /api/analyze."),
                            thresholds: OperatingPoint | None = Query(None, description="As in /api/analyze.")
                            ) -> JSONResponse:
         """Analyse an uploaded file, its bytes as the request body: a Word, OpenDocument, RTF or PDF document
-        (.docx, .odt, .rtf, .pdf), a saved email (.eml), an HTML page (.mhtml too) or a text file, read as `slant
-        analyze FILE` reads it (the web page's "or a file")."""
+        (.docx, .odt, .rtf, .pdf), a saved email (.eml), an HTML page (.mhtml too), a picture of text (a screenshot,
+        read by OCR) or a text file, read as `slant analyze FILE` reads it (the web page's "or a file")."""
         from .inputs import document_from_bytes
         name = Path(name.replace("\\", "/")).name   # a browser may send a path; only the name is kept
         if not name:
