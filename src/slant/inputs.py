@@ -122,10 +122,10 @@ def read_file(path: Path) -> Document:
 
 def document_from_bytes(raw: bytes, name: str) -> Document:
     """A file's bytes as a Document, by what they are: a Word, OpenDocument, RTF or PDF document (.docx, .odt,
-    .rtf, .pdf), a picture of text (read by OCR) or an HTML page (named .html/.htm, or opening as a page whatever its name: `curl URL > page.txt`)
-    has its article extracted; anything else is the article's exact text. ``name``, the file's path or name,
-    gives the id and the source; a table of articles (.csv, .jsonl, ...) is refused with a pointer to `slant
-    batch`."""
+    .rtf, .pdf), a picture of text (read by OCR) or an HTML page (named .html/.htm, or opening as a page whatever
+    its name: `curl URL > page.txt`) has its article extracted; anything else is the article's exact text.
+    ``name``, the file's path or name, gives the id and the source; a table of articles (.csv, .jsonl, ...) is
+    refused with a pointer to `slant batch`."""
     path = Path(name)
     _refuse_table(name)
     kind = file_kind(raw, name)

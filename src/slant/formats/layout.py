@@ -138,8 +138,8 @@ def _columns(lines: list[Line]) -> None:
 
 def _whole(lines: list[Line]) -> list[Line]:
     """Lines with the pieces of a line put together, where its first piece stands: pdfminer (and a text
-    detector) cuts a justified line where its spaces are wide, and may order the pieces apart. Pieces on one baseline that overlap or stand far
-    apart (a sidebar beside the text) stay lines of their own."""
+    detector) cuts a justified line where its spaces are wide, and may order the pieces apart. Pieces on one
+    baseline that overlap or stand far apart (a sidebar beside the text) stay lines of their own."""
     out: list[Line] = []
     pieces: dict[int, list[Line]] = {}     # id of a first piece -> the pieces on its baseline, in reading order
     for line in lines:
