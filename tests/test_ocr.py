@@ -4,6 +4,7 @@ scanned PDF, with PP-OCRv5's files (``pip install "slant[ocr]"``) run on onnxrun
 import difflib
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from conftest import picture_of, run_slant, write, write_picture
 
 from slant.errors import InputError
 from slant.formats import ocr
+from slant.formats.tsv import not_text
 from slant.inputs import document_from_bytes, file_kind
 
 TITLE = "Brussels Bureaucrats Plot to Ban Your Morning Coffee"
@@ -57,6 +59,9 @@ def test_pictures_by_their_bytes_in_every_common_format(tmp_path):
         picture.save(buffer, kind)
         assert (ocr.image_kind(buffer.getvalue()), file_kind(buffer.getvalue(), "download")) == (name, "image")
     assert read(picture, "shot.jpg", "JPEG")[0] == TITLE
+    # where only text is read (`slant semeval predict`'s article*.txt) a picture is named
+    assert str(not_text(buffer.getvalue(), "article1.txt")) == ("article1.txt: a BMP image, not text: save the "
+                                                                "article as text or HTML first")
     from PIL import Image
     sideways = picture.transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
@@ -132,6 +137,10 @@ def test_a_scanned_pdf_is_read_by_ocr(tmp_path, monkeypatch):
     pdf.output(str(scan))
     doc = document_from_bytes(scan.read_bytes(), str(scan))
     assert_article(doc.text.strip().split("\n\n"))
+    monkeypatch.setitem(sys.modules, "pypdfium2", None)     # the OCR files installed by hand, pdfium not
+    with pytest.raises(InputError, match=r"scan.pdf: a PDF document of pictures of pages: reading text from "
+                                         r"pictures needs"):
+        document_from_bytes(scan.read_bytes(), str(scan))
     monkeypatch.setattr(ocr, "ocr_available", lambda: False)
     with pytest.raises(InputError, match=r"scan.pdf: a PDF document without text to read \(scanned pages are "
                                          r"pictures of text; reading text from pictures needs"):
@@ -155,3 +164,7 @@ def test_cli_reads_a_picture_named_or_piped_and_passes_over_a_folders_photos(tin
     write(folder / "story.txt", "A story\n\nIt was told.")
     r = run_slant("analyze", str(folder), "--format", "jsonl", "--model", model)
     assert r.returncode == 0 and [json.loads(line)["id"] for line in r.stdout.splitlines()] == ["story"]
+    r = run_slant("batch", str(shot), str(folder), "-o", str(tmp_path / "out"), "--model", model)   # named: read
+    assert r.returncode == 0, r.stderr
+    r = run_slant("query", str(tmp_path / "out"), "select id, title from articles order by id", "--format", "json")
+    assert json.loads(r.stdout) == [{"id": "shot", "title": TITLE}, {"id": "story", "title": "A story"}]

@@ -75,13 +75,18 @@ def one_blas_thread() -> None:
 UNFUSED = ["SkipLayerNormFusion"]
 
 
+def session_threads() -> int:
+    """The CPU threads an onnxruntime session of slant's runs on: ``SLANT_THREADS``, else up to 2."""
+    return int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
+
+
 def encoder_session(path: Path, threads: int | None = None, options=None):
     """An onnxruntime session for the encoder at ``path`` on ``threads`` threads (``SLANT_THREADS``, else up to 2),
     with the graph optimisations of ``UNFUSED`` switched off; ``options``: a SessionOptions to start from."""
     import onnxruntime as ort
 
     options = options or ort.SessionOptions()
-    options.intra_op_num_threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or min(2, os.cpu_count() or 1)
+    options.intra_op_num_threads = threads or session_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED)

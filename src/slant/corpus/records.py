@@ -39,7 +39,7 @@ class Record:
 
     origin: str
     id: str
-    kind: str = "text"  # "text", "html", "mhtml", "docx", "odt", "rtf", "pdf" or "eml" (inputs.file_kind)
+    kind: str = "text"  # "text", "html", "mhtml", "docx", "odt", "rtf", "pdf", "eml" or "image" (inputs.file_kind)
     data: bytes | str = b""
     title: str | None = None
     source: str | None = None

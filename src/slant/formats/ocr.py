@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,8 +41,7 @@ __all__ = ["IMAGE_TYPES", "NOT_INSTALLED", "document_from_image", "image_kind", 
 
 # first bytes -> what the picture is, as errors name it
 IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF87a", "a GIF image"),
-               (b"GIF89a", "a GIF image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
-               (b"BM", "a BMP image"))
+               (b"GIF89a", "a GIF image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"))
 NOT_INSTALLED = 'reading text from pictures needs slant\'s OCR files: pip install "slant[ocr]"'
 
 _DETECT_THRESHOLD = 0.3     # a pixel is text where the detector's map says more
@@ -64,8 +63,8 @@ def image_kind(raw: bytes) -> str | None:
     if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
         return "a WebP image"
     if raw[:2] == b"BM" and len(raw) >= 14 and int.from_bytes(raw[2:6], "little") in (0, len(raw)):
-        return "a BMP image"
-    return next((kind for magic, kind in IMAGE_TYPES if magic != b"BM" and raw.startswith(magic)), None)
+        return "a BMP image"    # "BM" and the file's own length: a text may start "BM"
+    return next((kind for magic, kind in IMAGE_TYPES if raw.startswith(magic)), None)
 
 
 def _model_dir() -> Path | None:
@@ -88,21 +87,23 @@ def ocr_available() -> bool:
     return _model_dir() is not None and find_spec("PIL") is not None
 
 
-@dataclass
-class _Recogniser:
-    detector: object
+class _Recogniser(NamedTuple):
+    detector: object        # onnxruntime sessions
     reader: object
-    characters: list[str] = field(default_factory=list)
+    characters: list[str]   # what each of the reader's classes is: 0 the blank, the last a space
 
 
 @lru_cache(maxsize=1)
 def _recogniser() -> _Recogniser:
+    """PP-OCRv5's two models, loaded once per process, on ``runtime.session_threads()`` threads."""
     import onnxruntime as ort
+
+    from ..runtime import session_threads
 
     folder = _model_dir()
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+    options.intra_op_num_threads = session_threads()
 
     def session(path: Path):
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -298,8 +299,9 @@ def picture_lines(rgb: np.ndarray, page: int = 0) -> list[list[Line]]:
     bgr = rgb[:, :, ::-1].astype(np.float32)
     boxes = _detect(bgr)
     gray = rgb.mean(axis=2)
-    found = [(box, _text(text), _x_height(gray[int(box[1]):math.ceil(box[3]), int(box[0]):math.ceil(box[2])]))
-             for box, (text, sure) in zip(boxes, _read(bgr, boxes)) if sure >= _READ_THRESHOLD and _text(text)]
+    found = [(box, text, _x_height(gray[int(box[1]):math.ceil(box[3]), int(box[0]):math.ceil(box[2])]))
+             for box, (read, sure) in zip(boxes, _read(bgr, boxes)) if sure >= _READ_THRESHOLD
+             for text in [_text(read)] if text]
     sizes = _sizes([box[3] - box[1] for box, _, _ in found], [x for _, _, x in found],
                    [len(text) for _, text, _ in found])
     found = sorted(((box, text, size) for (box, text, _), size in zip(found, sizes)),
@@ -384,7 +386,10 @@ def document_from_image(raw: bytes, doc_id: str, source: str, kind: str = "a pic
 def scanned_pages(raw: bytes, source: str) -> list[str]:
     """The paragraphs read by OCR from a PDF's pages (a scanned document: pictures of pages, no text layer), each
     page drawn at 200 dots per inch by pdfium; InputError naming ``source`` for one pdfium cannot draw."""
-    import pypdfium2 as pdfium
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:     # installed by hand, not with the extra
+        raise InputError(f"{source}: a PDF document of pictures of pages: {NOT_INSTALLED}") from None
 
     from ..runtime import MAX_CHARACTERS
 

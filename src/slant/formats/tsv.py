@@ -60,8 +60,7 @@ def by_byte_order_mark(raw: bytes, where: str, marks, errors: str = "strict") ->
 # "binary file (NUL byte at offset 5)" or "not UTF-8 text (byte 0xe2 at offset 10)".
 _NOT_TEXT = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (as .epub books and spreadsheets are)"),
              (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (.doc)"),
-             (b"\x1f\x8b", "gzip-compressed"), (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-             (b"GIF87a", "a GIF image"), (b"GIF89a", "a GIF image"))
+             (b"\x1f\x8b", "gzip-compressed"))   # and pictures: formats.ocr.image_kind
 
 
 def not_text(raw: bytes, where: str) -> InputError | None:
@@ -70,10 +69,9 @@ def not_text(raw: bytes, where: str) -> InputError | None:
     >>> str(not_text(b"%PDF-1.7\\n", "report.pdf"))
     'report.pdf: a PDF document, not text: save the article as text or HTML first'
     """
-    for magic, kind in _NOT_TEXT:
-        if raw.startswith(magic):
-            return InputError(f"{where}: {kind}, not text: save the article as text or HTML first")
-    return None
+    from .ocr import image_kind
+    kind = next((kind for magic, kind in _NOT_TEXT if raw.startswith(magic)), None) or image_kind(raw)
+    return InputError(f"{where}: {kind}, not text: save the article as text or HTML first") if kind else None
 
 
 def decode_text(raw: bytes, where: str) -> str:
