@@ -419,6 +419,9 @@ def test_dashboard_opens_offline_in_chromium_with_every_chart(tmp_path, model, p
     for name in charts:  # each chart drew marks
         assert page.locator(f"#chart-{name} svg .mark-rect path, #chart-{name} svg .mark-line path, "
                             f"#chart-{name} svg .mark-symbol path").count() > 0, name
+    # labels read as words ("Loaded Language", "Attack on Reputation"), as on the report page, not as label names
+    labels = page.eval_on_selector_all("#chart-prevalence svg text", "els => els.map(e => e.textContent)")
+    assert any(" " in t and t[0].isupper() for t in labels) and not any("_" in t for t in labels), labels
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     assert page.errors == []

@@ -36,7 +36,12 @@ OTHER = "(other sources)"
 
 
 def pretty(name: str) -> str:
+    """A label as people read it: "Loaded Language", "Attack on Reputation", "Security and defense"."""
     return name.replace("_", " ")
+
+
+# the fields of the charts' records that hold label names (the links beside them keep the names themselves)
+LABEL_FIELDS = ("technique", "a", "b", "group", "frame")
 
 
 def anchor(kind: str, name: str) -> str:
@@ -142,13 +147,17 @@ def dashboard_data(out: str | Path, top_sources: int = 15) -> dict:
 def _charts(d: dict) -> dict[str, dict]:
     import altair as alt
 
-    def values(rows: list[dict]) -> alt.Data:
-        return alt.Data(values=[{k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v)
-                                 for k, v in r.items()} for r in rows])
+    def shown(key: str, value):
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        return pretty(value) if key in LABEL_FIELDS and isinstance(value, str) else value
 
-    technique_order = [r["technique"] for r in d["prevalence"]]
+    def values(rows: list[dict]) -> alt.Data:
+        return alt.Data(values=[{k: shown(k, v) for k, v in r.items()} for r in rows])
+
+    technique_order = [pretty(r["technique"]) for r in d["prevalence"]]
     source_order = [r["source"] for r in d["sources"]]
-    groups = [g.name for g in taxonomy.GROUPS]
+    groups = [pretty(g.name) for g in taxonomy.GROUPS]
     width = 640
     charts = {}
     charts["prevalence"] = alt.Chart(values(d["prevalence"])).mark_bar().encode(
