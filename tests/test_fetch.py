@@ -16,7 +16,7 @@ import pytest
 
 from conftest import run_slant, write, write_docx, write_pdf
 from slant.errors import InputError
-from slant.fetch import FetchError, check_address, fetch
+from slant.fetch import USER_AGENT, FetchError, check_address, fetch
 from slant.inputs import read_inputs, read_url
 
 NAMES = {"localhost": "127.0.0.1", "news.example": "192.168.1.7", "mapped.example": "::ffff:10.0.0.1", "public.example": "93.184.216.34"}
@@ -54,15 +54,19 @@ def loopback_only(monkeypatch):
 
 
 class Site:
-    """An HTTP server on 127.0.0.1 serving a fixed table of paths; counts its hits."""
+    """An HTTP server on 127.0.0.1 serving a fixed table of paths; counts its hits, and keeps the paths that
+    slant's fetcher asked for (by its User-Agent; a browser's requests are not among them)."""
 
     def __init__(self, routes):
         site = self
         self.hits = 0
+        self.fetched: list[str] = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 site.hits += 1
+                if self.headers.get("User-Agent") == USER_AGENT:
+                    site.fetched.append(self.path)
                 status, headers, body = routes.get(self.path, (404, {}, b""))
                 self.send_response(status)
                 for k, v in headers.items():

@@ -71,6 +71,18 @@ def test_a_title_given_beside_the_text_is_read_as_its_title(server):
     assert json.loads(raw)["title"] == alone["title"]                         # is none: it was "  "
 
 
+def test_a_text_given_with_the_address_it_was_taken_from(server):
+    """source_url: where a text (a passage selected on a page) came from; recorded, shown, never fetched."""
+    address = "https://news.example.org/2024/03/story.html?ref=home"
+    status, _, raw = call(server, "/api/analyze", {"text": "The corrupt elite betrayed us all.", "title": "Story",
+                                                    "source_url": address})
+    doc = json.loads(raw)
+    assert status == 200 and (doc["url"], doc["id"], doc["title"]) == (address, "story", "Story")
+    assert json.loads(call(server, "/api/analyze", {"text": "x", "source_url": address, "id": "mine"})[2])["id"] == "mine"
+    report = call(server, "/api/report", doc)[2].decode()
+    assert address.replace("&", "&amp;") in report or json.dumps(address)[1:-1] in report
+
+
 @pytest.mark.parametrize("body,status,detail", [
     ({}, 422, "give exactly one of text and url"),
     ({"text": "a", "url": "http://127.0.0.1/"}, 422, "give exactly one of text and url"),
@@ -78,6 +90,10 @@ def test_a_title_given_beside_the_text_is_read_as_its_title(server):
     ({"text": "\ufeff\u200b\n"}, 422, "text is empty"),
     ({"url": " "}, 422, "url is empty"),   # it was ": only http and https URLs are fetched, not a bare path"
     ({"text": "x", "id": "has space"}, 422, "id must not contain spaces"),
+    ({"url": "https://example.org/a", "source_url": "https://example.org/a"}, 422,
+     "source_url goes with text (where it was taken from); a url is fetched"),
+    ({"text": "x", "source_url": "javascript:alert(1)"}, 422, "source_url must be an http(s) address"),
+    ({"text": "x", "source_url": "https://example.org/" + "a" * 8200}, 422, "at most 8192 characters"),
     ({"url": "http://127.0.0.1:9/secret"}, 422, "refused: 127.0.0.1 is a loopback address"),
     ({"url": "file:///etc/passwd"}, 422, "only http and https URLs are fetched"),
     # JSON carries half of an emoji ("\\ud83d"): it was a 500 from the tokenizer
@@ -118,8 +134,17 @@ def test_malformed_and_oversized_bodies(server):
     status, _, raw = call(server, "/api/analyze", {"text": "x" * 1_000_001})   # the CLI's limit, runtime's
     assert status == 413 and json.loads(raw)["detail"] == \
         "text over 1,000,000 characters, more than slant analyses in one text: split it"
-    status, _, raw = call(server, "/api/analyze", {"text": "x", "extra": 1})
-    assert status == 422
+    # FastAPI's own refusals are one line too (they were a list of objects, echoing the input back)
+    for body, detail in ((b"{not json", "body: not JSON (Expecting property name enclosed in double quotes at "
+                                        "character 1)"),
+                         (b'{"text": "x", "extra": 1}', "extra: extra inputs are not permitted"),
+                         (b'{"text": "x", "thresholds": "most"}', "thresholds: input should be 'micro' or "
+                                                                  "'per-technique'"),
+                         (b'["x"]', "body: input should be a valid dictionary or object to extract fields from")):
+        status, _, raw = call(server, "/api/analyze", raw=body)
+        assert (status, json.loads(raw)) == (422, {"detail": detail})
+    status, _, raw = call(server, "/api/analyze-file?name=a.txt&thresholds=most", raw=b"x")
+    assert (status, json.loads(raw)) == (422, {"detail": "thresholds: input should be 'micro' or 'per-technique'"})
 
 
 def test_pasted_page_source_is_read_as_a_page(server):
@@ -379,6 +404,9 @@ def fetching_server(tmp_path):
                                           f"the meeting ran late." for k in range(5)) + "</p>"
                          for day in range(1500))   # distinct: the extraction drops repeated paragraphs
     site = Site({"/story.html": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE),
+                 "/column.html": (200, {"Content-Type": "text/html; charset=utf-8"},
+                                  b'<html><head><title>Wake Up | The Daily Example</title><meta property="og:title" '
+                                  b'content="Wake Up"></head><body><p>They lie to you every day.</p></body></html>'),
                  "/book.html": (200, {"Content-Type": "text/html; charset=utf-8"},
                                 f"<html><body><article><h1>A Very Long Page</h1>{paragraphs}</article>"
                                 "</body></html>".encode())})
@@ -419,6 +447,61 @@ def test_a_fetched_page_is_analysed_and_a_very_long_one_refused(fetching_server,
     page.wait_for_selector("#genre")
     assert page.inner_text("#status") == "done" and page.errors == []
     assert page.locator("#article p").nth(1).inner_text().startswith("The council met on Tuesday")
+
+
+def test_the_bookmarklet_analyses_the_page_you_read(fetching_server, page):
+    """The page's "slant this page" link, as a bookmark clicked on another site's page: a selection goes with the
+    page's title and address (in the #fragment, which reaches no server); with nothing selected, the page's address
+    is fetched. Either way the page that opens analyses it and takes it out of its address."""
+    from urllib.parse import unquote
+
+    base, site = fetching_server
+    page.goto(base + "/")
+    href = page.get_attribute("#bookmarklet", "href")
+    assert href.startswith("javascript:")
+    page.click("#bookmarklet")   # on slant's own page it says what to do with it
+    assert "bookmarks bar" in page.inner_text("#status") and page.errors == []
+    code = unquote(href[len("javascript:"):])
+    story = site.url + "/story.html"
+    page.goto(story)
+
+    def click_bookmark():
+        with page.context.expect_page() as opened:
+            page.evaluate(code)
+        report = opened.value
+        errors = []
+        report.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        report.on("pageerror", lambda e: errors.append(str(e)))
+        report.wait_for_selector("#genre")
+        assert report.inner_text("#status") == "done" and errors == []
+        assert report.evaluate("location.hash") == ""   # the text left the address
+        return report
+
+    page.evaluate("""() => { const range = document.createRange();
+                             range.selectNodeContents(document.querySelectorAll('article p')[1]);
+                             getSelection().removeAllRanges(); getSelection().addRange(range); }""")
+    report = click_bookmark()
+    assert report.input_value("#text") == ("Critics said the plan was a disgrace and a betrayal of every family in "
+                                           "town, and promised to fight it.")
+    assert report.inner_text("#from") == f"selected on Budget Approved After Long Debate · {story}"
+    assert report.inner_text("h1.title") == "Budget Approved After Long Debate"
+    assert report.inner_text(".report .meta") == story
+    assert report.locator("#article p").count() == 1   # the selection alone; its title is read above it
+    report.fill("#text", "Wake up, patriots!")   # a text typed over it is not the selection any more
+    assert report.is_hidden("#from")
+    report.close()
+    assert site.fetched == []   # a selection is never fetched
+    page.goto(site.url + "/column.html")   # a page's og:title is its headline, without the site's name
+    page.evaluate("getSelection().selectAllChildren(document.body)")
+    report = click_bookmark()
+    assert report.inner_text("h1.title") == "Wake Up" and report.input_value("#text") == "They lie to you every day."
+    report.close()
+    page.goto(story)
+    page.evaluate("getSelection().removeAllRanges()")
+    report = click_bookmark()   # nothing selected: the page's address, fetched by slant
+    assert report.input_value("#url") == story and report.input_value("#text") == ""
+    assert report.locator("#article p").nth(1).inner_text().startswith("The council met on Tuesday")
+    assert site.fetched == ["/story.html"]
 
 
 def test_a_port_in_use_is_one_line_before_anything_is_announced():

@@ -23,7 +23,7 @@ from .segment import is_blank
 
 __all__ = ["read_inputs", "input_sources", "read_sources", "read_stdin", "read_url", "read_file",
            "document_from_bytes", "file_kind", "read_document", "page_text", "DOCUMENT_KINDS", "PAGE_KINDS", "is_url",
-           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES"]
+           "EMPTY_PATH", "given_path", "TABLE_SUFFIXES", "folder_files", "NO_FILES", "url_id"]
 
 STDIN = "-"
 HTML_SUFFIXES = (".html", ".htm")
@@ -54,7 +54,9 @@ def is_url(raw: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", raw))
 
 
-def _url_id(url: str) -> str:
+def url_id(url: str) -> str:
+    """A Document id from an address: its last path part without extension ("story" for .../story.html), else
+    its host."""
     from urllib.parse import urlsplit
     parts = urlsplit(url)
     tail = [p for p in parts.path.split("/") if p]
@@ -76,10 +78,10 @@ def read_url(url: str, **fetch_options) -> Document:
         except InputError as ex:   # named by the URL asked for, not by the file's name
             said = str(ex)
             raise InputError(url + said[len(name):] if said.startswith(name + ": ") else said) from None
-        doc.id, doc.source, doc.url = _url_id(page.url), url, page.url
+        doc.id, doc.source, doc.url = url_id(page.url), url, page.url
         return doc
     if page.content_type in DOCUMENT_TYPES:
-        doc = read_document(page.body, DOCUMENT_TYPES[page.content_type], _url_id(page.url), url)
+        doc = read_document(page.body, DOCUMENT_TYPES[page.content_type], url_id(page.url), url)
         doc.url = page.url
         return doc
     if page.content_type == "text/plain" and not is_html_page(page.body):   # a page served as plain text is a page
@@ -89,8 +91,8 @@ def read_url(url: str, **fetch_options) -> Document:
             text = page.body.decode("utf-8", errors="replace")
         if is_blank(text):
             raise InputError(f"{url}: empty page, no text to read")
-        return Document(_url_id(page.url), text, source=url, url=page.url)
-    return document_from_html(decode_html(page.body, url, page.charset, lenient=True), _url_id(page.url), url,
+        return Document(url_id(page.url), text, source=url, url=page.url)
+    return document_from_html(decode_html(page.body, url, page.charset, lenient=True), url_id(page.url), url,
                               page.url)
 
 

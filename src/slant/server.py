@@ -1,7 +1,7 @@
 """``slant serve``: the HTTP API and the web page, on FastAPI.
 
-* ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ...}`` or ``{"url": ...}``, and optionally
-  ``"thresholds": "micro" | "per-technique"`` (default: the server's) and ``"language"`` (declares the
+* ``POST /api/analyze`` — JSON ``{"text": ..., "title"?: ..., "source_url"?: ...}`` or ``{"url": ...}``, and
+  optionally ``"thresholds": "micro" | "per-technique"`` (default: the server's) and ``"language"`` (declares the
   text's language: a text that reads as another language than English is refused with 422 unless it is
   declared English); answers the Document (schema slant.document/1). A text that opens as an HTML page (a
   page's source, pasted) is read as a page: its article's title and paragraphs.
@@ -12,12 +12,14 @@
 * ``POST /api/report`` — a Document (as /api/analyze answers it) in, its self-contained offline HTML report out.
 * ``GET /api/taxonomy`` — every label set with definitions and examples.
 * ``GET /healthz`` — liveness, with the model's name and default operating point.
-* ``GET /`` — the web page: paste text, give a URL or choose a file, see the highlighted report.
+* ``GET /`` — the web page: paste text, give a URL or choose a file, see the highlighted report; its "slant this
+  page" bookmarklet opens it from any page with the text selected there (``#text=…&title=…&source_url=…``) or the
+  page's address (``#url=…``), which it analyses.
 * ``/docs`` and ``/openapi.json`` — the OpenAPI description.
 
 The model is loaded once per process.  Bodies over ``max_body`` bytes get 413, and so does an article
 text over ``runtime.MAX_CHARACTERS``, pasted or extracted from a fetched page (the CLI's limit too);
-bad input gets a 4xx with a one-line ``detail``; an unexpected failure gets a
+bad input gets a 4xx with a one-line ``detail`` (FastAPI's validation errors too); an unexpected failure gets a
 500 that says only that — never a stack trace.
 """
 
@@ -25,11 +27,13 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 from pathlib import Path
 from typing import Literal
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -40,6 +44,7 @@ from . import __version__, schema
 from .document import Document
 from .errors import InputError, NotUnicodeError, SlantError, refuse_surrogates
 from .formats.html import document_from_html, is_html_page
+from .inputs import url_id
 from .language import NotEnglishError
 from .operating_points import OPERATING_POINTS
 from .report_html import app_page, html_report, taxonomy_dict
@@ -48,6 +53,7 @@ from .segment import is_blank
 __all__ = ["create_app", "MAX_BODY"]
 
 MAX_BODY = 8_000_000  # bytes of request body: room for runtime.MAX_CHARACTERS of text in UTF-8 JSON
+MAX_URL = 8_192       # characters of a source_url: longer than any page's address browsers keep
 
 log = logging.getLogger("slant.server")
 
@@ -66,6 +72,10 @@ class AnalyzeRequest(BaseModel):
     title: str | None = Field(None, description="Title, when it is not the first line of text: the text is then "
                                                 "read under it, as the model reads an article with its title.")
     id: str | None = Field(None, description="Id to give the document (no spaces).")
+    source_url: str | None = Field(
+        None, max_length=MAX_URL, description="With text: the http(s) address it was taken from (the page a passage "
+                                              "was selected on, as the page's bookmarklet sends it); kept as the "
+                                              "Document's url and shown in its report, never fetched.")
     language: str | None = Field(
         None, description="The text's language, if known (e.g. en): skips the check that refuses a text which "
                           "reads as another language (422). The model reads English; other languages are refused.")
@@ -114,6 +124,11 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         log.exception("unexpected error on %s", request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, ex: RequestValidationError):
+        # one line, as every refusal here (FastAPI's own answer is a list that echoes the input: a 1 MB text back)
+        return JSONResponse({"detail": "; ".join(_invalid(e) for e in ex.errors())}, status_code=422)
+
     @app.exception_handler(SlantError)
     async def refused(request: Request, ex: SlantError):
         # not "api: the text reads as ...": the request is the input
@@ -133,6 +148,11 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
     async def analyze(body: AnalyzeRequest) -> JSONResponse:
         if (body.text is None) == (body.url is None):
             return JSONResponse({"detail": "give exactly one of text and url"}, status_code=422)
+        if body.url is not None and body.source_url is not None:
+            return JSONResponse({"detail": "source_url goes with text (where it was taken from); a url is fetched"},
+                                status_code=422)
+        if body.source_url is not None and not re.match(r"https?://[^\s/]", body.source_url, re.IGNORECASE):
+            return JSONResponse({"detail": "source_url must be an http(s) address"}, status_code=422)
         if body.url is not None:
             from .inputs import read_url
             doc = await run_in_threadpool(read_url, body.url, **(fetch_options or {}))
@@ -140,7 +160,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         else:
             if is_blank(body.text):
                 return JSONResponse({"detail": "text is empty"}, status_code=422)
-            doc_id = body.id or "text"
+            doc_id = body.id or (url_id(body.source_url) if body.source_url else "text")
             if any(c.isspace() for c in doc_id):
                 return JSONResponse({"detail": "id must not contain spaces"}, status_code=422)
             title = (body.title or "").strip() or None   # a blank title is none, as a batch column's is
@@ -151,6 +171,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
                 doc.title, doc.language = title or doc.title, body.language
             else:
                 doc = Document(doc_id, body.text, title=title, source="api", language=body.language)
+            doc.url = body.source_url or doc.url
         return await _analysed(doc, body.thresholds, "text" if body.url is None else f"{body.url}: the page's text is")
 
     @app.post("/api/analyze-file", openapi_extra={"requestBody": {
@@ -195,6 +216,18 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
         return HTMLResponse(app_page())
 
     return app
+
+
+def _invalid(error: dict) -> str:
+    """One of a request's validation errors in words: "source_url: string should have at most 8192 characters",
+    "body: not JSON (Expecting value at character 0)"."""
+    loc = [str(part) for part in error.get("loc", ())]
+    where = ".".join(loc[1:]) if len(loc) > 1 and loc[0] in ("body", "query") else ".".join(loc) or "request"
+    if error.get("type") == "json_invalid":
+        why = (error.get("ctx") or {}).get("error", "")
+        return f"body: not JSON ({why} at character {loc[1]})" if why and len(loc) > 1 else "body: not JSON"
+    message = str(error.get("msg", "invalid"))
+    return f"{where}: {message[:1].lower()}{message[1:]}"
 
 
 def listen(host: str, port: int):

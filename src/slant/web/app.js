@@ -38,9 +38,38 @@
   const textBox = document.getElementById("text");
   const urlBox = document.getElementById("url");
   const fileBox = document.getElementById("file");
-  // One source at a time: choosing a file clears the text and the link, typing either clears the file.
-  fileBox.addEventListener("change", () => { if (fileBox.files.length) { textBox.value = ""; urlBox.value = ""; } });
-  for (const box of [textBox, urlBox]) box.addEventListener("input", () => { fileBox.value = ""; });
+  const fromLine = document.getElementById("from");
+  let from = null;   // {title, source_url}: the page a text given by the bookmarklet was selected on
+  function setFrom(given) {
+    from = given;
+    fromLine.hidden = !given;
+    fromLine.textContent = given ? `selected on ${[given.title, given.source_url].filter(Boolean).join(" · ")}` : "";
+  }
+  // One source at a time: choosing a file clears the text and the link, typing either clears the file; a text
+  // changed by hand is no longer the selection the bookmarklet brought.
+  fileBox.addEventListener("change", () => {
+    if (fileBox.files.length) { textBox.value = ""; urlBox.value = ""; setFrom(null); }
+  });
+  for (const box of [textBox, urlBox]) box.addEventListener("input", () => { fileBox.value = ""; setFrom(null); });
+
+  // The bookmarklet: on any page it opens this page with what to analyse in the address's #fragment, which
+  // browsers send to no server: the selected text with the page's title (its og:title where it has one: the
+  // headline without the site's name that <title> adds) and address, or, with nothing selected, the page's
+  // address for this server to fetch (public pages only).
+  const MAX_FRAGMENT = 1500000;   // characters: Chrome keeps addresses up to 2 MB, Firefox up to 1 MB of them
+  const bookmarklet = document.getElementById("bookmarklet");
+  const code = "(function(){var s=String(getSelection()).trim(),m=document.querySelector('meta[property=\"og:" +
+    "title\"]'),t=(m&&m.content||document.title||'').trim(),p=s?{text:s,title:t,source_url:" +
+    "location.href}:{url:location.href},h=Object.keys(p).filter(function(k){return p[k]}).map(function(k){" +
+    "return k+'='+encodeURIComponent(p[k])}).join('&');if(h.length>" + MAX_FRAGMENT + "){alert('slant: the " +
+    "selection is too long to send this way; save the page and analyse the file');return}window.open(" +
+    JSON.stringify(location.origin + location.pathname) + "+'#'+h,'_blank','noopener')})()";
+  bookmarklet.href = "javascript:" + encodeURIComponent(code);
+  bookmarklet.addEventListener("click", (event) => {   // here it would analyse this very page
+    event.preventDefault();
+    status.className = "muted";
+    status.textContent = "drag the link to your bookmarks bar, then click the bookmark on the page you read";
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = textBox.value;
@@ -59,6 +88,7 @@
         : await fetch("api/analyze", {
             method: "POST", headers: { "Content-Type": "application/json" },
             body: JSON.stringify(Object.assign(url ? { url: url } : { text: text },
+                                               !url && from ? from : {},
                                                thresholds ? { thresholds: thresholds } : {})),
           });
       const body = await response.json();
@@ -72,4 +102,17 @@
       status.textContent = String(err.message || err);
     }
   });
+
+  // Opened by the bookmarklet: analyse what its #fragment holds, and take it out of the address (a reload does
+  // not analyse it again, and the text stays out of the browser's history).
+  const given = new URLSearchParams(location.hash.slice(1));
+  if (given.has("text") || given.has("url")) {
+    history.replaceState(null, "", location.pathname + location.search);
+    textBox.value = given.get("text") || "";
+    urlBox.value = given.has("text") ? "" : given.get("url");
+    const title = given.get("title"), sourceUrl = given.get("source_url");
+    setFrom(given.has("text") && (title || sourceUrl)
+      ? Object.assign(title ? { title: title } : {}, sourceUrl ? { source_url: sourceUrl } : {}) : null);
+    form.requestSubmit();
+  }
 })();
