@@ -4,6 +4,7 @@ the output read by DuckDB, pandas and polars, the dashboard in headless Chromium
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -394,6 +395,41 @@ def test_query_errors_are_one_line(tmp_path, model):
         assert (r.returncode, r.stderr) == (1, f"Error: {output}: {reason}\n")
     assert not (tmp_path / "nope").exists()
     assert table.returncode == 0 and "a1" in table.stdout and "│" in table.stdout
+
+
+def test_a_dashboard_of_part_of_the_output(tmp_path, model):
+    """slant report --source/--since/--until/--where: the charts, counts and examples of the chosen articles only,
+    the choice named on the page; a choice that matches nothing, or is not SQL, is one line."""
+    from slant.corpus.dashboard import dashboard_data
+    from slant.corpus.query import Selection
+
+    out = tmp_path / "out"
+    assert batch(write_formats(tmp_path)["jsonl"], "-o", out, "--workers", "1", model=model).returncode == 0
+    r = run_slant("report", out, "-o", tmp_path / "herald.html", "--source", "herald", "--since", "2024-02-01")
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "herald.html").read_text(encoding="utf-8")
+    assert "1 of 3 articles (source herald · from 2024-02-01) · 1 source" in page
+    assert "<title>slant dashboard · source herald · from 2024-02-01</title>" in page
+    # the figures are those of the chosen article alone: spans, techniques, sources, examples
+    d = dashboard_data(out, selection=Selection(where="id = 'a3'"))
+    a3 = query(out, "SELECT spans, len(techniques) AS n FROM articles WHERE id = 'a3'")[0]
+    assert (d["totals"]["articles"], d["totals"]["whole"], d["totals"]["spans"]) == (1, 3, a3["spans"])
+    assert len(d["prevalence"]) == a3["n"] and {r["source"] for r in d["sources"]} == {"herald"}
+    assert {r["id"] for r in d["examples_by_technique"] + d["examples_by_source"]} <= {"a3"}
+    whole = dashboard_data(out)
+    assert whole["totals"]["articles"] == whole["totals"]["whole"] == 3 and whole["totals"]["selection"] == ""
+    both = dashboard_data(out, selection=Selection(("herald", "gazette"), until=dt.date(2024, 2, 11)))
+    assert both["totals"]["articles"] == 2 and both["totals"]["selection"] == "source herald or gazette · to 2024-02-11"
+    for args, code, said in (
+            (("--where", "nonsense = 1"), 1, "Error: --where nonsense = 1: not a condition on the articles' columns ("),
+            (("--source", "nobody"), 1, f"Error: {out}: none of its 3 analysed articles matches source nobody, "
+                                        "nothing to chart"),
+            (("--since", "2024-03-01", "--until", "2024-01-01"), 2, "Error: --since 2024-03-01 is after --until "
+                                                                     "2024-01-01"),
+            (("--since", "March"), 2, "Invalid value for '--since'")):
+        r = run_slant("report", out, "-o", tmp_path / "none.html", *args)
+        assert r.returncode == code and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert not (tmp_path / "none.html").exists()
 
 
 def test_dashboard_opens_offline_in_chromium_with_every_chart(tmp_path, model, page):

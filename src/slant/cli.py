@@ -361,14 +361,29 @@ def query_cmd(out: Path, sql: str, fmt: str) -> None:
               help="HTML file to write. [default: OUT/dashboard.html]")
 @click.option("--top-sources", type=click.IntRange(1, None), default=15, show_default=True,
               help="Sources shown by name in per-source charts (the rest are pooled as \"other\").")
-def report_cmd(out: Path, output: Path | None, top_sources: int) -> None:
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Only the articles of this source (repeat for several).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Only articles dated this day or later (undated ones are left out).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Only articles dated this day or earlier (undated ones are left out).")
+@click.option("--where", default=None, metavar="SQL",
+              help="Only the articles for which this SQL condition over the articles' columns holds (as `slant "
+                   "query` names them), e.g. \"title ILIKE '%venezuela%'\" or \"genre = 'opinion'\".")
+def report_cmd(out: Path, output: Path | None, top_sources: int, sources: tuple[str, ...], since, until,
+               where: str | None) -> None:
     """Write a self-contained offline dashboard of a `slant batch` output: technique prevalence
     overall, per source and over time, technique co-occurrence, genre and frame mix per source,
-    and example spans that every chart links to.  Opens in any browser with no network."""
+    and example spans that every chart links to.  Opens in any browser with no network.
+    --source, --since, --until and --where chart a part of the output (all of them together)."""
     from .corpus.dashboard import write_dashboard
+    from .corpus.query import Selection
 
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}")
+    selection = Selection(sources, since and since.date(), until and until.date(), where)
     output = output or out / "dashboard.html"
-    write_dashboard(out, output, top_sources=top_sources)
+    write_dashboard(out, output, top_sources=top_sources, selection=selection)
     click.echo(f"wrote {output}", err=True)
 
 

@@ -22,7 +22,7 @@ from ..formats.tsv import writable
 from ..language import ENGLISH_ONLY
 from ..render import counted, short_title
 from ..report_html import safe_json
-from .query import connect
+from .query import Selection, connect, narrow
 from .store import Store
 
 __all__ = ["write_dashboard", "dashboard_html", "dashboard_data"]
@@ -59,16 +59,23 @@ def _rows(con, sql: str, *params) -> list[dict]:
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def dashboard_data(out: str | Path, top_sources: int = 15) -> dict:
-    """Every figure the dashboard shows, as plain lists of records."""
+def dashboard_data(out: str | Path, top_sources: int = 15, selection: Selection | None = None) -> dict:
+    """Every figure the dashboard shows, as plain lists of records: of the articles ``selection`` picks (default:
+    all of them)."""
+    selection = selection or Selection()
     con = connect(out)
+    whole = narrow(con, selection)
     totals = _rows(con, """SELECT count(*) AS articles, count(DISTINCT source) AS sources, min(date) AS first,
                            max(date) AS last, count(date) AS dated, sum(spans) AS spans FROM articles""")[0]
     totals["errors"] = _rows(con, "SELECT count(*) AS n FROM errors")[0]["n"]
     totals["other_language"] = _rows(con, "SELECT count(*) AS n FROM errors WHERE ends_with(reason, ?)",
                                      ENGLISH_ONLY)[0]["n"]
     totals["duplicates"] = _rows(con, "SELECT count(*) AS n FROM duplicates")[0]["n"]
+    totals.update(whole=whole, selection=str(selection))
     if not totals["articles"]:
+        if whole:
+            raise SlantError(f"{out}: none of its {counted(whole, 'analysed article')} matches {selection}, "
+                             "nothing to chart")
         raise SlantError(f"{out}: no analysed articles yet, nothing to chart")
     # sources beyond the top N are pooled, so that per-source charts stay readable
     con.execute(f"""CREATE TEMP TABLE src AS
@@ -256,9 +263,11 @@ def dashboard_html(d: dict, bundle: str) -> str:
     t = d["totals"]
     dates = f"{t['first']} to {t['last']} ({t['dated']:,} dated)" if t["dated"] else "no dates"
     other = f" ({t['other_language']:,} in another language)" if t["other_language"] else ""
-    facts = (f"{counted(t['articles'], 'article')} · {counted(t['sources'], 'source')} · "
+    chosen = f"{t['articles']:,} of {counted(t['whole'], 'article')} ({t['selection']})" if t["selection"] \
+        else counted(t["articles"], "article")
+    facts = (f"{chosen} · {counted(t['sources'], 'source')} · "
              f"{counted(int(t['spans'] or 0), 'span')} · {dates} · {counted(t['errors'], 'input')} not analysed{other} · "
-             f"{counted(t['duplicates'], 'duplicate')}")
+             f"{counted(t['duplicates'], 'duplicate')}{' in the whole output' if t['selection'] else ''}")
     sections = []
     for name, title, text in SECTIONS:
         if name in specs:
@@ -274,7 +283,7 @@ def dashboard_html(d: dict, bundle: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {GENERATOR_META}
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline' 'unsafe-eval'; img-src data: blob:">
-<title>slant dashboard</title>
+<title>slant dashboard{html.escape(" · " + t["selection"]) if t["selection"] else ""}</title>
 <style>
 body {{ font: 15px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem; color: #222; }}
 h1 {{ margin-bottom: .2rem; }} .facts {{ color: #555; margin-top: 0; }}
@@ -325,9 +334,10 @@ def _bundle() -> str:
         return vlc.javascript_bundle()
 
 
-def write_dashboard(out: str | Path, output: str | Path, top_sources: int = 15) -> Path:
+def write_dashboard(out: str | Path, output: str | Path, top_sources: int = 15,
+                    selection: Selection | None = None) -> Path:
     output = writable(output)   # as every writer: a folder or a missing folder is refused before any work
-    page = dashboard_html(dashboard_data(out, top_sources), _bundle().replace("</script", "<\\/script"))
+    page = dashboard_html(dashboard_data(out, top_sources, selection), _bundle().replace("</script", "<\\/script"))
     try:
         output.write_text(page, encoding="utf-8")
     except OSError as ex:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import SlantError
 from .store import TABLES, Store
 
-__all__ = ["connect", "run_query"]
+__all__ = ["connect", "run_query", "narrow", "Selection"]
 
 TECHNIQUES_VIEW = """
 CREATE VIEW techniques AS
@@ -47,6 +47,70 @@ def connect(out: str | Path):
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
     con.execute(TECHNIQUES_VIEW)
     return con
+
+
+class Selection:
+    """Which articles of an output to look at: by source, by date (inclusive; articles without a date are then
+    left out) and by any SQL condition over the ``articles`` view's columns. Empty: all of them."""
+
+    def __init__(self, sources: tuple[str, ...] = (), since=None, until=None, where: str | None = None):
+        self.sources, self.since, self.until = tuple(sources), since, until
+        self.where = where.strip() if where and where.strip() else None
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.since or self.until or self.where)
+
+    def sql(self) -> str:
+        """The condition, as SQL over ``articles``."""
+        parts = []
+        if self.sources:
+            parts.append("source IN (" + ", ".join(_literal(s) for s in self.sources) + ")")
+        if self.since:
+            parts.append(f"date >= DATE '{self.since.isoformat()}'")
+        if self.until:
+            parts.append(f"date <= DATE '{self.until.isoformat()}'")
+        if self.where:
+            parts.append(f"({self.where})")
+        return " AND ".join(parts) or "TRUE"
+
+    def __str__(self) -> str:
+        """In words, for a page's header: "source herald or gazette · from 2024-02-01 · where genre = 'opinion'"."""
+        parts = []
+        if self.sources:
+            parts.append("source " + " or ".join(self.sources))
+        if self.since and self.until:
+            parts.append(f"{self.since.isoformat()} to {self.until.isoformat()}")
+        elif self.since or self.until:
+            parts.append(f"from {self.since.isoformat()}" if self.since else f"to {self.until.isoformat()}")
+        if self.where:
+            parts.append(f"where {self.where}")
+        return " · ".join(parts)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def narrow(con, selection: Selection) -> int:
+    """Make the connection's ``articles``, ``spans`` and ``techniques`` views hold only the articles ``selection``
+    picks (``errors`` and ``duplicates`` stay whole: they are not articles); the number of articles in the whole
+    output. SlantError with DuckDB's first message line when the condition is not valid SQL over ``articles``."""
+    import duckdb
+
+    total = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    if not selection:
+        return total
+    try:
+        con.execute(f"SELECT count(*) FROM articles WHERE {selection.sql()}").fetchone()
+    except duckdb.Error as ex:
+        first = str(ex).strip().splitlines()[0] if str(ex).strip() else ex.__class__.__name__
+        raise SlantError(f"--where {selection.where}: not a condition on the articles' columns ({first})") from None
+    con.execute("ALTER VIEW articles RENAME TO all_articles")
+    con.execute("ALTER VIEW spans RENAME TO all_spans")
+    con.execute(f"CREATE VIEW articles AS SELECT * FROM all_articles WHERE {selection.sql()}")
+    # the techniques view reads "articles": bound when it is read, it now reads the chosen ones
+    con.execute("CREATE VIEW spans AS SELECT * FROM all_spans WHERE key IN (SELECT key FROM articles)")
+    return total
 
 
 def run_query(out: str | Path, sql: str, fmt: str = "table") -> str:
