@@ -130,6 +130,27 @@ def test_span_edges_keep_joined_words_whole_and_drop_edge_words(tokenizer):
     assert [text[s:e] for s, e, _, _ in spans] == ["self-hatred", "Don’t believe it"]
 
 
+def test_a_span_of_nothing_but_the_or_punctuation_is_not_shown(tokenizer):
+    """A run on "the", "of" or "!" alone says nothing of why (in sample such spans were right 1 time in 49): it is
+    left out; where it was a labelled paragraph's only evidence, the evidence widens to a word that says something."""
+    from slant.heads import evidence_spans, hollow
+
+    assert hollow("the") and hollow("!") and hollow("\u201d") and hollow("of the") and hollow("")
+    assert not hollow("our") and not hollow("the elite") and not hollow("Shameful!")
+    text = "Shameful!\n!\nThey betray the people."
+    t = tokenize(tokenizer, text)
+    assert [text[s:e] for s, e in t.offsets.tolist()] == ["Shame", "ful", "!", "!", "They", "betray", "the", "people",
+                                                          "."]
+    lines = [(0, 3), (3, 4), (4, 9)]
+    probs = np.full((len(t), 1), 0.05)
+    probs[3, 0] = probs[6, 0] = 0.9     # the lone "!" line, and "the"
+    probs[5, 0] = 0.4                   # "betray": under the threshold, the likelier neighbour of "the"
+    assert decode_spans(text, t, probs, np.array([0.5]), ["Loaded_Language"], max_gap=0) == []
+    spans = evidence_spans(text, t, probs, np.array([0.5]), ["Loaded_Language"], lines, [[], [0], [0]], max_gap=0)
+    # the "!" line has no other word: its evidence stays what it is; "the" widens to the word beside it
+    assert [(text[s:e], score) for s, e, _, score in spans] == [("!", 0.9), ("betray", 0.65)]
+
+
 def test_article_pooling_over_a_long_document():
     """An article longer than three windows: article features pool the merged piece states of every
     window, so each piece counts once, whatever window it came from."""

@@ -215,20 +215,31 @@ def span_edges(text: str, start: int, end: int) -> tuple[int, int]:
     return words[a][0], words[b - 1][1]
 
 
+def hollow(text: str) -> bool:
+    """Whether a span's text holds no word that says anything: only punctuation ("!", "”"), or only the
+    function words spans are trimmed of ("of", "the", "is"). In sample, on the English training articles,
+    the shipped model's spans of that kind overlapped an annotated span of their technique 1 time in 49
+    (the model's one-word spans: 23 in 100; longer ones 68 in 100)."""
+    return all(m.group().lower() in SPAN_END_WORDS for m in _WORD.finditer(text) if m.group()[0].isalnum())
+
+
 def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.ndarray,
                  labels: list[str] | tuple[str, ...],
-                 max_gap: int = SPAN_MERGE_GAP) -> list[tuple[int, int, str, float]]:
+                 max_gap: int = SPAN_MERGE_GAP, keep_hollow: bool = False) -> list[tuple[int, int, str, float]]:
     """Character spans ``(start, end, label, score)`` from per-piece probabilities [n, K].
 
     Pieces at or above the label's threshold form runs; runs separated by at
     most ``max_gap`` pieces below it merge; a run becomes the characters from its first
     piece's start to its last piece's end, widened to whole words and trimmed of edge words
-    (``span_edges``).  The score is the run's mean probability.
+    (``span_edges``).  The score is the run's mean probability. A ``hollow`` span (a lone "the",
+    "!") is left out unless ``keep_hollow``.
 
     >>> t = Tokens(np.arange(4), np.array([[0, 3], [4, 7], [8, 9], [10, 13]]))
     >>> p = np.array([[0.9], [0.8], [0.1], [0.7]])
     >>> decode_spans("The big a cat", t, p, np.array([0.5]), ["X"], max_gap=0)
     [(0, 7, 'X', 0.85), (10, 13, 'X', 0.7)]
+    >>> decode_spans("The big a cat", t, np.array([[0.1], [0.1], [0.9], [0.1]]), np.array([0.5]), ["X"])
+    []
     """
     found = []
     for k, label in enumerate(labels):
@@ -245,9 +256,32 @@ def decode_spans(text: str, tokens: Tokens, probs: np.ndarray, thresholds: np.nd
         runs.append((first, last))
         for a, b in runs:
             start, end = span_edges(text, int(tokens.offsets[a, 0]), int(tokens.offsets[b, 1]))
-            if end > start:
+            if end > start and (keep_hollow or not hollow(text[start:end])):
                 found.append((start, end, label, round(float(probs[a:b + 1, k].mean()), 4)))
     return sorted(found, key=lambda s: (s[0], s[1], s[2]))
+
+
+def _around_peak(text: str, tokens: Tokens, probs: np.ndarray, label: str, most: int = 8):
+    """The span around a paragraph's strongest piece for ``label`` (``probs`` [n], the paragraph's): the pieces
+    within half of the peak probability, widened toward the likelier neighbour, up to ``most`` pieces, while it
+    is ``hollow`` (a lone "the" says nothing of why); hollow only where the paragraph has no other words."""
+    peak = int(np.argmax(probs))
+    lo = hi = peak
+    while lo > 0 and probs[lo - 1] >= probs[peak] / 2:
+        lo -= 1
+    while hi < len(probs) - 1 and probs[hi + 1] >= probs[peak] / 2:
+        hi += 1
+
+    def span(keep_hollow: bool = False):
+        return decode_spans(text, Tokens(tokens.ids[lo:hi + 1], tokens.offsets[lo:hi + 1]),
+                            probs[lo:hi + 1, None], np.array([0.0]), [label], keep_hollow=keep_hollow)
+
+    while not (found := span()) and hi - lo + 1 < most and (lo > 0 or hi < len(probs) - 1):
+        if hi == len(probs) - 1 or (lo > 0 and probs[lo - 1] >= probs[hi + 1]):
+            lo -= 1
+        else:
+            hi += 1
+    return found or span(keep_hollow=True)
 
 
 def evidence_spans(text: str, tokens: Tokens, token_probs: np.ndarray, thresholds: np.ndarray,
@@ -257,13 +291,14 @@ def evidence_spans(text: str, tokens: Tokens, token_probs: np.ndarray, threshold
 
     A technique's spans are kept only inside paragraphs labelled with it; a
     labelled paragraph with no span of its technique gets the run around its
-    strongest piece (pieces within half of the peak probability), so every
+    strongest piece (pieces within half of the peak probability, widened while it
+    holds no word that says anything: "The" becomes "The big"), so every
     paragraph label comes with the words that carry it.
 
     >>> t = Tokens(np.arange(4), np.array([[0, 3], [4, 7], [9, 12], [13, 16]]))
     >>> p = np.array([[0.9], [0.2], [0.3], [0.1]])
     >>> evidence_spans("The big\\n\\nred cat", t, p, np.array([0.5]), ["X"], [(0, 2), (2, 4)], [[0], [0]])
-    [(0, 3, 'X', 0.9), (9, 12, 'X', 0.3)]
+    [(0, 7, 'X', 0.55), (9, 12, 'X', 0.3)]
     """
     found = []
     for (a, b), hot in zip(ranges, paragraph_labels):
@@ -274,14 +309,6 @@ def evidence_spans(text: str, tokens: Tokens, token_probs: np.ndarray, threshold
             spans = decode_spans(text, local, token_probs[a:b, k:k + 1], thresholds[k:k + 1], [labels[k]],
                                  max_gap)
             if not spans:
-                peak = int(np.argmax(token_probs[a:b, k]))
-                floor = token_probs[a + peak, k] / 2
-                lo = hi = peak
-                while lo > 0 and token_probs[a + lo - 1, k] >= floor:
-                    lo -= 1
-                while hi < b - a - 1 and token_probs[a + hi + 1, k] >= floor:
-                    hi += 1
-                spans = decode_spans(text, Tokens(local.ids[lo:hi + 1], local.offsets[lo:hi + 1]),
-                                     token_probs[a + lo:a + hi + 1, k:k + 1], np.array([0.0]), [labels[k]])
+                spans = _around_peak(text, local, token_probs[a:b, k], labels[k])
             found.extend(spans)
     return sorted(found, key=lambda s: (s[0], s[1], s[2]))
