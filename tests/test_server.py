@@ -453,7 +453,7 @@ def test_the_bookmarklet_analyses_the_page_you_read(fetching_server, page):
     """The page's "slant this page" link, as a bookmark clicked on another site's page: a selection goes with the
     page's title and address (in the #fragment, which reaches no server); with nothing selected, the page's address
     is fetched. Either way the page that opens analyses it and takes it out of its address."""
-    from urllib.parse import unquote
+    from urllib.parse import quote, unquote
 
     base, site = fetching_server
     page.goto(base + "/")
@@ -502,6 +502,15 @@ def test_the_bookmarklet_analyses_the_page_you_read(fetching_server, page):
     assert report.input_value("#url") == story and report.input_value("#text") == ""
     assert report.locator("#article p").nth(1).inner_text().startswith("The council met on Tuesday")
     assert site.fetched == ["/story.html"]
+    report.close()
+    # a page slant cannot fetch (here: one it is not allowed to, as a private address): the error says what to do
+    report = page.context.new_page()
+    report.goto(base + "/#url=" + quote("http://127.0.0.1:9/intranet/story.html", safe=""))
+    report.wait_for_function("document.getElementById('status').className === 'error'")
+    assert report.inner_text("#status") == (
+        "http://127.0.0.1:9/intranet/story.html: refused: 127.0.0.1 is a loopback address — slant cannot read that "
+        "page itself (a login, a paywall, a private address): select the article's text there and click the "
+        "bookmark again")
 
 
 def test_a_port_in_use_is_one_line_before_anything_is_announced():

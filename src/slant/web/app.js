@@ -40,6 +40,7 @@
   const fileBox = document.getElementById("file");
   const fromLine = document.getElementById("from");
   let from = null;   // {title, source_url}: the page a text given by the bookmarklet was selected on
+  let bookmarkedPage = "";   // the address the bookmarklet gave with nothing selected
   function setFrom(given) {
     from = given;
     fromLine.hidden = !given;
@@ -99,7 +100,9 @@
       download.hidden = downloadReport.hidden = false;
     } catch (err) {
       status.className = "error";
-      status.textContent = String(err.message || err);
+      status.textContent = String(err.message || err) + (url && url === bookmarkedPage
+        ? " — slant cannot read that page itself (a login, a paywall, a private address): select the article's " +
+          "text there and click the bookmark again" : "");
     }
   });
 
@@ -110,6 +113,7 @@
     history.replaceState(null, "", location.pathname + location.search);
     textBox.value = given.get("text") || "";
     urlBox.value = given.has("text") ? "" : given.get("url");
+    bookmarkedPage = urlBox.value;
     const title = given.get("title"), sourceUrl = given.get("source_url");
     setFrom(given.has("text") && (title || sourceUrl)
       ? Object.assign(title ? { title: title } : {}, sourceUrl ? { source_url: sourceUrl } : {}) : null);
