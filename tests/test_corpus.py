@@ -164,7 +164,7 @@ def test_bad_inputs_land_in_the_errors_table_and_the_run_goes_on(tmp_path, model
         str(folder / "latin1.txt"): "not UTF-8 text (byte 0xe9 at offset 3)",
         str(folder / "nothing.html"): "no article text found in the HTML",
         f"{jsonl}:2": "line 2: not JSON (Expecting value)",
-        f"{jsonl}:3": 'line 3: no "text" field',
+        f"{jsonl}:3": 'line 3: no "text" field (nor a "url" to fetch)',
         f"{jsonl}:4": "line 4: not a JSON object",
         f"{jsonl}:5": "line 5: not UTF-8 text (byte 0xe9 at offset 28)",
         f"{jsonl}:6": "empty, no text to read",
@@ -210,6 +210,51 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def error_reasons(out: Path) -> dict[str, str]:
     """id -> reason of a batch output's errors table."""
     return {row["id"]: row["reason"] for row in query(out, "SELECT id, reason FROM errors")}
+
+
+def test_rows_that_give_an_address_and_no_text_are_fetched(tmp_path, model):
+    """A table of links (a media-monitoring export: url, title, source, date): each row with a "url" and no text is
+    fetched by the workers under slant.fetch's rules and analysed as the page; what cannot be fetched is an error row
+    that says why; a row with text is read as it is, and the same address twice is fetched once."""
+    from test_fetch import PAGE, Site
+
+    from slant.corpus.batch import run_batch
+    from slant.fetch import AllowOnly
+
+    site = Site({"/story.html": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE),
+                 "/notes.txt": (200, {"Content-Type": "text/plain; charset=utf-8"}, ARTICLES[1].encode())})
+    links = tmp_path / "links.csv"
+    with open(links, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["url", "source", "date", "text"])
+        writer.writerows([[site.url + "/story.html", "", "", ""],
+                          [site.url + "/notes.txt", "Notes Weekly", "2024-05-01", ""],
+                          [site.url + "/gone.html", "", "", ""],
+                          ["ftp://example.org/a.txt", "", "", ""],
+                          [site.url + "/story.html", "", "", ""],     # again: a duplicate, not fetched twice
+                          [site.url + "/never.html", "Herald", "", ARTICLES[0]]])   # its text is read
+    try:
+        summary = run_batch([str(links)], tmp_path / "out", model=model, workers=1,
+                            fetch_options={"allow": AllowOnly(("127.0.0.1", site.port))})
+    finally:
+        site.httpd.shutdown()
+    out = tmp_path / "out"
+    assert (summary.analysed, summary.errors, summary.duplicates) == (3, 2, 1)
+    rows = {row["id"]: row for row in query(out, "SELECT id, title, source, url, date FROM articles")}
+    assert rows["links-1"]["title"] == "Budget Approved After Long Debate"
+    assert rows["links-1"]["source"] == f"127.0.0.1:{site.port}"   # the site: its og:site_name, else its host
+    assert rows["links-1"]["url"] == site.url + "/story.html"
+    assert str(rows["links-1"]["date"]) == "2024-03-01"                      # the page's own date
+    assert (rows["links-2"]["source"], str(rows["links-2"]["date"])) == ("Notes Weekly", "2024-05-01")   # the row's
+    assert rows["links-6"]["source"] == "Herald"
+    assert error_reasons(out) == {"links-3": f"{site.url}/gone.html: HTTP 404 Not Found",
+                                  "links-4": "ftp://example.org/a.txt: only http and https URLs are fetched, not ftp"}
+    assert sorted(site.fetched) == ["/gone.html", "/notes.txt", "/story.html"]
+    assert query(out, "SELECT same_as FROM duplicates")[0]["same_as"] == f"{links}:row 1"
+    # the command as a user runs it: public addresses only (this one, on 127.0.0.1, is refused and said so)
+    r = batch(links, "-o", tmp_path / "cli", "--workers", "1", model=model)
+    assert r.returncode == 0, r.stderr
+    assert error_reasons(tmp_path / "cli")["links-1"] == f"{site.url}/story.html: refused: 127.0.0.1 is a loopback address"
 
 
 def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp_path, model):
@@ -275,7 +320,8 @@ def test_whole_input_problems_stop_before_any_work_with_one_line(tmp_path, model
     bad_csv.write_text("id,body\n1,hello\n", encoding="utf-8")
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("café,text\nx,y\n".encode("latin-1"))
-    for args, expected in [((bad_csv,), f'{bad_csv}: no "text" column in the CSV header (found: id, body)'),
+    for args, expected in [((bad_csv,), f'{bad_csv}: no "text" column (nor a "url" one, to fetch) in the CSV '
+                                          'header (found: id, body)'),
                            ((latin1,), f"{latin1}: the CSV header is not UTF-8 text (nor UTF-16 with a byte-order mark)"),
                            ((tmp_path / "missing.jsonl",), f"{tmp_path / 'missing.jsonl'}: no such file or folder"),
                            (("",), "'': an empty path names no file or folder")]:   # not the current folder
@@ -672,7 +718,7 @@ def test_json_arrays_of_articles(tmp_path, model):
     assert r.returncode == 0, r.stderr
     assert query(out, "SELECT id, source FROM articles ORDER BY id") == [
         {"id": "900000001", "source": str(EXAMPLES / "article900000001.txt")}, {"id": "a", "source": "Bugle"}]
-    assert error_reasons(out) == {"export-2": "item 2: not a JSON object", "c": 'item 3: no "text" field'}
+    assert error_reasons(out) == {"export-2": "item 2: not a JSON object", "c": 'item 3: no "text" field (nor a "url" to fetch)'}
     (tmp_path / "lines.json").write_text('{"text": "a"}\n{"text": "b"}\n', encoding="utf-8")
     (tmp_path / "string.json").write_text('"a text"', encoding="utf-8")
     for name, error in (("lines.json", "one JSON value after another, not one array: JSON Lines? name the file .jsonl"),

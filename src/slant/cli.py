@@ -314,12 +314,12 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     INPUTS are folders of .txt/.html/.mhtml/.docx/.odt/.rtf/.pdf/.eml files, or such files (a saved page's site name is its
     source; a picture of text named as an input is read by OCR, with pip install "slant[ocr]"), JSON (an array of objects), JSONL, CSV (commas or semicolons) or TSV files (a "text"
     field or column, plus optional id, title, source, url, date, language) and Parquet files (same
-    columns).
+    columns); a row with a url and no text (a list of links) is fetched, public addresses only.
     Results are committed in chunks: killed at any point, the same command resumes where it
     stopped, with no article lost or counted twice.  An input that cannot be analysed (empty,
     not UTF-8, another language, ...) goes to the errors table and the run goes on; the summary counts
     them, and the exit status is 0 once the run is done.  A problem with a whole input (a missing file,
-    a CSV without a text column) stops the run before any work, exit 1.  Query the output with
+    a CSV with neither a text nor a url column) stops the run before any work, exit 1.  Query the output with
     `slant query OUT "SQL"`; chart it with `slant report OUT`."""
     from .corpus.batch import run_batch
     from .corpus.engine import default_workers, local_workers

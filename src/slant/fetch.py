@@ -125,6 +125,18 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
 
 
+class AllowOnly:
+    """An ``allow`` for ``fetch`` that lets through these ``(address, port)`` pairs and nothing else the rules
+    refuse (a test's own server on 127.0.0.1, an archive on an intranet); it pickles, so ``slant batch``'s worker
+    processes can take it (``run_batch(..., fetch_options={"allow": AllowOnly(("127.0.0.1", 8080))})``)."""
+
+    def __init__(self, *pairs: tuple[str, int]):
+        self.pairs = frozenset(pairs)
+
+    def __call__(self, address: str, port: int) -> bool:
+        return (address, port) in self.pairs
+
+
 def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT,
           allow: Callable[[str, int], bool] | None = None) -> Fetched:
     """GET ``url`` under the rules above.  ``allow(address, port)`` may let through an address

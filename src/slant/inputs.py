@@ -64,25 +64,30 @@ def url_id(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "url"
 
 
-def read_url(url: str, **fetch_options) -> Document:
-    """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure."""
+def read_url(url: str, site_as_source: bool = False, **fetch_options) -> Document:
+    """Fetch ``url`` (slant.fetch rules) and turn the page into a Document; FetchError / InputError on failure.
+    Its source is ``url``, or with ``site_as_source`` the site (a page's ``og:site_name``, else the host), as
+    ``slant batch`` gives its articles."""
+    from urllib.parse import urlsplit
+
     from .fetch import DOCUMENT_TYPES, DOWNLOAD_TYPES, fetch
     from .formats.html import decode_html, document_from_html, is_html_page
 
     page = fetch(url, **fetch_options)
+    source = (urlsplit(page.url).hostname or url) if site_as_source else url
     if page.content_type in DOWNLOAD_TYPES:   # a download (a PDF behind a "download" link): read as a file is
-        from urllib.parse import unquote, urlsplit
+        from urllib.parse import unquote
         name = unquote(urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[-1]) or "download"
         try:
             doc = document_from_bytes(page.body, name)
         except InputError as ex:   # named by the URL asked for, not by the file's name
             said = str(ex)
             raise InputError(url + said[len(name):] if said.startswith(name + ": ") else said) from None
-        doc.id, doc.source, doc.url = url_id(page.url), url, page.url
+        doc.id, doc.source, doc.url = url_id(page.url), source, page.url
         return doc
     if page.content_type in DOCUMENT_TYPES:
         doc = read_document(page.body, DOCUMENT_TYPES[page.content_type], url_id(page.url), url)
-        doc.url = page.url
+        doc.source, doc.url = source, page.url
         return doc
     if page.content_type == "text/plain" and not is_html_page(page.body):   # a page served as plain text is a page
         try:
@@ -91,9 +96,11 @@ def read_url(url: str, **fetch_options) -> Document:
             text = page.body.decode("utf-8", errors="replace")
         if is_blank(text):
             raise InputError(f"{url}: empty page, no text to read")
-        return Document(url_id(page.url), text, source=url, url=page.url)
-    return document_from_html(decode_html(page.body, url, page.charset, lenient=True), url_id(page.url), url,
-                              page.url)
+        return Document(url_id(page.url), text, source=source, url=page.url)
+    doc = document_from_html(decode_html(page.body, url, page.charset, lenient=True), url_id(page.url), url,
+                             page.url, site_as_source=site_as_source)
+    doc.source = doc.source or source
+    return doc
 
 
 def _page(raw: bytes, doc_id: str, where: str, kind: str = "html") -> Document:

@@ -64,12 +64,14 @@ def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:
 def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = None, workers: int = 1,
               threads: int | None = None, engine: str = "local", address: str | None = None, thresholds: str = "micro",
               language: str | None = None, chunk_size: int = 1000, commit_seconds: float = 60.0,
-              on_start: Callable[[int, int], None] | None = None,
+              fetch_options: dict | None = None, on_start: Callable[[int, int], None] | None = None,
               on_advance: Callable[[int], None] | None = None) -> BatchSummary:
     """Analyse every article of ``inputs`` into the tables under ``out``; see the module text.
 
     ``language`` is the language of the records that do not give their own (``slant.language``: the model
     reads English, a text that reads as another language is an error unless declared English).
+    ``fetch_options`` go to ``slant.fetch.fetch`` for the rows that name their article by its address (e.g.
+    ``{"allow": slant.fetch.AllowOnly((address, port))}`` for a server of one's own on a private address).
     ``on_start(total, already_done)`` and ``on_advance(n)`` report progress."""
     corpus = Corpus(inputs, exclude=out)
     if engine == "local":
@@ -134,7 +136,7 @@ def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = 
     started = time.monotonic()
     try:
         with make_engine(engine, None if model is None else str(model), workers, threads, address,
-                         thresholds) as runner:
+                         thresholds, fetch_options) as runner:
             for outcomes, pid, peak in runner.map(batches()):
                 for o in outcomes:
                     r = o.record

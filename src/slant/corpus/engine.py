@@ -66,12 +66,14 @@ class LocalEngine(Engine):
 
     name = "local"
 
-    def __init__(self, model: str | None, workers: int, threads: int | None = None, thresholds: str = "micro"):
+    def __init__(self, model: str | None, workers: int, threads: int | None = None, thresholds: str = "micro",
+                 fetch_options: dict | None = None):
         import multiprocessing
 
         super().__init__(model, workers, threads)
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=init_worker, initargs=(model, self.threads, thresholds))
+                                        initializer=init_worker,
+                                        initargs=(model, self.threads, thresholds, fetch_options))
 
     def map(self, batches: Iterable[list[Record]]) -> Iterator[Result]:
         from concurrent.futures.process import BrokenProcessPool
@@ -105,8 +107,8 @@ class LocalEngine(Engine):
 class _Analyst:
     """A Ray actor: one worker with its own loaded model."""
 
-    def __init__(self, model: str | None, threads: int, thresholds: str):
-        init_worker(model, threads, thresholds)
+    def __init__(self, model: str | None, threads: int, thresholds: str, fetch_options: dict | None):
+        init_worker(model, threads, thresholds, fetch_options)
 
     def run(self, batch: list[Record]) -> Result:
         return analyse_batch(batch)
@@ -121,7 +123,7 @@ class RayEngine(Engine):
     name = "ray"
 
     def __init__(self, model: str | None, workers: int, threads: int | None = None, address: str | None = None,
-                 thresholds: str = "micro"):
+                 thresholds: str = "micro", fetch_options: dict | None = None):
         try:
             import ray
         except ImportError:
@@ -141,7 +143,7 @@ class RayEngine(Engine):
                                   f"{str(ex).splitlines()[0] if str(ex) else ex.__class__.__name__}") from None
             self.started = True
         actor = ray.remote(num_cpus=1)(_Analyst)
-        self.actors = [actor.remote(model, self.threads, thresholds) for _ in range(workers)]
+        self.actors = [actor.remote(model, self.threads, thresholds, fetch_options) for _ in range(workers)]
 
     def map(self, batches: Iterable[list[Record]]) -> Iterator[Result]:
         ray = self.ray
@@ -178,13 +180,13 @@ class RayEngine(Engine):
 
 
 def make_engine(engine: str, model: str | None, workers: int, threads: int | None = None,
-                address: str | None = None, thresholds: str = "micro") -> Engine:
+                address: str | None = None, thresholds: str = "micro", fetch_options: dict | None = None) -> Engine:
     if workers < 1:
         raise SlantError(f"--workers must be at least 1, got {workers}")
     if engine == "local":
         if address:
             raise SlantError("--address goes with --engine ray only")
-        return LocalEngine(model, workers, threads, thresholds)
+        return LocalEngine(model, workers, threads, thresholds, fetch_options)
     if engine == "ray":
-        return RayEngine(model, workers, threads, address, thresholds)
+        return RayEngine(model, workers, threads, address, thresholds, fetch_options)
     raise SlantError(f"unknown engine {engine!r} (local or ray)")

@@ -1,4 +1,5 @@
-"""Corpus inputs, one Record per article: folders of .txt/.html files, JSON, JSONL, CSV (or TSV) and Parquet.
+"""Corpus inputs, one Record per article: folders of .txt/.html files, JSON, JSONL, CSV (or TSV) and Parquet; a
+table's row with a ``url`` and no ``text`` names its article by address, and the worker fetches it.
 
 A Record carries its ``origin`` (where it came from: a file path, or
 ``FILE:LINE`` / ``FILE:row N``) — the identity that resume uses — and its
@@ -39,7 +40,8 @@ class Record:
 
     origin: str
     id: str
-    kind: str = "text"  # "text", "html", "mhtml", "docx", "odt", "rtf", "pdf", "eml" or "image" (inputs.file_kind)
+    kind: str = "text"  # "text", "html", "mhtml", "docx", "odt", "rtf", "pdf", "eml" or "image" (inputs.file_kind),
+    # or "url": ``data`` is the address of the article, fetched by the worker
     data: bytes | str = b""
     title: str | None = None
     source: str | None = None
@@ -200,8 +202,11 @@ def _table_record(origin: str, fallback_id: str, row: dict, where: str) -> Recor
     text = row.get("text")
     rid = _meta(row.get("id")) or fallback_id
     meta = {name: _meta(row.get(name)) for name in FIELDS[1:]}
+    if meta["url"] and (text is None or isinstance(text, str) and is_blank(text)):
+        # an article named by its address alone (a list of links, a media-monitoring export): the worker fetches it
+        return Record(origin, rid, "url", meta["url"], **meta)
     if text is None:
-        return Record(origin, rid, error=f"{where}: no \"text\" field", **meta)
+        return Record(origin, rid, error=f"{where}: no \"text\" field (nor a \"url\" to fetch)", **meta)
     if isinstance(text, bytes):   # Parquet written with binary, not string, columns (Spark, older writers):
         return Record(origin, rid, "text", text, **meta)   # read as a text file is, UTF-8 or an error row
     if not isinstance(text, str):
@@ -253,7 +258,7 @@ def _csv_reader(path: Path, f):
     first = f.readline()
     candidates = ("\t",) if path.suffix.lower() == ".tsv" else (",", ";", "\t")
     delimiter = next((d for d in candidates
-                      if "text" in (h.strip().lower() for h in next(csv.reader([first], delimiter=d), []))),
+                      if {"text", "url"} & {h.strip().lower() for h in next(csv.reader([first], delimiter=d), [])}),
                      candidates[0])
     return csv.reader(itertools.chain([first], f), delimiter=delimiter)
 
@@ -265,8 +270,9 @@ def _csv_columns(path: Path, header: list[str] | None) -> list[str]:
     if any(_has_surrogates(h) for h in header):
         raise InputError(f"{path}: the {kind} header is not UTF-8 text (nor UTF-16 with a byte-order mark)")
     header = [h.strip().lower() for h in header]
-    if "text" not in header:
-        raise InputError(f"{path}: no \"text\" column in the {kind} header (found: {', '.join(header)})")
+    if "text" not in header and "url" not in header:
+        raise InputError(f"{path}: no \"text\" column (nor a \"url\" one, to fetch) in the {kind} header "
+                         f"(found: {', '.join(header)})")
     return header
 
 
@@ -282,7 +288,8 @@ def _parquet_file(path: Path):
         pf = pq.ParquetFile(path)
     except (pyarrow.lib.ArrowException, OSError) as ex:
         raise InputError(f"{path}: not a readable Parquet file ({str(ex).splitlines()[0]})") from None
-    if "text" not in pf.schema_arrow.names:
-        raise InputError(f"{path}: no \"text\" column (found: {', '.join(pf.schema_arrow.names)})")
+    if "text" not in pf.schema_arrow.names and "url" not in pf.schema_arrow.names:
+        raise InputError(f"{path}: no \"text\" column (nor a \"url\" one, to fetch) "
+                         f"(found: {', '.join(pf.schema_arrow.names)})")
     return pf
 

@@ -15,22 +15,24 @@ from ..errors import NotUnicodeError, SlantError, TextTooLongError
 from ..language import NotEnglishError
 from ..formats.html import document_from_html
 from ..formats.tsv import decode_text
-from ..inputs import DOCUMENT_KINDS, PAGE_KINDS, page_text, read_document
+from ..inputs import DOCUMENT_KINDS, PAGE_KINDS, page_text, read_document, read_url
 from ..segment import is_blank
 from .records import Record
 
 __all__ = ["init_worker", "analyse_batch", "Outcome", "article_row", "span_rows", "parse_date"]
 
 _DETECTOR = None
+_FETCH: dict = {}   # slant.fetch.fetch's options for the records that name their article by its address
 CONTEXT = 80  # characters of context kept on each side of a span
 
 
-def init_worker(model: str | None, threads: int, thresholds: str = "micro") -> None:
+def init_worker(model: str | None, threads: int, thresholds: str = "micro", fetch_options: dict | None = None) -> None:
     """Load the model once for this process (the pool initializer / the Ray actor's constructor)."""
-    global _DETECTOR
+    global _DETECTOR, _FETCH
     from ..runtime import load_detector
 
     _DETECTOR = load_detector(model, threads=threads, thresholds=thresholds)
+    _FETCH = dict(fetch_options or {})
 
 
 class Outcome:
@@ -71,6 +73,12 @@ def _reason(record: Record, message: str) -> str:
 
 
 def _document(record: Record, data: bytes | str) -> Document:
+    if record.kind == "url":   # a row with an address and no text: the article is fetched (slant.fetch's rules)
+        doc = read_url(data, site_as_source=True, **_FETCH)
+        doc.id = record.key
+        doc.title, doc.date = record.title or doc.title, record.date or doc.date
+        doc.source, doc.language = record.source or doc.source, record.language
+        return doc
     if record.kind in DOCUMENT_KINDS:
         doc = read_document(data, record.kind, record.key, record.origin)
         doc.title, doc.source, doc.url, doc.date = record.title or doc.title, record.source, record.url, record.date
