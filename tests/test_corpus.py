@@ -257,6 +257,48 @@ def test_rows_that_give_an_address_and_no_text_are_fetched(tmp_path, model):
     assert error_reasons(tmp_path / "cli")["links-1"] == f"{site.url}/story.html: refused: 127.0.0.1 is a loopback address"
 
 
+def test_columns_named_otherwise_are_read_as_slants_fields(tmp_path, model):
+    """--column FIELD=NAME: an export's own column names (body, headline, media_name, publish_date) read as slant's
+    fields, in CSV (its header's case aside), JSONL and Parquet alike; a column named but missing, or a field slant
+    does not read, is one line before any work; the same output read another way is refused."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"Body": text, "headline": f"Headline {aid}", "media_name": src, "publish_date": date, "story_id": aid}
+            for (aid, src, date), text in zip(META, ARTICLES)]
+    table = tmp_path / "export.csv"
+    with open(table, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    write_jsonl(tmp_path / "export.jsonl", rows)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "export.parquet")
+    mapping = ["--column", "text=Body", "--column", "title=headline", "--column", "source=media_name",
+               "--column", "date=publish_date", "--column", "ID=story_id"]
+    sql = "SELECT id, title, source, CAST(date AS VARCHAR) AS date, techniques FROM articles ORDER BY id"
+    expected = None
+    for name in ("export.csv", "export.jsonl", "export.parquet"):
+        out = tmp_path / name.replace(".", "-")
+        r = batch(tmp_path / name, "-o", out, "--workers", "1", *mapping, model=model)
+        assert r.returncode == 0, r.stderr
+        got = query(out, sql)
+        assert [(g["id"], g["title"], g["source"], g["date"]) for g in got] == [
+            (aid, f"Headline {aid}", src, date) for aid, src, date in META], name
+        assert expected is None or got == expected   # the same articles, however they were stored
+        expected = got
+    r = batch(tmp_path / "export.csv", "-o", tmp_path / "export-csv", "--workers", "1", *mapping[:-2], model=model)
+    assert r.returncode == 1 and "--column id=story_id" in r.stderr and "not this one" in r.stderr, r.stderr
+    for args, code, said in (
+            (("--column", "text=content"), 1, f'{table}: no "content" column for --column text=content (found: '
+                                              'body, headline, media_name, publish_date, story_id)'),
+            (("--column", "body=text"), 2, "'body=text': expected FIELD=NAME, FIELD one of text, id, title, "
+                                           "source, url, date, language"),
+            (("--column", "text=a", "--column", "text=b"), 2, "text is named twice (text=a, text=b)")):
+        r = batch(table, "-o", tmp_path / "bad", *args, model=model)
+        assert r.returncode == code and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_a_text_in_another_language_is_an_error_unless_its_language_is_given(tmp_path, model):
     from test_language import FRENCH, GERMAN
     jsonl = write_jsonl(tmp_path / "mixed.jsonl", [

@@ -281,6 +281,22 @@ def _loopback(address: str) -> bool:
         return False
 
 
+def _columns(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    """--column FIELD=NAME, as a dict; a usage error for a field slant does not read or a name given twice."""
+    from .corpus.records import FIELDS
+
+    columns: dict[str, str] = {}
+    for value in values:
+        field, _, name = value.partition("=")
+        field, name = field.strip().lower(), name.strip()
+        if field not in ("text", *FIELDS) or not name:
+            raise click.BadParameter(f"{value!r}: expected FIELD=NAME, FIELD one of text, {', '.join(FIELDS)}")
+        if field in columns:
+            raise click.BadParameter(f"{field} is named twice ({field}={columns[field]}, {value})")
+        columns[field] = name
+    return columns
+
+
 @cli.command("batch")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", "out", required=True, type=PATH,
@@ -301,11 +317,15 @@ def _loopback(address: str) -> bool:
               help="The language of the inputs that do not give their own (a \"language\" field or column), if "
                    "you know it (e.g. en): skips the check that puts texts which read as another language in "
                    "errors. The model reads English; other languages are refused.")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=NAME", callback=_columns,
+              help="Read the tables' column NAME as slant's FIELD (text, id, title, source, url, date or "
+                   "language), where an export names it otherwise, e.g. --column text=body --column "
+                   "source=media_name. Repeat for several.")
 @_MODEL
 @_THRESHOLDS
 def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: int | None, engine: str,
-              address: str | None, chunk_size: int, quiet: bool, language: str | None, model: Path | None,
-              thresholds: str) -> None:
+              address: str | None, chunk_size: int, quiet: bool, language: str | None, columns: dict[str, str],
+              model: Path | None, thresholds: str) -> None:
     """Analyse a corpus into Parquet tables under OUT: articles (one row per article: id, source,
     date, genre and its probability, frames, techniques with counts and top scores), spans
     (the evidence), errors (inputs that could not be analysed, with the reason) and
@@ -333,7 +353,7 @@ def batch_cmd(inputs: tuple[str, ...], out: Path, workers: int | None, threads: 
     with BatchProgress(enabled=not quiet) as progress:
         summary = run_batch(list(inputs), out, model=model, workers=workers, threads=threads, engine=engine,
                             address=address, chunk_size=chunk_size, thresholds=thresholds, language=language,
-                            on_start=progress.start, on_advance=progress.advance)
+                            columns=columns, on_start=progress.start, on_advance=progress.advance)
     print_summary(summary)
 
 

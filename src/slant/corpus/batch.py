@@ -64,19 +64,23 @@ def model_identity(model: str | Path | None, thresholds: str = "micro") -> dict:
 def run_batch(inputs: list[str], out: str | Path, *, model: str | Path | None = None, workers: int = 1,
               threads: int | None = None, engine: str = "local", address: str | None = None, thresholds: str = "micro",
               language: str | None = None, chunk_size: int = 1000, commit_seconds: float = 60.0,
-              fetch_options: dict | None = None, on_start: Callable[[int, int], None] | None = None,
+              fetch_options: dict | None = None, columns: dict[str, str] | None = None,
+              on_start: Callable[[int, int], None] | None = None,
               on_advance: Callable[[int], None] | None = None) -> BatchSummary:
     """Analyse every article of ``inputs`` into the tables under ``out``; see the module text.
 
     ``language`` is the language of the records that do not give their own (``slant.language``: the model
     reads English, a text that reads as another language is an error unless declared English).
+    ``columns`` reads a table's columns as slant's fields (``{"text": "body", "source": "media_name"}``).
     ``fetch_options`` go to ``slant.fetch.fetch`` for the rows that name their article by its address (e.g.
     ``{"allow": slant.fetch.AllowOnly((address, port))}`` for a server of one's own on a private address).
     ``on_start(total, already_done)`` and ``on_advance(n)`` report progress."""
-    corpus = Corpus(inputs, exclude=out)
+    corpus = Corpus(inputs, exclude=out, columns=columns)
     if engine == "local":
         workers = local_workers(workers)
     identity = model_identity(model, thresholds)
+    if columns:   # another reading of the same rows is another output (their origins would count as done)
+        identity["columns"] = [f"{field}={name}" for field, name in sorted(columns.items())]
     store = Store.open(out, identity)
     done_origins, keys = store.done()
     summary = BatchSummary(Path(out), inputs=len(corpus), workers=workers, engine=engine)

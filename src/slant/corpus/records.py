@@ -72,9 +72,11 @@ def _meta(value) -> str | None:
 class Corpus:
     """The records of every input, in a fixed order; ``len()`` counts them without decoding."""
 
-    def __init__(self, inputs: list[str], exclude: str | Path | None = None):
+    def __init__(self, inputs: list[str], exclude: str | Path | None = None, columns: dict[str, str] | None = None):
         if not inputs:
             raise InputError("no inputs given")
+        # a table's columns read as slant's fields ("text" -> "body"), where an export names them otherwise
+        self.columns = dict(columns or {})
         self.inputs = [given_path(raw) for raw in inputs]
         # the output folder may sit inside an input folder: its files (a dashboard.html) are not articles
         self.exclude = Path(exclude).resolve() if exclude is not None else None
@@ -109,12 +111,12 @@ class Corpus:
                     return sum(1 for line in f if line.strip())
             if suffix in (".csv", ".tsv"):
                 with _csv_text(path) as f:
-                    reader = _csv_reader(path, f)
+                    reader = _csv_reader(path, f, self._names())
                     header = next(reader, None)
-                    _csv_columns(path, header)
+                    _csv_columns(path, header, self.columns)
                     return sum(1 for _ in reader)
             if suffix == ".parquet":
-                return _parquet_file(path).metadata.num_rows
+                return _parquet_file(path, self.columns).metadata.num_rows
             if suffix == ".json":   # parsed once: the items wait here for the run
                 self._parsed[path] = _json_items(path)
                 return len(self._parsed[path])
@@ -123,6 +125,17 @@ class Corpus:
         except csv.Error as ex:
             raise InputError(f"{path}: not a readable {suffix[1:].upper()} file ({ex})") from None
         return 1
+
+    def _names(self) -> set[str]:
+        """The column names that hold the text or the address: what a CSV header is split to find."""
+        return {self.columns.get("text", "text").lower(), self.columns.get("url", "url").lower()}
+
+    def _mapped(self, row: dict, lower: bool = False) -> dict:
+        """``row`` with slant's fields read from the columns ``--column`` names (``lower``: a CSV header's names,
+        lower-cased)."""
+        if not self.columns:
+            return row
+        return row | {field: row.get(name.lower() if lower else name) for field, name in self.columns.items()}
 
     # -- readers ------------------------------------------------------------
     def _file(self, path: Path) -> Record:
@@ -149,7 +162,7 @@ class Corpus:
             if not isinstance(obj, dict):
                 yield Record(origin, f"{path.stem}-{number}", error=f"{where}: not a JSON object")
                 continue
-            yield _table_record(origin, f"{path.stem}-{number}", obj, where)
+            yield _table_record(origin, f"{path.stem}-{number}", self._mapped(obj), where)
 
     def _jsonl(self, path: Path) -> Iterator[Record]:
         with open(path, "rb") as f:
@@ -169,12 +182,12 @@ class Corpus:
                 if not isinstance(obj, dict):
                     yield Record(origin, f"{path.stem}-{number}", error=f"line {number}: not a JSON object")
                     continue
-                yield _table_record(origin, f"{path.stem}-{number}", obj, f"line {number}")
+                yield _table_record(origin, f"{path.stem}-{number}", self._mapped(obj), f"line {number}")
 
     def _csv(self, path: Path) -> Iterator[Record]:
         with _csv_text(path) as f:
-            reader = _csv_reader(path, f)
-            header = _csv_columns(path, next(reader, None))
+            reader = _csv_reader(path, f, self._names())
+            header = _csv_columns(path, next(reader, None), self.columns)
             for number, row in enumerate(reader, 1):
                 origin = f"{path}:row {number}"
                 if len(row) != len(header):
@@ -184,18 +197,21 @@ class Corpus:
                 if any(_has_surrogates(cell) for cell in row):
                     yield Record(origin, f"{path.stem}-{number}", error=f"row {number}: not UTF-8 text")
                     continue
-                yield _table_record(origin, f"{path.stem}-{number}", dict(zip(header, row)), f"row {number}")
+                yield _table_record(origin, f"{path.stem}-{number}", self._mapped(dict(zip(header, row)), lower=True),
+                                    f"row {number}")
 
     _tsv = _csv   # the same table, tab-separated
 
     def _parquet(self, path: Path) -> Iterator[Record]:
-        pf = _parquet_file(path)
-        columns = [c for c in ("text",) + FIELDS if c in pf.schema_arrow.names]
+        pf = _parquet_file(path, self.columns)
+        wanted = {*("text",), *FIELDS, *self.columns.values()}
+        columns = [c for c in pf.schema_arrow.names if c in wanted]
         number = 0
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns):
             for row in batch.to_pylist():
                 number += 1
-                yield _table_record(f"{path}:row {number}", f"{path.stem}-{number}", row, f"row {number}")
+                yield _table_record(f"{path}:row {number}", f"{path.stem}-{number}", self._mapped(row),
+                                    f"row {number}")
 
 
 def _table_record(origin: str, fallback_id: str, row: dict, where: str) -> Record:
@@ -250,27 +266,29 @@ def _json_items(path: Path) -> list:
     return data
 
 
-def _csv_reader(path: Path, f):
+def _csv_reader(path: Path, f, names: set[str] = frozenset({"text", "url"})):
     """csv.reader over the open file ``f``: fields split at tabs for a .tsv file; for a .csv file at commas — or,
-    where its header names no "text" column that way, at the semicolons or tabs it does name one by (Excel writes
-    "CSV" with semicolons where the decimal mark is a comma, as in most of Europe; that file stopped the run with
-    'no "text" column (found: id;title;text)')."""
+    where its header names none of the columns sought (``names``: "text", "url") that way, at the semicolons or
+    tabs it does name one by (Excel writes "CSV" with semicolons where the decimal mark is a comma, as in most of
+    Europe; that file stopped the run with 'no "text" column (found: id;title;text)'); where none does, at the one
+    that splits the header most, so that an error lists its columns."""
     first = f.readline()
     candidates = ("\t",) if path.suffix.lower() == ".tsv" else (",", ";", "\t")
-    delimiter = next((d for d in candidates
-                      if {"text", "url"} & {h.strip().lower() for h in next(csv.reader([first], delimiter=d), [])}),
-                     candidates[0])
+    headers = {d: next(csv.reader([first], delimiter=d), []) for d in candidates}
+    delimiter = next((d for d in candidates if names & {h.strip().lower() for h in headers[d]}),
+                     max(candidates, key=lambda d: len(headers[d])))
     return csv.reader(itertools.chain([first], f), delimiter=delimiter)
 
 
-def _csv_columns(path: Path, header: list[str] | None) -> list[str]:
+def _csv_columns(path: Path, header: list[str] | None, columns: dict[str, str] | None = None) -> list[str]:
     kind = path.suffix[1:].upper() or "CSV"
     if not header:
         raise InputError(f"{path}: empty {kind} file, expected a header with a \"text\" column")
     if any(_has_surrogates(h) for h in header):
         raise InputError(f"{path}: the {kind} header is not UTF-8 text (nor UTF-16 with a byte-order mark)")
     header = [h.strip().lower() for h in header]
-    if "text" not in header and "url" not in header:
+    _named_columns(path, header, columns or {})
+    if not {"text", "url"} & (set(header) | set(columns or {})):
         raise InputError(f"{path}: no \"text\" column (nor a \"url\" one, to fetch) in the {kind} header "
                          f"(found: {', '.join(header)})")
     return header
@@ -280,7 +298,14 @@ def _has_surrogates(cell: str) -> bool:
     return any("\udc80" <= c <= "\udcff" for c in cell)
 
 
-def _parquet_file(path: Path):
+def _named_columns(path: Path, names: list[str], columns: dict[str, str], lower: bool = True) -> None:
+    """InputError naming the file when a column ``--column FIELD=NAME`` names is not among its ``names``."""
+    for field, name in columns.items():
+        if (name.lower() if lower else name) not in names:
+            raise InputError(f"{path}: no \"{name}\" column for --column {field}={name} (found: {', '.join(names)})")
+
+
+def _parquet_file(path: Path, columns: dict[str, str] | None = None):
     import pyarrow.lib
     import pyarrow.parquet as pq
 
@@ -288,7 +313,8 @@ def _parquet_file(path: Path):
         pf = pq.ParquetFile(path)
     except (pyarrow.lib.ArrowException, OSError) as ex:
         raise InputError(f"{path}: not a readable Parquet file ({str(ex).splitlines()[0]})") from None
-    if "text" not in pf.schema_arrow.names and "url" not in pf.schema_arrow.names:
+    _named_columns(path, pf.schema_arrow.names, columns or {}, lower=False)
+    if not {"text", "url"} & (set(pf.schema_arrow.names) | set(columns or {})):
         raise InputError(f"{path}: no \"text\" column (nor a \"url\" one, to fetch) "
                          f"(found: {', '.join(pf.schema_arrow.names)})")
     return pf

@@ -234,4 +234,5 @@ def _describe(model: dict) -> str:
     digest = model.get("sha256") or "?"
     digest = digest.get("sha256", "?") if isinstance(digest, dict) else str(digest)  # the manifest's file entry
     point = f", --thresholds {model['thresholds']}" if model.get("thresholds") else ""
+    point += "".join(f", --column {c}" for c in model.get("columns") or ())
     return f"{model.get('name')!r} ({digest[:12]}{point})"
