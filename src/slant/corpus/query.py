@@ -87,6 +87,11 @@ class Selection:
         return " · ".join(parts)
 
 
+def _first_line(ex: Exception) -> str:
+    """DuckDB's message in one line (its first: the rest is a caret under the SQL, or hints)."""
+    return str(ex).strip().splitlines()[0] if str(ex).strip() else ex.__class__.__name__
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -103,8 +108,8 @@ def narrow(con, selection: Selection) -> int:
     try:
         con.execute(f"SELECT count(*) FROM articles WHERE {selection.sql()}").fetchone()
     except duckdb.Error as ex:
-        first = str(ex).strip().splitlines()[0] if str(ex).strip() else ex.__class__.__name__
-        raise SlantError(f"--where {selection.where}: not a condition on the articles' columns ({first})") from None
+        raise SlantError(f"--where {selection.where}: not a condition on the articles' columns "
+                         f"({_first_line(ex)})") from None
     con.execute("ALTER VIEW articles RENAME TO all_articles")
     con.execute("ALTER VIEW spans RENAME TO all_spans")
     con.execute(f"CREATE VIEW articles AS SELECT * FROM all_articles WHERE {selection.sql()}")
@@ -129,8 +134,7 @@ def run_query(out: str | Path, sql: str, fmt: str = "table") -> str:
             return str(rel)
         names, rows = rel.columns, rel.fetchall()
     except duckdb.Error as ex:
-        first = str(ex).strip().splitlines()[0] if str(ex).strip() else ex.__class__.__name__
-        raise SlantError(f"query failed: {first}") from None
+        raise SlantError(f"query failed: {_first_line(ex)}") from None
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -204,7 +204,7 @@ class Corpus:
 
     def _parquet(self, path: Path) -> Iterator[Record]:
         pf = _parquet_file(path, self.columns)
-        wanted = {*("text",), *FIELDS, *self.columns.values()}
+        wanted = {"text", *FIELDS, *self.columns.values()}
         columns = [c for c in pf.schema_arrow.names if c in wanted]
         number = 0
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns):
