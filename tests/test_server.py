@@ -503,6 +503,12 @@ def test_the_bookmarklet_analyses_the_page_you_read(fetching_server, page):
     assert report.locator("#article p").nth(1).inner_text().startswith("The council met on Tuesday")
     assert site.fetched == ["/story.html"]
     report.close()
+    # a selection on a page read from disk: its file:// address is not kept (the API takes http(s) ones only)
+    report = page.context.new_page()
+    report.goto(base + "/#text=" + quote("They lie.", safe="") + "&source_url=" + quote("file:///home/me/a.html"))
+    report.wait_for_selector("#genre")
+    assert report.inner_text("#status") == "done" and report.is_hidden("#from")
+    report.close()
     # a page slant cannot fetch (here: one it is not allowed to, as a private address): the error says what to do
     report = page.context.new_page()
     report.goto(base + "/#url=" + quote("http://127.0.0.1:9/intranet/story.html", safe=""))

@@ -114,7 +114,9 @@
     textBox.value = given.get("text") || "";
     urlBox.value = given.has("text") ? "" : given.get("url");
     bookmarkedPage = urlBox.value;
-    const title = given.get("title"), sourceUrl = given.get("source_url");
+    // a selection on a page read from disk (file://) or a browser's own page has no address worth keeping
+    const title = given.get("title"), sourceUrl = /^https?:\/\//i.test(given.get("source_url") || "")
+      ? given.get("source_url") : null;
     setFrom(given.has("text") && (title || sourceUrl)
       ? Object.assign(title ? { title: title } : {}, sourceUrl ? { source_url: sourceUrl } : {}) : null);
     form.requestSubmit();
