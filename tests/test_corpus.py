@@ -257,6 +257,30 @@ def test_rows_that_give_an_address_and_no_text_are_fetched(tmp_path, model):
     assert error_reasons(tmp_path / "cli")["links-1"] == f"{site.url}/story.html: refused: 127.0.0.1 is a loopback address"
 
 
+def test_a_worker_fetches_a_batch_of_links_side_by_side_two_per_site(tmp_path, model):
+    """Pages take seconds to come and a twentieth of one to analyse: a worker fetches a batch's links side by side,
+    never more than two from one site at once (slant.corpus.work.PER_SITE), and gives the same rows as one by one."""
+    from test_fetch import PAGE, Site
+
+    from slant.corpus import work
+    from slant.corpus.batch import run_batch
+    from slant.fetch import AllowOnly
+
+    pages = {f"/story-{i}.html": (200, {"Content-Type": "text/html; charset=utf-8"},
+                                  PAGE.replace(b"Tuesday", f"day {i}".encode())) for i in range(6)}
+    site = Site(pages, delay=0.4)
+    links = write_jsonl(tmp_path / "links.jsonl", [{"url": site.url + path} for path in pages])
+    try:
+        summary = run_batch([str(links)], tmp_path / "out", model=model, workers=1,
+                            fetch_options={"allow": AllowOnly(("127.0.0.1", site.port))})
+    finally:
+        site.httpd.shutdown()
+    assert summary.analysed == 6 and sorted(site.fetched) == sorted(pages)
+    assert site.most_busy == work.PER_SITE == 2   # side by side, and no more than two at once from one site
+    texts = query(tmp_path / "out", "SELECT id, url FROM articles ORDER BY id")
+    assert [t["url"] for t in texts] == [site.url + path for path in pages]
+
+
 def test_columns_named_otherwise_are_read_as_slants_fields(tmp_path, model):
     """--column FIELD=NAME: an export's own column names (body, headline, media_name, publish_date) read as slant's
     fields, in CSV (its header's case aside), JSONL and Parquet alike; a column named but missing, or a field slant

@@ -10,6 +10,7 @@ import json
 import ipaddress
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -57,16 +58,30 @@ class Site:
     """An HTTP server on 127.0.0.1 serving a fixed table of paths; counts its hits, and keeps the paths that
     slant's fetcher asked for (by its User-Agent; a browser's requests are not among them)."""
 
-    def __init__(self, routes):
+    def __init__(self, routes, delay: float = 0.0):
         site = self
         self.hits = 0
         self.fetched: list[str] = []
+        self.busy = self.most_busy = 0   # requests being answered at once, and the most there were
+        lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                site.hits += 1
-                if self.headers.get("User-Agent") == USER_AGENT:
-                    site.fetched.append(self.path)
+                with lock:
+                    site.hits += 1
+                    site.busy += 1
+                    site.most_busy = max(site.most_busy, site.busy)
+                    if self.headers.get("User-Agent") == USER_AGENT:
+                        site.fetched.append(self.path)
+                try:
+                    self.answer()
+                finally:
+                    with lock:
+                        site.busy -= 1
+
+            def answer(self):
+                if delay:
+                    time.sleep(delay)
                 status, headers, body = routes.get(self.path, (404, {}, b""))
                 self.send_response(status)
                 for k, v in headers.items():
