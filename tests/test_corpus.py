@@ -259,12 +259,12 @@ def test_rows_that_give_an_address_and_no_text_are_fetched(tmp_path, model):
 
 def test_a_worker_fetches_a_batch_of_links_side_by_side_two_per_site(tmp_path, model):
     """Pages take seconds to come and a twentieth of one to analyse: a worker fetches a batch's links side by side,
-    never more than two from one site at once (slant.corpus.work.PER_SITE), and gives the same rows as one by one."""
+    never more than two from one site at once (slant.fetch.FetchAhead.PER_SITE), and gives the same rows as one by
+    one."""
     from test_fetch import PAGE, Site
 
-    from slant.corpus import work
     from slant.corpus.batch import run_batch
-    from slant.fetch import AllowOnly
+    from slant.fetch import AllowOnly, FetchAhead
 
     pages = {f"/story-{i}.html": (200, {"Content-Type": "text/html; charset=utf-8"},
                                   PAGE.replace(b"Tuesday", f"day {i}".encode())) for i in range(6)}
@@ -276,7 +276,7 @@ def test_a_worker_fetches_a_batch_of_links_side_by_side_two_per_site(tmp_path, m
     finally:
         site.httpd.shutdown()
     assert summary.analysed == 6 and sorted(site.fetched) == sorted(pages)
-    assert site.most_busy == work.PER_SITE == 2   # side by side, and no more than two at once from one site
+    assert site.most_busy == FetchAhead.PER_SITE == 2   # side by side, and no more than two at once from one site
     texts = query(tmp_path / "out", "SELECT id, url FROM articles ORDER BY id")
     assert [t["url"] for t in texts] == [site.url + path for path in pages]
 

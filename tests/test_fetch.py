@@ -102,6 +102,26 @@ class Site:
         return address == "127.0.0.1" and port == self.port
 
 
+
+def test_several_urls_are_fetched_side_by_side_in_their_order(tmp_path):
+    """`slant analyze URL URL ...` reads its URLs ahead, side by side (two at once from one site), and gives the
+    Documents, and the errors, in the order given."""
+    from slant.fetch import AllowOnly, FetchAhead
+    from slant.inputs import read_inputs
+
+    pages = {f"/s{i}.html": (200, {"Content-Type": "text/html; charset=utf-8"},
+                             PAGE.replace(b"Tuesday", f"day {i}".encode())) for i in range(4)}
+    site = Site(pages, delay=0.4)
+    try:
+        urls = [site.url + path for path in pages] + [site.url + "/gone.html"]
+        got = list(read_inputs(urls[:2] + [urls[4]] + urls[2:4], allow=AllowOnly(("127.0.0.1", site.port))))
+    finally:
+        site.httpd.shutdown()
+    assert [d.url if not isinstance(d, Exception) else str(d) for d in got] == [
+        urls[0], urls[1], f"{urls[4]}: HTTP 404 Not Found", urls[2], urls[3]]
+    assert [d.id for d in got if not isinstance(d, Exception)] == ["s0", "s1", "s2", "s3"]
+    assert site.most_busy == FetchAhead.PER_SITE and sorted(site.fetched) == sorted(u[len(site.url):] for u in urls)
+
 @pytest.fixture
 def sites():
     made = []

@@ -282,9 +282,12 @@ def input_sources(paths: list[str], output: Path | None = None) -> list[Source]:
     return sources
 
 
-def read_sources(sources: list[Source]) -> Iterator[Document | SlantError]:
+def read_sources(sources: list[Source], **fetch_options) -> Iterator[Document | SlantError]:
     """A Document for every source of ``input_sources`` (ids made unique: a second "a" is "a-2"), or the
-    SlantError that says why it could not be read."""
+    SlantError that says why it could not be read. Several URLs are fetched side by side, ahead of their turn
+    (``fetch.FetchAhead``); ``fetch_options`` go to ``fetch.fetch``."""
+    from .fetch import FetchAhead
+
     seen_ids: dict[str, int] = {}
 
     def unique(doc: Document) -> Document:
@@ -294,22 +297,24 @@ def read_sources(sources: list[Source]) -> Iterator[Document | SlantError]:
             doc.id = f"{doc.id}-{n + 1}"
         return doc
 
-    for source in sources:
-        if isinstance(source, SlantError):
-            yield source
-            continue
-        try:
-            if source == STDIN:
-                yield unique(read_stdin())
-            elif isinstance(source, str):
-                yield unique(read_url(source))
-            else:
-                yield unique(read_file(source))
-        except SlantError as ex:
-            yield ex
+    urls = [source for source in sources if isinstance(source, str) and source != STDIN]
+    with FetchAhead(urls if len(urls) > 1 else [], str, lambda url: read_url(url, **fetch_options)) as pages:
+        for source in sources:
+            if isinstance(source, SlantError):
+                yield source
+                continue
+            try:
+                if source == STDIN:
+                    yield unique(read_stdin())
+                elif isinstance(source, str):
+                    yield unique(pages.result(source) if source in pages else read_url(source, **fetch_options))
+                else:
+                    yield unique(read_file(source))
+            except SlantError as ex:
+                yield ex
 
 
-def read_inputs(paths: list[str], output: Path | None = None) -> Iterator[Document | SlantError]:
+def read_inputs(paths: list[str], output: Path | None = None, **fetch_options) -> Iterator[Document | SlantError]:
     """Documents for every input: a file (``document_from_bytes``), a folder (its ``folder_files``), an http(s)
     URL, or '-' for standard input; ``input_sources``, then ``read_sources``."""
-    return read_sources(input_sources(paths, output))
+    return read_sources(input_sources(paths, output), **fetch_options)

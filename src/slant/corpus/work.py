@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import resource
-import threading
 from collections import Counter
 
 from ..document import Document
 from ..errors import NotUnicodeError, SlantError, TextTooLongError
+from ..fetch import FetchAhead
 from ..language import NotEnglishError
 from ..formats.html import document_from_html
 from ..formats.tsv import decode_text
@@ -24,9 +24,6 @@ __all__ = ["init_worker", "analyse_batch", "Outcome", "article_row", "span_rows"
 
 _DETECTOR = None
 _FETCH: dict = {}   # slant.fetch.fetch's options for the records that name their article by its address
-FETCHES = 8         # pages a worker fetches at once
-PER_SITE = 2        # ... of which at most this many from one site: a batch of one outlet's links is not a flood
-_SITES: dict[str, threading.BoundedSemaphore] = {}
 CONTEXT = 80  # characters of context kept on each side of a span
 
 
@@ -55,45 +52,29 @@ def analyse_batch(records: list[Record]) -> tuple[list[Outcome], int, int]:
     A record that cannot be read or analysed becomes an error outcome with the
     reason; nothing here raises for one bad article."""
     outcomes = []
-    pages = _fetch_pages(records)
-    for record in records:
-        record_data, record.data = record.data, b""  # the text is not sent back
-        try:
-            doc = pages.pop(id(record)).result() if id(record) in pages else _document(record, record_data)
-            _DETECTOR.analyze(doc)
-            outcomes.append(Outcome(record, article_row(record, doc), span_rows(record, doc)))
-        except (NotEnglishError, TextTooLongError, NotUnicodeError) as ex:  # the message starts with the source
-            outcomes.append(Outcome(record, error=ex.reason))
-        except SlantError as ex:
-            outcomes.append(Outcome(record, error=_reason(record, str(ex))))
-        except Exception as ex:  # a bug must not end a 100,000-article run: report it as this article's error
-            outcomes.append(Outcome(record, error=f"analysis failed: {ex.__class__.__name__}: {ex}"))
+    linked = [r for r in records if r.kind == "url"]
+    with FetchAhead(linked if len(linked) > 1 else [], lambda r: r.data, lambda r: _document(r, r.data)) as pages:
+        for record in records:
+            outcomes.append(_outcome(record, pages))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return outcomes, os.getpid(), peak
 
 
-def _fetch_pages(records: list[Record]) -> dict:
-    """The Documents of the records that give an address, fetched side by side (a page takes a second or more to
-    come; analysing one takes a twentieth): ``FETCHES`` at a time, at most ``PER_SITE`` from one site — as
-    futures by ``id(record)``, whose ``result()`` is the Document or raises what reading it raised."""
-    from concurrent.futures import Future, ThreadPoolExecutor
-    from urllib.parse import urlsplit
-
-    linked = [r for r in records if r.kind == "url"]
-    if len(linked) < 2:
-        return {}
-
-    def fetched(record: Record) -> Document:
-        try:
-            host = (urlsplit(record.data).hostname or "").lower()
-        except ValueError:
-            host = ""
-        with _SITES.setdefault(host, threading.BoundedSemaphore(PER_SITE)):
-            return _document(record, record.data)
-
-    with ThreadPoolExecutor(min(FETCHES, len(linked))) as pool:
-        futures: dict[int, Future] = {id(r): pool.submit(fetched, r) for r in linked}
-    return futures
+def _outcome(record: Record, pages: FetchAhead) -> Outcome:
+    try:
+        # a page fetched ahead reads its record's address in its own thread: the text goes only after it is taken
+        doc = pages.result(record) if record in pages else _document(record, record.data)
+        record.data = b""  # the text is not sent back
+        _DETECTOR.analyze(doc)
+        return Outcome(record, article_row(record, doc), span_rows(record, doc))
+    except (NotEnglishError, TextTooLongError, NotUnicodeError) as ex:  # the message starts with the source
+        return Outcome(record, error=ex.reason)
+    except SlantError as ex:
+        return Outcome(record, error=_reason(record, str(ex)))
+    except Exception as ex:  # a bug must not end a 100,000-article run: report it as this article's error
+        return Outcome(record, error=f"analysis failed: {ex.__class__.__name__}: {ex}")
+    finally:
+        record.data = b""
 
 
 def _reason(record: Record, message: str) -> str:
