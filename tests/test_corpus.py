@@ -359,11 +359,15 @@ def test_half_an_emoji_in_json_is_an_error_row_that_says_so(tmp_path, model):
     the text); the tokenizer stopped on it ("analysis failed: TypeError: TextInputSequence must be str")."""
     jsonl = tmp_path / "cut.jsonl"
     jsonl.write_text('{"id": "cut", "text": "The elite lie \\ud83d to you."}\n'
-                     + json.dumps({"id": "ok", "text": ARTICLES[0]}) + "\n", encoding="utf-8")
+                     + json.dumps({"id": "ok", "text": ARTICLES[0]}) + "\n"
+                     + json.dumps({"id": "nul", "text": "\x00".join("The elite lie")}) + "\n", encoding="utf-8")
     r = batch(jsonl, "-o", tmp_path / "out", "--workers", "1", model=model)
     assert r.returncode == 0, r.stderr
-    assert error_reasons(tmp_path / "out") == {"cut": "the text holds an unpaired surrogate (U+D83D) at character 14, "
-                                                      "which is not Unicode text (half of an emoji cut in two?)"}
+    assert error_reasons(tmp_path / "out") == {
+        "cut": "the text holds an unpaired surrogate (U+D83D) at character 14, which is not Unicode text (half of an "
+               "emoji cut in two?)",
+        # a UTF-16 export read as UTF-8: it was analysed as a text
+        "nul": "the text holds a NUL character at character 1: binary data, not text (a UTF-16 export read as UTF-8?)"}
     assert [row["id"] for row in query(tmp_path / "out", "SELECT id FROM articles")] == ["ok"]
 
 

@@ -101,6 +101,7 @@ def test_a_text_given_with_the_address_it_was_taken_from(server):
                                              "which is not Unicode text (half of an emoji cut in two?)"),
     ({"text": "The elite lie.", "title": "Cut \ud83d"}, 422, "the title holds an unpaired surrogate (U+D83D) at "
                                                             "character 4"),
+    ({"text": "The\u0000 elite lie."}, 422, "the text holds a NUL character at character 3: binary data, not text"),
 ])
 def test_bad_requests_get_clear_4xx(server, body, status, detail):
     got, _, raw = call(server, "/api/analyze", body)

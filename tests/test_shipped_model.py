@@ -116,6 +116,9 @@ def test_library_analyze_text_and_document():
     with pytest.raises(NotUnicodeError, match=r"^document text: the text holds an unpaired surrogate \(U\+DE00\) at "
                                               r"character 4, "):
         slant.analyze("Cut \ude00 here.")   # it was a TypeError from the tokenizer
+    with pytest.raises(NotUnicodeError, match=r"^document text: the text holds a NUL character at character 1: "
+                                              r"binary data, not text"):
+        slant.analyze("T\x00h\x00e\x00 elite lie")   # UTF-16 read as UTF-8: it was analysed as a text
 
 
 def test_the_runtime_pools_a_long_text_chunk_by_chunk_to_the_numbers_of_the_whole():

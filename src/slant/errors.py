@@ -47,14 +47,20 @@ class TextTooLongError(InputError):
 
 
 class NotUnicodeError(InputError):
-    """A text (or title) holding one half of a UTF-16 surrogate pair, which is not a Unicode character: JSON's
-    ``"\\ud83d"`` escapes can carry one (an emoji cut in two by whatever shortened the text), UTF-8 files cannot.
-    ``where`` names the input, ``reason`` says what is wrong without it."""
+    """A text (or title) holding what no text holds: one half of a UTF-16 surrogate pair, which is not a Unicode
+    character (JSON's ``"\\ud83d"`` escapes can carry one: an emoji cut in two by whatever shortened the text;
+    UTF-8 files cannot), or a NUL character (binary data; a UTF-16 export read as UTF-8 has one every other
+    character — a table's cell or a JSON string can carry them, a file is refused before). ``where`` names the
+    input, ``reason`` says what is wrong without it."""
 
     def __init__(self, where: str, what: str, character: str, position: int):
         self.where = where
-        self.reason = (f"the {what} holds an unpaired surrogate (U+{ord(character):04X}) at character {position}, "
-                       "which is not Unicode text (half of an emoji cut in two?)")
+        if character == "\x00":
+            self.reason = (f"the {what} holds a NUL character at character {position}: binary data, not text "
+                           "(a UTF-16 export read as UTF-8?)")
+        else:
+            self.reason = (f"the {what} holds an unpaired surrogate (U+{ord(character):04X}) at character "
+                           f"{position}, which is not Unicode text (half of an emoji cut in two?)")
         super().__init__(f"{where}: {self.reason}")
 
 
@@ -70,13 +76,14 @@ class ModelError(SlantError):
     """The shipped model is missing, corrupt, or does not match its manifest."""
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")   # one half of a UTF-16 surrogate pair
+_NOT_TEXT = re.compile("[\ud800-\udfff\x00]")   # one half of a UTF-16 surrogate pair, or NUL
 
 
-def refuse_surrogates(where: str, what: str, value: str) -> None:
+def refuse_not_text(where: str, what: str, value: str) -> None:
     """NotUnicodeError when ``value`` (the ``what`` of the input ``where`` names: "text", "title") holds one half of
-    a surrogate pair; the tokenizer stops on one with a TypeError, and an HTML parser cuts the text there."""
-    half = _SURROGATE.search(value)
-    if half:
-        raise NotUnicodeError(where, what, half.group(), half.start())
+    a surrogate pair (the tokenizer stops on one with a TypeError, and an HTML parser cuts the text there) or a NUL
+    character (binary data, which was analysed as text)."""
+    bad = _NOT_TEXT.search(value)
+    if bad:
+        raise NotUnicodeError(where, what, bad.group(), bad.start())
 

@@ -15,7 +15,7 @@ import numpy as np
 from .article_heads import ArticleHeads, too_short_for_frames, too_short_for_genre, word_count
 from .language import ENGLISH, NotEnglishError, identify, primary
 from .document import Document, Label
-from .errors import InputError, ModelError, TextTooLongError, refuse_surrogates
+from .errors import InputError, ModelError, TextTooLongError, refuse_not_text
 from .heads import (RangePools, calibrated, evidence_spans, merge_windows, merged_chunks, paragraph_ranges, range_max,
                     sigmoid)
 from .lexical import LexicalHead
@@ -265,7 +265,7 @@ class Detector:
         if is_blank(doc.text):
             raise InputError(f"{where}: empty, no text to read")
         for what, value in (("text", doc.text), ("title", doc.title or "")):
-            refuse_surrogates(where, what, value)
+            refuse_not_text(where, what, value)
         if not doc.language:   # None, or "" from an empty column
             doc.language, probability = identify(doc.text)
             if doc.language not in (None, ENGLISH) and not official:

@@ -42,7 +42,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from . import __version__, schema
 from .document import Document
-from .errors import InputError, NotUnicodeError, SlantError, refuse_surrogates
+from .errors import InputError, NotUnicodeError, SlantError, refuse_not_text
 from .formats.html import document_from_html, is_html_page
 from .inputs import url_id
 from .language import NotEnglishError
@@ -166,7 +166,7 @@ def create_app(model: str | Path | None = None, fetch_options: dict | None = Non
             title = (body.title or "").strip() or None   # a blank title is none, as a batch column's is
             if is_html_page(body.text[:4096].encode("utf-8", "surrogatepass")):
                 # a page's source pasted (as `curl URL | slant analyze -` pipes one): its article, not its markup
-                refuse_surrogates("api", "text", body.text)   # the parser would cut the text there
+                refuse_not_text("api", "text", body.text)   # the parser would cut the text there
                 doc = await run_in_threadpool(document_from_html, body.text, doc_id, "api")
                 doc.title, doc.language = title or doc.title, body.language
             else:
