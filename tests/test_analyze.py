@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ARTICLE, run_slant, write
+from conftest import ARTICLE, EXAMPLES, run_slant, write
 
 
 def test_text_report(tiny_model, article_file):
@@ -507,3 +507,22 @@ def test_saved_emails_are_read(tiny_model, tmp_path):
     note = write(tmp_path / "note.txt", "Subject: minutes\n\nThe council met.")
     r = run_slant("analyze", note, "--format", "json", "--model", tiny_model / "model")
     assert r.returncode == 0 and json.loads(r.stdout)["text"] == "Subject: minutes\n\nThe council met.", r.stderr
+
+
+def test_explain_closes_the_report_with_what_each_technique_found_is():
+    """--explain: the definition and example of each technique reported (slant taxonomy's words), once each, in the
+    order of the summary; only with --format text."""
+    from slant import taxonomy
+
+    r = run_slant("analyze", EXAMPLES / "article900000001.txt", "--explain")
+    assert r.returncode == 0, r.stderr
+    plain = run_slant("analyze", EXAMPLES / "article900000001.txt").stdout
+    assert r.stdout.startswith(plain.rstrip("\n") + "\n\nwhat they are:\n")
+    found = [line.split()[0] for line in r.stdout.split("what they are:\n")[1].splitlines() if line.startswith("  ")
+             and not line.startswith("      ")]
+    summary = next(line for line in plain.splitlines() if line.startswith("techniques in "))
+    assert found == [part.split(" ×")[0] for part in summary.split(": ", 1)[1].split(", ")]
+    for name in found:
+        assert taxonomy.entry("technique", name).definition.split()[0] in r.stdout
+    r = run_slant("analyze", EXAMPLES / "article900000001.txt", "--explain", "--format", "jsonl")
+    assert r.returncode == 2 and "--explain goes with --format text" in r.stderr

@@ -132,10 +132,13 @@ _THRESHOLDS = click.option(
 @click.option("--language", default=None, metavar="CODE",
               help="The inputs' language, if you know it (e.g. en): skips the check that refuses texts which "
                    "read as another language. The model reads English; other languages are refused.")
+@click.option("--explain", is_flag=True,
+              help="With --format text: close each report with what each technique found is, and an example "
+                   "(as slant taxonomy gives them).")
 @_MODEL
 @_THRESHOLDS
-def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language: str | None, model: Path | None,
-                thresholds: str) -> None:
+def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language: str | None, explain: bool,
+                model: Path | None, thresholds: str) -> None:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
@@ -154,6 +157,9 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     from .inputs import input_sources, read_sources
     from .render import text_report
 
+    if explain and fmt != "text":
+        raise click.UsageError(f"--explain goes with --format text (the {fmt} output holds no words of the taxonomy"
+                               f"{'; the HTML report explains a technique where you click it' if fmt == 'html' else ''})")
     detector = _detector(model, thresholds)
     sources = input_sources(list(paths), output)   # nothing read yet: where the output goes is settled first
     articles = sum(not isinstance(source, SlantError) for source in sources)
@@ -184,7 +190,8 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
                         stream.write(schema.dumps(doc, indent=None) + "\n")
                     else:   # reports one blank line apart
                         color = output is None and sys.stdout.isatty()
-                        stream.write(("\n" if stream.documents else "") + text_report(doc, color=color) + "\n")
+                        stream.write(("\n" if stream.documents else "")
+                                     + text_report(doc, color=color, explain=explain) + "\n")
                     continue
             failed += 1
             click.echo(f"Error: {item}", err=True)

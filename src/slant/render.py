@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import bisect
 
 import click
@@ -93,11 +95,12 @@ def _highlighted(doc: Document, start: int, end: int, overlapping: list[Span]) -
     return "".join(out)
 
 
-def text_report(doc: Document, color: bool = False) -> str:
+def text_report(doc: Document, color: bool = False, explain: bool = False) -> str:
     """Genre and frames first, then techniques per paragraph with scores and the spans that carry them.
 
     With ``color``, each paragraph is printed whole with its spans coloured by technique group,
-    and a legend closes the report.
+    and a legend closes the report. With ``explain``, what each technique found is and an example of it
+    (``slant taxonomy``'s words) close it.
     """
     style = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
     lines = [style(heading(doc), bold=True) + f"  [{doc.source or doc.id}]"]
@@ -137,6 +140,14 @@ def text_report(doc: Document, color: bool = False) -> str:
             lines.append(f"    {name} {label.score:.2f}  [{group}]")
         for s in beginning[i]:
             lines.append(f"      » {s.technique:<32} {s.score:.2f}  «{_quote(s.text, 70)}»  ({s.start}-{s.end})")
+    if explain:
+        lines += ["", "what they are:"]
+        for name in sorted(counts, key=lambda n: (-counts[n], n)):
+            entry = taxonomy.entry("technique", name)
+            lines.append(f"  {style(name, fg=GROUP_COLOURS.get(taxonomy.group_of(name)), bold=True)}  "
+                         f"[{taxonomy.group_of(name)}]")
+            lines += [f"      {line}" for line in textwrap.wrap(entry.definition, 100)]
+            lines += [f"      {line}" for line in textwrap.wrap(f"e.g. \"{entry.example}\"", 100)]
     if color:
         lines.append("")
         lines.append("legend: " + "  ".join(style(g.name, fg=GROUP_COLOURS[g.name], bold=True, underline=True)
