@@ -652,6 +652,11 @@ def test_an_example_passage_names_its_article_by_a_short_title():
     row = {"technique": "Loaded_Language", "text": "corrupt elite", "before": "The ", "after": " have", "score": 0.5,
            "id": "a1", "title": title, "source": "site", "date": None}
     page = _examples([row], "t", "technique", lambda name: name)
+    assert "<a " not in page   # no address: no link
+    for url, link in (('https://site.example/a?b=1&c="2"', True), ("javascript:alert(1)", False)):
+        linked = _examples([row | {"url": url}], "t", "technique", lambda name: name)
+        assert (' · <a href="https://site.example/a?b=1&amp;c=&quot;2&quot;" target="_blank" '
+                'rel="noopener noreferrer">the article</a>' in linked) == link and "javascript" not in linked
     shown = page.split(" — ")[1].split("</div>")[0]
     assert shown.endswith("…") and len(shown) <= HEADING_CHARS and title.startswith(shown[:-1])
 

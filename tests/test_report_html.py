@@ -142,6 +142,26 @@ def test_overlapping_spans_render_once_each(tmp_path, page):
     assert page.errors == []
 
 
+def test_the_report_links_to_the_article_where_it_has_an_http_address(tmp_path, page):
+    """The report's line under the heading links to the article it read (in a new tab, without telling the site
+    where from); an address that is not http(s) — a Document's url is data, /api/report takes any — stays text."""
+    from slant import Document
+    from slant.report_html import html_report
+
+    for url, link in (("https://news.example.org/2024/story?id=1&x=2", True), ("javascript:window.__pwned=1", False),
+                      (None, False)):
+        doc = Document("u", "Title\n\nThe corrupt elite lies to you.\n", source="feed", url=url, date="2024-03-01")
+        doc.techniques = {}
+        page.goto(write(tmp_path / "u.html", html_report(doc)).as_uri())
+        assert page.inner_text(".report .meta") == f"{url or 'feed'} · 2024-03-01"
+        links = page.locator(".report .meta a")
+        assert links.count() == (1 if link else 0), url
+        if link:
+            assert (links.get_attribute("href"), links.get_attribute("target"), links.get_attribute("rel")) == (
+                url, "_blank", "noopener noreferrer")
+        assert page.errors == [] and page.evaluate("window.__pwned") is None
+
+
 def test_the_heading_and_title_line_of_a_lone_paragraph_and_of_a_body_given_its_title(tmp_path, page):
     """A text of one paragraph (a pasted quote) is read as body text: it was shown whole as the report's heading
     and in bold as a title line. The heading is cut after a whole word to 120 characters, in the text report and

@@ -132,6 +132,7 @@ def dashboard_data(out: str | Path, top_sources: int = 15, selection: Selection 
                      share=r["articles"] / r["period_articles"], link="#" + anchor("t", r["technique"]))
     examples_t = _rows(con, f"""WITH ranked AS (
             SELECT s.technique, s.text, s.before, s.after, s.score, a.id, a.title, a.src AS source, a.date, a.origin,
+                   a.url,
                    row_number() OVER (PARTITION BY s.technique, a.src ORDER BY s.score DESC, a.id) AS per_source
             FROM spans s JOIN a ON a.key = s.key)
         SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY technique ORDER BY score DESC, id) AS r
@@ -139,6 +140,7 @@ def dashboard_data(out: str | Path, top_sources: int = 15, selection: Selection 
         WHERE r <= {EXAMPLES_PER_SECTION} ORDER BY technique, r""")
     examples_s = _rows(con, f"""WITH ranked AS (
             SELECT s.technique, s.text, s.before, s.after, s.score, a.id, a.title, a.src AS source, a.date, a.origin,
+                   a.url,
                    row_number() OVER (PARTITION BY a.src, s.technique ORDER BY s.score DESC, a.id) AS per_technique
             FROM spans s JOIN a ON a.key = s.key)
         SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY source ORDER BY score DESC, id) AS r
@@ -248,6 +250,9 @@ def _examples(rows: list[dict], kind: str, key: str, heading) -> str:
             parts.append(f'<section class="examples" id="{html.escape(anchor(kind, current))}">'
                          f"<h3>{heading(current)}</h3><ol>")
         where = " · ".join(html.escape(str(x)) for x in (r["source"], r["date"], r["id"]) if x)
+        if re.match(r"https?://", r.get("url") or "", re.IGNORECASE):   # the article it came from, a click away
+            where += (f' · <a href="{html.escape(r["url"])}" target="_blank" rel="noopener noreferrer">'
+                      "the article</a>")
         tag = html.escape(pretty(r["technique"])) if kind == "s" else ""
         parts.append(f'<li><blockquote>{html.escape(r["before"] or "")}<mark>{html.escape(r["text"])}</mark>'
                      f'{html.escape(r["after"] or "")}</blockquote>'

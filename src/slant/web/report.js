@@ -75,8 +75,16 @@ function slantRender(container, doc, taxonomy) {
 
   // Header: title, source, genre and frames first.
   left.append(slantEl("h1", { class: "title" }, slantHeading(doc.title || doc.id)));
-  const meta = [doc.url || doc.source || doc.id, doc.date].filter(Boolean).join(" · ");
-  left.append(slantEl("div", { class: "meta" }, meta));
+  // where it came from: its address a link to the article (an http(s) one only: a Document's url is data), or its
+  // source; and its date
+  const meta = slantEl("div", { class: "meta" });
+  if (/^https?:\/\//i.test(doc.url || "")) {
+    meta.append(slantEl("a", { href: doc.url, target: "_blank", rel: "noopener noreferrer" }, doc.url));
+  } else {
+    meta.append(doc.url || doc.source || doc.id);
+  }
+  if (doc.date) meta.append(" · " + doc.date);
+  left.append(meta);
   const summary = slantEl("div", { class: "summary", id: "summary" });
   const words = doc.techniques ? slantWords(doc.text) : null;  // analysed: was it too short for genre or frames?
   if (doc.genre) {
