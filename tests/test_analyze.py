@@ -526,3 +526,23 @@ def test_explain_closes_the_report_with_what_each_technique_found_is():
         assert taxonomy.entry("technique", name).definition.split()[0] in r.stdout
     r = run_slant("analyze", EXAMPLES / "article900000001.txt", "--explain", "--format", "jsonl")
     assert r.returncode == 2 and "--explain goes with --format text" in r.stderr
+
+
+def test_a_body_given_its_title_on_the_command_line():
+    """--title: a body piped in (a passage, an article without its headline) is read under the title given, as the
+    API's "title" and batch's title column read it: the labels of the titled text, in the body's own offsets."""
+    import slant
+    from slant import Document
+
+    article = (EXAMPLES / "article900000001.txt").read_text(encoding="utf-8")
+    title, body = article.split("\n\n", 1)
+    r = run_slant("analyze", "-", "--title", f"  {title} ", "--format", "json", stdin=body)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["title"] == title and doc["text"] == body
+    library = slant.analyze(Document("b", body, title=title))
+    assert [(s["start"], s["end"], s["technique"]) for s in doc["spans"]] == \
+           [(s.start, s.end, s.technique) for s in library.spans]
+    assert doc["genre"]["label"] == library.genre.name
+    r = run_slant("analyze", "-", EXAMPLES / "article900000001.txt", "--title", "T", stdin=body)
+    assert r.returncode == 2 and "--title names one article's title; 2 inputs were given" in r.stderr

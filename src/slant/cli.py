@@ -132,13 +132,16 @@ _THRESHOLDS = click.option(
 @click.option("--language", default=None, metavar="CODE",
               help="The inputs' language, if you know it (e.g. en): skips the check that refuses texts which "
                    "read as another language. The model reads English; other languages are refused.")
+@click.option("--title", default=None, metavar="TEXT",
+              help="The article's title, where the text is its body without it (a body piped in, a passage): the "
+                   "text is read under it, as the model reads an article. One article only.")
 @click.option("--explain", is_flag=True,
               help="With --format text: close each report with what each technique found is, and an example "
                    "(as slant taxonomy gives them).")
 @_MODEL
 @_THRESHOLDS
-def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language: str | None, explain: bool,
-                model: Path | None, thresholds: str) -> None:
+def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language: str | None, title: str | None,
+                explain: bool, model: Path | None, thresholds: str) -> None:
     """Analyse articles: genre (with its probability) and frames (with scores), then the
     persuasion techniques per paragraph with scores and the exact spans that carry them.
 
@@ -163,6 +166,9 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
     detector = _detector(model, thresholds)
     sources = input_sources(list(paths), output)   # nothing read yet: where the output goes is settled first
     articles = sum(not isinstance(source, SlantError) for source in sources)
+    title = " ".join((title or "").split()) or None   # a blank one is none, as the API's is
+    if title and len(sources) > 1:
+        raise click.UsageError(f"--title names one article's title; {len(sources)} inputs were given")
     if fmt == "html" and output is None and articles > 1:
         raise click.UsageError("--format html with several articles needs -o FOLDER (one report per article)")
     folder = fmt == "html" and output is not None and (articles > 1 or output.is_dir())
@@ -179,6 +185,7 @@ def analyze_cmd(paths: tuple[str, ...], fmt: str, output: Path | None, language:
         for item in read_sources(sources):
             if not isinstance(item, SlantError):
                 item.language = language or item.language
+                item.title = title or item.title
                 try:
                     doc = detector.analyze(item)
                 except SlantError as ex:  # a text in another language
