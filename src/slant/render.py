@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import bisect
+import textwrap
 
 import click
 
